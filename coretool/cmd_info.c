@@ -1,0 +1,193 @@
+/* coretool info CORE: what the core holds, and what it lacks. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void info_build_id(char *buf, const unsigned char *id, size_t len)
+{
+	buf[0] = 0;
+	for (size_t i = 0; i < len && i < 40; i++)
+		sprintf(buf + 2 * i, "%02x", id[i]);
+}
+
+static const char *info_function(const struct target *t, uint64_t pc)
+{
+	if (!t->dwfl)
+		return NULL;
+	Dwfl_Module *m = dwfl_addrmodule(t->dwfl, pc);
+	return m ? dwfl_module_addrname(m, pc) : NULL;
+}
+
+static const char *info_exe_match(const struct target *t)
+{
+	for (size_t i = 0; i < t->nmodules; i++)
+		if (t->modules[i].is_exe)
+			return t->modules[i].build_id_mismatch ? "differs" :
+			       t->modules[i].build_id_len && t->dw->build_id_len ? "matches" : "unknown";
+	return "unknown";
+}
+
+static void info_json(struct cli *cli, const struct target *t)
+{
+	struct out *o = &cli->out;
+	const struct core *c = t->core;
+	char id[96];
+	out_obj_begin(o);
+	out_key(o, "core");
+	out_obj_begin(o);
+	out_kstr(o, "path", c->path);
+	out_kuint(o, "size", c->size);
+	out_kuint(o, "segments", c->nsegs);
+	out_kuint(o, "bytes_not_saved", c->bytes_missing);
+	out_kbool(o, "truncated", c->truncated);
+	out_obj_end(o);
+	out_key(o, "process");
+	out_obj_begin(o);
+	out_kint(o, "pid", c->pid);
+	out_kint(o, "ppid", c->ppid);
+	out_kint(o, "uid", c->uid);
+	out_kstr(o, "command", c->fname);
+	out_kstr(o, "args", c->psargs);
+	out_obj_end(o);
+	out_key(o, "signal");
+	if (c->siginfo.present) {
+		out_obj_begin(o);
+		out_kint(o, "signo", c->siginfo.signo);
+		out_kstr(o, "name", core_signal_name(c->siginfo.signo));
+		out_kint(o, "code", c->siginfo.code);
+		out_khex(o, "addr", c->siginfo.addr);
+		out_kstr(o, "source", "core");
+		out_obj_end(o);
+	} else {
+		out_null(o);
+	}
+	out_key(o, "executable");
+	out_obj_begin(o);
+	out_kstr(o, "path", t->exe_path);
+	info_build_id(id, t->dw->build_id, t->dw->build_id_len);
+	out_kstr(o, "build_id", id);
+	out_kstr(o, "build_id_match", info_exe_match(t));
+	out_obj_end(o);
+	out_key(o, "dwarf");
+	out_obj_begin(o);
+	out_kbool(o, "present", t->dw->dbg != NULL);
+	out_kbool(o, "compressed", t->dw->compressed);
+	out_kint(o, "version", t->dw->version);
+	out_obj_end(o);
+	out_key(o, "go");
+	if (t->go) {
+		out_obj_begin(o);
+		out_kstr(o, "version", t->go->version);
+		out_kstr(o, "map_impl", go_map_impl_name(t->go->map_impl));
+		out_obj_end(o);
+	} else {
+		out_null(o);
+	}
+	out_key(o, "threads");
+	out_arr_begin(o);
+	for (size_t i = 0; i < c->nthreads; i++) {
+		const struct core_thread *th = &c->threads[i];
+		const char *fn = info_function(t, th->regs[CORE_REG_RIP]);
+		out_obj_begin(o);
+		out_kint(o, "tid", th->tid);
+		out_kint(o, "signal", th->cursig);
+		out_khex(o, "pc", th->regs[CORE_REG_RIP]);
+		out_khex(o, "sp", th->regs[CORE_REG_RSP]);
+		out_key(o, "function");
+		fn ? out_str(o, fn) : out_null(o);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	out_key(o, "modules");
+	out_arr_begin(o);
+	for (size_t i = 0; i < t->nmodules; i++) {
+		const struct target_module *m = &t->modules[i];
+		out_obj_begin(o);
+		out_kstr(o, "name", m->name);
+		out_khex(o, "start", m->start);
+		out_khex(o, "end", m->end);
+		info_build_id(id, m->build_id, m->build_id_len);
+		out_kstr(o, "build_id", id);
+		out_key(o, "file");
+		m->file ? out_str(o, m->file) : out_null(o);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	out_key(o, "missing");
+	out_arr_begin(o);
+	for (size_t i = 0; i < t->nwarnings; i++)
+		out_str(o, t->warnings[i]);
+	out_arr_end(o);
+	out_obj_end(o);
+	out_end_line(o);
+}
+
+static void info_text(const struct target *t)
+{
+	const struct core *c = t->core;
+	char id[96];
+	printf("core        %s (%" PRIu64 " bytes, %zu segments, %" PRIu64 " bytes not saved%s)\n",
+	       c->path, c->size, c->nsegs, c->bytes_missing, c->truncated ? ", TRUNCATED" : "");
+	printf("process     pid %d, ppid %d, uid %d: %s\n", c->pid, c->ppid, c->uid,
+	       c->psargs[0] ? c->psargs : c->fname);
+	if (c->siginfo.present) {
+		const char *name = core_signal_name(c->siginfo.signo);
+		printf("signal      %s (%d), code %d, addr 0x%" PRIx64 "  [core's NT_SIGINFO]\n",
+		       name ? name : "?", c->siginfo.signo, c->siginfo.code, c->siginfo.addr);
+	} else {
+		printf("signal      none recorded (no NT_SIGINFO)\n");
+	}
+	info_build_id(id, t->dw->build_id, t->dw->build_id_len);
+	printf("executable  %s\n            build-id %s (%s the core)\n", t->exe_path,
+	       id[0] ? id : "none", info_exe_match(t));
+	if (t->dw->dbg)
+		printf("dwarf       version %d, %s\n", t->dw->version,
+		       t->dw->compressed ? "compressed" : "uncompressed");
+	else
+		printf("dwarf       none\n");
+	if (t->go)
+		printf("go          %s, %s maps\n", t->go->version[0] ? t->go->version : "(version unreadable)",
+		       go_map_impl_name(t->go->map_impl));
+	else
+		printf("go          not a Go program\n");
+	printf("threads     %zu\n", c->nthreads);
+	for (size_t i = 0; i < c->nthreads; i++) {
+		const struct core_thread *th = &c->threads[i];
+		const char *fn = info_function(t, th->regs[CORE_REG_RIP]);
+		const char *sig = th->cursig ? core_signal_name(th->cursig) : NULL;
+		printf("  tid %-8d %-8s pc 0x%-14" PRIx64 " sp 0x%-14" PRIx64 " %s\n", th->tid,
+		       sig ? sig : "-", th->regs[CORE_REG_RIP], th->regs[CORE_REG_RSP], fn ? fn : "??");
+	}
+	printf("modules     %zu\n", t->nmodules);
+	for (size_t i = 0; i < t->nmodules; i++) {
+		const struct target_module *m = &t->modules[i];
+		printf("  0x%012" PRIx64 "-0x%012" PRIx64 "  %s%s\n", m->start, m->end, m->name,
+		       m->file ? "" : "  [file not found]");
+	}
+	if (t->nwarnings) {
+		printf("missing\n");
+		for (size_t i = 0; i < t->nwarnings; i++)
+			printf("  %s\n", t->warnings[i]);
+	} else {
+		printf("missing     nothing\n");
+	}
+}
+
+int cmd_info(struct cli *cli, int argc, char **argv)
+{
+	if (argc != 2)
+		return cli_usage(cli, "info takes one core file");
+	struct target *t;
+	struct ct_error *err = cli_open(cli, argv[1], &t);
+	if (err)
+		return cli_fail(cli, err);
+	if (cli->json)
+		info_json(cli, t);
+	else
+		info_text(t);
+	int rc = cli_warnings(cli, t);
+	target_close(t);
+	return rc;
+}

@@ -1,0 +1,37 @@
+/* Errors of libcoretool: functions that can fail return a struct ct_error *
+ * (NULL = success) and hand their results back through trailing pointers.
+ * Only the front ends (main.c, the gdb extension) turn errors into messages. */
+#ifndef CT_ERROR_H
+#define CT_ERROR_H
+
+#include <stdarg.h>
+
+enum ct_errcode {
+	CT_ERR_NOMEM = 1,
+	CT_ERR_IO,          /* open/read/mmap of a file failed */
+	CT_ERR_FORMAT,      /* not an ELF, not a core, unsupported machine */
+	CT_ERR_FAULT,       /* memory not mapped in the process */
+	CT_ERR_NOT_SAVED,   /* mapped, but the core did not save these bytes */
+	CT_ERR_NODWARF,     /* the executable has no DWARF (stripped) */
+	CT_ERR_NOTFOUND,    /* a name (type, variable, map, ...) is not there */
+	CT_ERR_CORRUPT,     /* runtime/heap data is inconsistent */
+	CT_ERR_USAGE,       /* bad argument from the user */
+	CT_ERR_UNSUPPORTED, /* a layout or feature this version does not handle */
+};
+
+struct ct_error {
+	enum ct_errcode code;
+	char *msg;
+};
+
+/* Never returns NULL: on allocation failure it returns a static "out of memory" error. */
+struct ct_error *ct_error_fmt(enum ct_errcode code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+struct ct_error *ct_error_vfmt(enum ct_errcode code, const char *fmt, va_list ap);
+/* Prefixes an existing error's message ("reading runtime.mheap_: ...") and returns it. */
+struct ct_error *ct_error_wrap(struct ct_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ct_error_destroy(struct ct_error *err);
+const char *ct_errcode_name(enum ct_errcode code);
+
+#endif

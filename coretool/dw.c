@@ -1,0 +1,354 @@
+#define _GNU_SOURCE
+#include "dw.h"
+
+#include <dwarf.h>
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static uint64_t dw_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct ct_error *dw_insert(struct dw *dw, const char *name, Dwarf_Off off, int tag)
+{
+	if (2 * (dw->nentries + 1) > dw->tabsz) {
+		size_t nsz = dw->tabsz ? dw->tabsz * 2 : 4096;
+		struct dw_entry *ntab = calloc(nsz, sizeof(*ntab));
+		if (!ntab)
+			return ct_error_fmt(CT_ERR_NOMEM, "out of memory indexing DWARF");
+		for (size_t i = 0; i < dw->tabsz; i++) {
+			if (!dw->tab[i].name)
+				continue;
+			size_t j = dw_hash(dw->tab[i].name) & (nsz - 1);
+			while (ntab[j].name)
+				j = (j + 1) & (nsz - 1);
+			ntab[j] = dw->tab[i];
+		}
+		free(dw->tab);
+		dw->tab = ntab;
+		dw->tabsz = nsz;
+	}
+	size_t j = dw_hash(name) & (dw->tabsz - 1);
+	/* Keep every DIE: several may share a name (a type and a variable). */
+	while (dw->tab[j].name)
+		j = (j + 1) & (dw->tabsz - 1);
+	dw->tab[j] = (struct dw_entry){ name, off, tag };
+	dw->nentries++;
+	return NULL;
+}
+
+static struct ct_error *dw_index(struct dw *dw)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(dw->dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, child;
+		if (dwarf_offdie(dw->dbg, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+			if (!dw->version) {
+				Dwarf_Half v;
+				if (dwarf_cu_info(cu.cu, &v, NULL, NULL, NULL, NULL, NULL, NULL) == 0)
+					dw->version = v;
+			}
+			do {
+				const char *name = dwarf_diename(&child);
+				if (!name || !*name)
+					continue;
+				struct ct_error *err = dw_insert(dw, name, dwarf_dieoffset(&child),
+								 dwarf_tag(&child));
+				if (err)
+					return err;
+			} while (dwarf_siblingof(&child, &child) == 0);
+		}
+		off = next;
+	}
+	return NULL;
+}
+
+static bool dw_has_debug_info(struct dw *dw)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(dw->elf, &shstrndx) != 0)
+		return false;
+	Elf_Scn *scn = NULL;
+	bool found = false;
+	while ((scn = elf_nextscn(dw->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		const char *name = elf_strptr(dw->elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (!strcmp(name, ".go.buildinfo") || !strcmp(name, ".note.go.buildid"))
+			dw->is_go = true;
+		if (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")) {
+			found = true;
+			dw->compressed = (sh.sh_flags & SHF_COMPRESSED) || name[1] == 'z';
+		}
+	}
+	return found;
+}
+
+struct ct_error *dw_open(const char *path, struct dw **ret)
+{
+	struct ct_error *err = NULL;
+	struct dw *dw = calloc(1, sizeof(*dw));
+	if (!dw)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	dw->fd = open(path, O_RDONLY | O_CLOEXEC);
+	dw->path = strdup(path);
+	if (dw->fd < 0) {
+		err = ct_error_fmt(CT_ERR_IO, "executable %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	elf_version(EV_CURRENT);
+	dw->elf = elf_begin(dw->fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr eh;
+	if (!dw->elf || elf_kind(dw->elf) != ELF_K_ELF || !gelf_getehdr(dw->elf, &eh)) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "executable %s: not an ELF file", path);
+		goto fail;
+	}
+	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "executable %s: not an executable (ELF type %u)",
+				   path, eh.e_type);
+		goto fail;
+	}
+	dw->entry = eh.e_entry;
+	const void *id;
+	ssize_t idlen = dwelf_elf_gnu_build_id(dw->elf, &id);
+	if (idlen > 0 && (size_t)idlen <= sizeof(dw->build_id)) {
+		memcpy(dw->build_id, id, idlen);
+		dw->build_id_len = idlen;
+	}
+	if (!dw_has_debug_info(dw)) {
+		/* Not fatal here: a C program may lack DWARF and still be classified by
+		 * its symbols. The caller decides (a Go program needs DWARF). */
+		*ret = dw;
+		return NULL;
+	}
+	dw->dbg = dwarf_begin_elf(dw->elf, DWARF_C_READ, NULL);
+	if (!dw->dbg) {
+		err = ct_error_fmt(CT_ERR_NODWARF, "executable %s: dwarf_begin_elf: %s", path,
+				   dwarf_errmsg(-1));
+		goto fail;
+	}
+	if ((err = dw_index(dw)))
+		goto fail;
+	*ret = dw;
+	return NULL;
+fail:
+	dw_close(dw);
+	return err;
+}
+
+struct ct_error *dw_require(const struct dw *dw)
+{
+	if (dw->dbg)
+		return NULL;
+	return ct_error_fmt(CT_ERR_NODWARF,
+			    "executable %s has no DWARF (.debug_info): it was stripped%s; "
+			    "rebuild without them or pass the unstripped binary with --exe",
+			    dw->path, dw->is_go ? " (go build -ldflags=-w or -s, or strip)" : " (strip, or built without -g)");
+}
+
+void dw_close(struct dw *dw)
+{
+	if (!dw)
+		return;
+	if (dw->dbg)
+		dwarf_end(dw->dbg);
+	if (dw->elf)
+		elf_end(dw->elf);
+	if (dw->fd >= 0)
+		close(dw->fd);
+	free(dw->tab);
+	free(dw->path);
+	free(dw);
+}
+
+bool dw_lookup(const struct dw *dw, const char *name, int tag, Dwarf_Die *ret)
+{
+	if (!dw->tabsz)
+		return false;
+	size_t j = dw_hash(name) & (dw->tabsz - 1);
+	for (; dw->tab[j].name; j = (j + 1) & (dw->tabsz - 1)) {
+		const struct dw_entry *e = &dw->tab[j];
+		if ((tag == 0 || e->tag == tag) && strcmp(e->name, name) == 0)
+			return dwarf_offdie(dw->dbg, e->off, ret) != NULL;
+	}
+	return false;
+}
+
+static bool dw_is_type_tag(int tag)
+{
+	switch (tag) {
+	case DW_TAG_structure_type: case DW_TAG_base_type: case DW_TAG_typedef:
+	case DW_TAG_pointer_type: case DW_TAG_array_type: case DW_TAG_subroutine_type:
+	case DW_TAG_union_type: case DW_TAG_unspecified_type:
+		return true;
+	}
+	return false;
+}
+
+bool dw_type(const struct dw *dw, const char *name, Dwarf_Die *ret)
+{
+	if (!dw->tabsz)
+		return false;
+	size_t j = dw_hash(name) & (dw->tabsz - 1);
+	for (; dw->tab[j].name; j = (j + 1) & (dw->tabsz - 1)) {
+		const struct dw_entry *e = &dw->tab[j];
+		if (dw_is_type_tag(e->tag) && strcmp(e->name, name) == 0)
+			return dwarf_offdie(dw->dbg, e->off, ret) != NULL;
+	}
+	return false;
+}
+
+bool dw_type_of(Dwarf_Die *die, Dwarf_Die *ret)
+{
+	Dwarf_Attribute a;
+	return dwarf_attr_integrate(die, DW_AT_type, &a) && dwarf_formref_die(&a, ret);
+}
+
+bool dw_peel(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	Dwarf_Die cur = *type;
+	/* Bounded: a cyclic typedef chain in a damaged binary must not hang us. */
+	for (int i = 0; i < 64; i++) {
+		int tag = dwarf_tag(&cur);
+		if (tag != DW_TAG_typedef && tag != DW_TAG_const_type &&
+		    tag != DW_TAG_volatile_type) {
+			*ret = cur;
+			return true;
+		}
+		if (!dw_type_of(&cur, &cur))
+			return false;
+	}
+	return false;
+}
+
+bool dw_size(Dwarf_Die *type, uint64_t *ret)
+{
+	Dwarf_Die t;
+	if (!dw_peel(type, &t))
+		return false;
+	if (dwarf_tag(&t) == DW_TAG_pointer_type) {
+		*ret = 8;
+		return true;
+	}
+	Dwarf_Word sz;
+	if (dwarf_aggregate_size(&t, &sz) != 0)
+		return false;
+	*ret = sz;
+	return true;
+}
+
+bool dw_member(Dwarf_Die *type, const char *name, uint64_t *offset, Dwarf_Die *ret)
+{
+	Dwarf_Die st, child;
+	if (!dw_peel(type, &st) || dwarf_child(&st, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) != DW_TAG_member)
+			continue;
+		const char *n = dwarf_diename(&child);
+		if (!n || strcmp(n, name) != 0)
+			continue;
+		Dwarf_Attribute a;
+		Dwarf_Word off = 0;
+		if (dwarf_attr(&child, DW_AT_data_member_location, &a) &&
+		    dwarf_formudata(&a, &off) != 0)
+			return false;
+		if (offset)
+			*offset = off;
+		if (ret)
+			*ret = child;
+		return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+struct ct_error *dw_struct_size(const struct dw *dw, const char *type, uint64_t *ret)
+{
+	Dwarf_Die t;
+	if (!dw_type(dw, type, &t))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF has no type %s", type);
+	if (!dw_size(&t, ret))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF type %s has no size", type);
+	return NULL;
+}
+
+struct ct_error *dw_member_offset(const struct dw *dw, const char *type, const char *member,
+				  uint64_t *ret)
+{
+	Dwarf_Die t;
+	if (!dw_type(dw, type, &t))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF has no type %s", type);
+	if (!dw_member(&t, member, ret, NULL))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF type %s has no member %s", type, member);
+	return NULL;
+}
+
+struct ct_error *dw_const(const struct dw *dw, const char *name, int64_t *ret)
+{
+	Dwarf_Die d;
+	Dwarf_Attribute a;
+	Dwarf_Sword v;
+	if (!dw_lookup(dw, name, DW_TAG_constant, &d))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF has no constant %s", name);
+	if (!dwarf_attr(&d, DW_AT_const_value, &a) || dwarf_formsdata(&a, &v) != 0)
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF constant %s has no value", name);
+	*ret = v;
+	return NULL;
+}
+
+struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *ret)
+{
+	Dwarf_Die d;
+	Dwarf_Attribute a;
+	Dwarf_Op *ops;
+	size_t nops;
+	Dwarf_Block blk;
+	if (!dw_lookup(dw, name, DW_TAG_variable, &d))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF has no variable %s", name);
+	if (!dwarf_attr(&d, DW_AT_location, &a))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF variable %s has no location", name);
+	if (dwarf_getlocation(&a, &ops, &nops) == 0 && nops == 1 && ops[0].atom == DW_OP_addr) {
+		*ret = ops[0].number;
+		return NULL;
+	}
+	/* Go's linker writes locations as DW_FORM_block1 even in DWARF 5, where
+	 * libdw expects exprloc and declines; decode the one DW_OP_addr ourselves. */
+	if (dwarf_formblock(&a, &blk) == 0 && blk.length == 9 && blk.data[0] == DW_OP_addr) {
+		uint64_t v = 0;
+		for (int i = 8; i >= 1; i--)
+			v = v << 8 | blk.data[i];
+		*ret = v;
+		return NULL;
+	}
+	return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF variable %s has no static address", name);
+}
+
+int dw_go_kind(Dwarf_Die *type)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word k;
+	if (!dwarf_attr(type, DW_AT_go_kind, &a) || dwarf_formudata(&a, &k) != 0)
+		return -1;
+	return (int)k;
+}
+
+void dw_foreach(const struct dw *dw, int tag, bool (*fn)(const struct dw_entry *e, void *arg),
+		void *arg)
+{
+	for (size_t i = 0; i < dw->tabsz; i++)
+		if (dw->tab[i].name && (tag == 0 || dw->tab[i].tag == tag) && !fn(&dw->tab[i], arg))
+			return;
+}

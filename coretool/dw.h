@@ -1,0 +1,73 @@
+/* The executable's DWARF: a name index over the top-level DIEs of every unit
+ * (types, variables, constants, functions), built once on open, and lookups of
+ * the layout facts the models need (sizes, member offsets, constants, variable
+ * addresses). Go emits its runtime types and typed constants, so every layout
+ * fact is read from here at run time rather than written down in the code. */
+#ifndef CT_DW_H
+#define CT_DW_H
+
+#include <elfutils/libdw.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ct_error.h"
+
+struct dw_entry {
+	const char *name; /* points into libdw's data, valid while the Dwarf is open */
+	Dwarf_Off off;
+	int tag;
+};
+
+struct dw {
+	char *path;
+	int fd;
+	Elf *elf;
+	Dwarf *dbg;           /* NULL: the executable has no DWARF */
+	bool is_go;           /* has .go.buildinfo or a Go build ID note */
+	struct dw_entry *tab; /* open-addressing hash table, size tabsz (power of 2) */
+	size_t tabsz, nentries;
+	int version;          /* DWARF version of the first unit */
+	bool compressed;      /* .debug_info is SHF_COMPRESSED or .zdebug */
+	unsigned char build_id[64];
+	size_t build_id_len;
+	uint64_t entry; /* e_entry, to compute the load bias of a PIE */
+};
+
+/* Opens an executable and indexes its DWARF. An executable without DWARF opens
+ * with dbg == NULL (every lookup then fails); see dw_require(). */
+struct ct_error *dw_open(const char *path, struct dw **ret);
+void dw_close(struct dw *dw); /* NULL allowed */
+/* CT_ERR_NODWARF, saying how the binary lost it, when dbg is NULL. */
+struct ct_error *dw_require(const struct dw *dw);
+
+/* Finds a top-level DIE by name; tag 0 takes any tag. */
+bool dw_lookup(const struct dw *dw, const char *name, int tag, Dwarf_Die *ret);
+/* A type by name: struct, base, typedef, pointer, ... whatever tag. */
+bool dw_type(const struct dw *dw, const char *name, Dwarf_Die *ret);
+
+/* Follows typedefs and qualifiers to the underlying type. */
+bool dw_peel(Dwarf_Die *type, Dwarf_Die *ret);
+/* The DW_AT_type of a DIE. */
+bool dw_type_of(Dwarf_Die *die, Dwarf_Die *ret);
+bool dw_size(Dwarf_Die *type, uint64_t *ret);
+/* A member of a struct type (typedefs peeled) by name, its offset and DIE. */
+bool dw_member(Dwarf_Die *type, const char *name, uint64_t *offset, Dwarf_Die *ret);
+
+/* Layout lookups that fail with an error naming the missing fact. */
+struct ct_error *dw_struct_size(const struct dw *dw, const char *type, uint64_t *ret);
+struct ct_error *dw_member_offset(const struct dw *dw, const char *type, const char *member,
+				  uint64_t *ret);
+struct ct_error *dw_const(const struct dw *dw, const char *name, int64_t *ret);
+struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *ret);
+
+/* Go's DWARF extensions (cmd/link/internal/dwarf: DW_AT_go_kind = 0x2900, ...). */
+enum { DW_AT_go_kind = 0x2900, DW_AT_go_key = 0x2901, DW_AT_go_elem = 0x2902,
+       DW_AT_go_runtime_type = 0x2904 };
+/* reflect.Kind of a Go type DIE, or -1. */
+int dw_go_kind(Dwarf_Die *type);
+
+/* Calls fn for every index entry with the given tag (0 = all); stops when fn returns false. */
+void dw_foreach(const struct dw *dw, int tag, bool (*fn)(const struct dw_entry *e, void *arg),
+		void *arg);
+
+#endif

@@ -1,0 +1,49 @@
+/* A source of process memory: an ELF core (core.c) or a callback (the gdb
+ * front end reads the inferior). Everything that models the Go runtime or the
+ * C heap reads through this, so it works on cores and live processes alike. */
+#ifndef CT_MEM_H
+#define CT_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct_error.h"
+
+/* Results of a read. Bytes that the core did not save are an error, never zeros:
+ * a zero that was not in memory would be presented as fact. */
+enum mem_status {
+	MEM_OK = 0,
+	MEM_UNMAPPED = 1,  /* no mapping at the address */
+	MEM_NOT_SAVED = 2, /* mapped, but not in the core (filtered or truncated) */
+};
+
+struct mem {
+	/* Reads len bytes at addr into buf, all or nothing. */
+	enum mem_status (*read)(void *arg, uint64_t addr, void *buf, size_t len);
+	void *arg;
+};
+
+static inline enum mem_status mem_read(const struct mem *m, uint64_t addr, void *buf, size_t len)
+{
+	return m->read(m->arg, addr, buf, len);
+}
+
+/* Turn a failed read into an error that says what was read and where. */
+struct ct_error *mem_error(enum mem_status st, uint64_t addr, size_t len, const char *what);
+
+/* Reads with an error object on failure; `what` names the datum for the message. */
+struct ct_error *mem_read_err(const struct mem *m, uint64_t addr, void *buf, size_t len,
+			      const char *what);
+struct ct_error *mem_read_u64(const struct mem *m, uint64_t addr, uint64_t *ret, const char *what);
+
+/* Little-endian unsigned load of size 1, 2, 4 or 8 from a buffer. */
+static inline uint64_t mem_load(const void *p, size_t size)
+{
+	const unsigned char *b = p;
+	uint64_t v = 0;
+	for (size_t i = size; i-- > 0;)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+#endif

@@ -1,0 +1,373 @@
+#define _GNU_SOURCE
+#include "target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void target_warn(struct target *t, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	char **w = realloc(t->warnings, (t->nwarnings + 1) * sizeof(*w));
+	if (!w) {
+		free(msg);
+		return;
+	}
+	t->warnings = w;
+	w[t->nwarnings++] = msg;
+}
+
+/* libdwfl's find_elf has no argument of ours: the sysroot of the report under
+ * way is handed over in a thread-local (reports of several cores may run in
+ * parallel threads). */
+static _Thread_local const char *target_report_sysroot;
+
+/* With a sysroot, the paths the core names are looked up under it first; then
+ * the usual build-id search. */
+static int target_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+			   Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	const char *sysroot = target_report_sysroot;
+	if (sysroot && modname && modname[0] == '/') {
+		char *path;
+		if (asprintf(&path, "%s%s", sysroot, modname) >= 0) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				*file_name = path;
+				return fd;
+			}
+			free(path);
+		}
+	}
+	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
+static void target_file_load(const struct target *t, struct target_file *f)
+{
+	f->tried = true;
+	char *path = NULL;
+	const char *exe_named = core_exe_path(t->core);
+	if (exe_named && !strcmp(f->path, exe_named))
+		path = strdup(t->exe_path); /* --exe stands for the file the core names */
+	else if (asprintf(&path, "%s%s", t->sysroot ? t->sysroot : "", f->path) < 0)
+		path = NULL;
+	if (!path)
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	struct stat sb;
+	if (fd < 0)
+		return;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+		void *p = mmap(NULL, sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			f->data = p;
+			f->size = sb.st_size;
+		}
+	}
+	close(fd);
+}
+
+static enum mem_status target_mem_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct target *t = arg;
+	enum mem_status st = core_read(t->core, addr, buf, len);
+	if (st != MEM_NOT_SAVED || !t->files)
+		return st;
+	/* Piecewise: a read may span saved and unsaved pages. */
+	unsigned char *out = buf;
+	while (len > 0) {
+		const struct core_segment *s = core_segment_of(t->core, addr);
+		if (!s)
+			return MEM_UNMAPPED;
+		uint64_t off = addr - s->vaddr, n;
+		if (off < s->filesz) {
+			n = s->filesz - off < len ? s->filesz - off : len;
+			memcpy(out, t->core->data + s->offset + off, n);
+		} else {
+			const struct core_file_map *fm = core_file_of(t->core, addr);
+			if (!fm)
+				return MEM_NOT_SAVED;
+			struct target_file *f = &t->files[fm - t->core->files];
+			if (!f->tried)
+				target_file_load(t, f);
+			uint64_t foff = fm->pgoff + (addr - fm->start);
+			n = s->memsz - off < len ? s->memsz - off : len;
+			if (fm->end - addr < n)
+				n = fm->end - addr;
+			if (!f->data || foff > f->size || f->size - foff < n)
+				return MEM_NOT_SAVED;
+			memcpy(out, f->data + foff, n);
+		}
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return MEM_OK;
+}
+
+static char *target_debuginfo_path = NULL;
+static const Dwfl_Callbacks target_dwfl_callbacks = {
+	.find_elf = target_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &target_debuginfo_path,
+};
+
+struct target_modlist {
+	struct target *t;
+	struct ct_error *err;
+};
+
+static int target_add_module(Dwfl_Module *mod, void **userdata, const char *name,
+			     Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	struct target_modlist *ml = arg;
+	struct target *t = ml->t;
+	struct target_module *m = realloc(t->modules, (t->nmodules + 1) * sizeof(*m));
+	if (!m) {
+		ml->err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+		return DWARF_CB_ABORT;
+	}
+	t->modules = m;
+	m += t->nmodules++;
+	memset(m, 0, sizeof(*m));
+	m->dwmod = mod;
+	m->name = strdup(name ? name : "?");
+	Dwarf_Addr end;
+	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	m->start = start;
+	m->end = end;
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &id, &vaddr);
+	if (n > 0 && (size_t)n <= sizeof(m->build_id)) {
+		memcpy(m->build_id, id, n);
+		m->build_id_len = n;
+	}
+	return DWARF_CB_OK;
+}
+
+static int target_mod_cmp(const void *a, const void *b)
+{
+	const struct target_module *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Reports the modules the core names (libdwfl reads the link_map and NT_FILE),
+ * and finds which files are there. A failure here is a warning, not fatal: the
+ * Go and C heap models do not need the shared libraries' files. */
+static struct ct_error *target_report_modules(struct target *t)
+{
+	t->dwfl = dwfl_begin(&target_dwfl_callbacks);
+	if (!t->dwfl)
+		return ct_error_fmt(CT_ERR_NOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
+	dwfl_report_begin(t->dwfl);
+	target_report_sysroot = t->sysroot;
+	int n = dwfl_core_file_report(t->dwfl, t->core->elf, t->exe_path);
+	int rc = dwfl_report_end(t->dwfl, NULL, NULL);
+	if (rc != 0 || n < 0) {
+		target_report_sysroot = NULL;
+		target_warn(t, "dwfl_core_file_report: %s", dwfl_errmsg(-1));
+		return NULL;
+	}
+	struct target_modlist ml = { t, NULL };
+	dwfl_getmodules(t->dwfl, target_add_module, &ml, 0);
+	if (ml.err) {
+		target_report_sysroot = NULL;
+		return ml.err;
+	}
+	qsort(t->modules, t->nmodules, sizeof(*t->modules), target_mod_cmp);
+	for (size_t i = 0; i < t->nmodules; i++) {
+		struct target_module *m = &t->modules[i];
+		Dwarf_Addr bias;
+		const char *mainfile = NULL;
+		Elf *elf = dwfl_module_getelf(m->dwmod, &bias);
+		dwfl_module_info(m->dwmod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+		if (elf && mainfile)
+			m->file = strdup(mainfile);
+		else if (elf && strstr(m->name, "vdso"))
+			m->file = strdup("[vdso: read from the core]");
+		else
+			target_warn(t, "module %s: file not found%s", m->name,
+				    t->sysroot ? " under --sysroot" : " (use --sysroot)");
+		if (t->core->auxv_entry >= m->start && t->core->auxv_entry < m->end)
+			m->is_exe = true;
+		if (m->is_exe && m->build_id_len && t->dw->build_id_len &&
+		    (m->build_id_len != t->dw->build_id_len ||
+		     memcmp(m->build_id, t->dw->build_id, m->build_id_len) != 0)) {
+			m->build_id_mismatch = true;
+			target_warn(t, "executable %s does not match the core (build-id differs)",
+				    t->exe_path);
+		}
+	}
+	target_report_sysroot = NULL;
+	return NULL;
+}
+
+static struct ct_error *target_open_exe(struct target *t)
+{
+	struct ct_error *err = dw_open(t->exe_path, &t->dw);
+	if (err)
+		return err;
+	if (t->dw->is_go && (err = dw_require(t->dw)))
+		return err;
+	if (t->dw->dbg) {
+		err = go_rt_open(t->dw, &t->mem, t->bias, &t->go);
+		if (err && err->code == CT_ERR_NOTFOUND && !t->dw->is_go) {
+			ct_error_destroy(err); /* a C program */
+			err = NULL;
+		} else if (err && t->go) {
+			target_warn(t, "%s", err->msg); /* partial: version unreadable */
+			ct_error_destroy(err);
+			err = NULL;
+		}
+	}
+	return err;
+}
+
+struct ct_error *target_open_core(const char *core_path, const struct target_options *opt,
+				  struct target **ret)
+{
+	struct ct_error *err;
+	struct target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	if ((err = core_open(core_path, &t->core)))
+		goto fail;
+	t->mem = (struct mem){ target_mem_read, t };
+	if (t->core->nfiles) {
+		t->files = calloc(t->core->nfiles, sizeof(*t->files));
+		if (!t->files) {
+			err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < t->core->nfiles; i++)
+			t->files[i].path = t->core->files[i].path;
+	}
+	if (opt && opt->sysroot)
+		t->sysroot = strdup(opt->sysroot);
+	if (opt && opt->exe) {
+		t->exe_path = strdup(opt->exe);
+	} else {
+		const char *p = core_exe_path(t->core);
+		if (!p) {
+			err = ct_error_fmt(CT_ERR_NOTFOUND,
+					   "%s: the core does not name its executable; pass --exe",
+					   core_path);
+			goto fail;
+		}
+		if (asprintf(&t->exe_path, "%s%s", t->sysroot ? t->sysroot : "", p) < 0)
+			t->exe_path = NULL;
+		if (t->exe_path && access(t->exe_path, R_OK) != 0) {
+			err = ct_error_fmt(CT_ERR_IO,
+					   "executable %s (named by the core) not found: %s; pass --exe",
+					   t->exe_path, strerror(errno));
+			goto fail;
+		}
+	}
+	if (!t->exe_path) {
+		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	/* A PIE executable is loaded at a bias: where the kernel says the entry
+	 * point is, minus where the file says it is. */
+	struct dw *probe = NULL;
+	if ((err = dw_open(t->exe_path, &probe)))
+		goto fail;
+	if (t->core->auxv_entry && probe->entry)
+		t->bias = t->core->auxv_entry - probe->entry;
+	dw_close(probe);
+	if ((err = target_open_exe(t)))
+		goto fail;
+	if ((err = target_report_modules(t)))
+		goto fail;
+	if (t->core->truncated)
+		target_warn(t, "core file is truncated: %" PRIu64 " bytes of memory are not in it",
+			    t->core->bytes_missing);
+	*ret = t;
+	return NULL;
+fail:
+	target_close(t);
+	return err;
+}
+
+struct ct_error *target_open_mem(const struct mem *mem, const char *exe_path, uint64_t bias,
+				 struct target **ret)
+{
+	struct ct_error *err;
+	struct target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	t->mem = *mem;
+	t->bias = bias;
+	t->exe_path = strdup(exe_path);
+	if (!t->exe_path) {
+		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((err = target_open_exe(t)))
+		goto fail;
+	*ret = t;
+	return NULL;
+fail:
+	target_close(t);
+	return err;
+}
+
+void target_close(struct target *t)
+{
+	if (!t)
+		return;
+	go_rt_close(t->go);
+	if (t->dwfl)
+		dwfl_end(t->dwfl);
+	for (size_t i = 0; i < t->nmodules; i++) {
+		free(t->modules[i].name);
+		free(t->modules[i].file);
+	}
+	free(t->modules);
+	dw_close(t->dw);
+	if (t->files && t->core)
+		for (size_t i = 0; i < t->core->nfiles; i++)
+			if (t->files[i].data)
+				munmap((void *)t->files[i].data, t->files[i].size);
+	free(t->files);
+	core_close(t->core);
+	for (size_t i = 0; i < t->nwarnings; i++)
+		free(t->warnings[i]);
+	free(t->warnings);
+	free(t->exe_path);
+	free(t->sysroot);
+	free(t);
+}
+
+const struct target_module *target_module_of(const struct target *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nmodules;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct target_module *m = &t->modules[mid];
+		if (addr < m->start)
+			hi = mid;
+		else if (addr >= m->end)
+			lo = mid + 1;
+		else
+			return m;
+	}
+	return NULL;
+}

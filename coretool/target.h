@@ -1,0 +1,75 @@
+/* A target: the process under study, as one core (or a memory callback from
+ * gdb) plus its executable and shared libraries. It owns the models (Go
+ * runtime, C heap) that the verbs and the gdb front end share. */
+#ifndef CT_TARGET_H
+#define CT_TARGET_H
+
+#include <elfutils/libdwfl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "ct_error.h"
+#include "dw.h"
+#include "goruntime.h"
+#include "mem.h"
+
+struct target_module {
+	char *name;      /* path as the process had it */
+	char *file;      /* the file we opened for it, or NULL if not found */
+	uint64_t start, end;
+	unsigned char build_id[64];
+	size_t build_id_len;
+	bool is_exe;
+	bool build_id_mismatch; /* the file found is not the one the process ran */
+	Dwfl_Module *dwmod;
+};
+
+/* A file the core maps, opened for the bytes the core did not save. */
+struct target_file {
+	const char *path;          /* as the core names it (NT_FILE) */
+	const unsigned char *data; /* mmapped, or NULL if it could not be opened */
+	uint64_t size;
+	bool tried;
+};
+
+struct target {
+	struct core *core; /* NULL when memory comes from a callback */
+	/* Reads the core; bytes it did not save are read from the mapped file
+	 * (text, rodata: the kernel does not dump file-backed pages by default). */
+	struct mem mem;
+	struct target_file *files; /* parallel to core->files */
+	char *exe_path;
+	struct dw *dw;     /* the executable (its DWARF may be absent) */
+	uint64_t bias;     /* load bias of the executable */
+	struct go_rt *go;  /* NULL: not a Go program */
+	Dwfl *dwfl;
+	struct target_module *modules;
+	size_t nmodules;
+	char *sysroot;
+	/* Things missing or unreadable that make results partial (exit status 1). */
+	char **warnings;
+	size_t nwarnings;
+};
+
+struct target_options {
+	const char *exe;     /* NULL: take the path the core recorded */
+	const char *sysroot; /* prefix for the paths the core names */
+};
+
+/* Opens a core with its executable. Fatal (error returned, nothing opened): the
+ * core cannot be read or is not a core; the executable is missing; a Go
+ * executable without DWARF. Non-fatal problems become warnings. */
+struct ct_error *target_open_core(const char *core_path, const struct target_options *opt,
+				  struct target **ret);
+/* Opens a target over a memory callback (gdb: the inferior) and an executable. */
+struct ct_error *target_open_mem(const struct mem *mem, const char *exe_path, uint64_t bias,
+				 struct target **ret);
+void target_close(struct target *t);
+
+void target_warn(struct target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The module containing addr, or NULL. */
+const struct target_module *target_module_of(const struct target *t, uint64_t addr);
+
+#endif

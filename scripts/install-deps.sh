@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages coretool needs, if any is missing. Idempotent and
+# fast when all are present (one dpkg-query).
+set -euo pipefail
+pkgs=(gcc clang make pkg-config libdw-dev libelf-dev elfutils zlib1g-dev gdb python3 file golang-go)
+missing=()
+for p in "${pkgs[@]}"; do
+  # golang-go: any Go on PATH will do (the machine's own Go is used for go1.26).
+  if [ "$p" = golang-go ]; then command -v go >/dev/null && continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
