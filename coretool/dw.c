@@ -296,6 +296,19 @@ struct ct_error *dw_member_offset(const struct dw *dw, const char *type, const c
 	return NULL;
 }
 
+struct ct_error *dw_field(const struct dw *dw, const char *type, const char *member,
+			  struct dw_field *ret)
+{
+	Dwarf_Die t, m, mt;
+	if (!dw_type(dw, type, &t))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF has no type %s", type);
+	if (!dw_member(&t, member, &ret->off, &m))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF type %s has no member %s", type, member);
+	if (!dw_type_of(&m, &mt) || !dw_size(&mt, &ret->size))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF member %s.%s has no size", type, member);
+	return NULL;
+}
+
 struct ct_error *dw_const(const struct dw *dw, const char *name, int64_t *ret)
 {
 	Dwarf_Die d;

@@ -53,7 +53,14 @@ bool dw_size(Dwarf_Die *type, uint64_t *ret);
 /* A member of a struct type (typedefs peeled) by name, its offset and DIE. */
 bool dw_member(Dwarf_Die *type, const char *name, uint64_t *offset, Dwarf_Die *ret);
 
+/* A struct member's place: offset and size, from DWARF. */
+struct dw_field {
+	uint64_t off, size;
+};
+
 /* Layout lookups that fail with an error naming the missing fact. */
+struct ct_error *dw_field(const struct dw *dw, const char *type, const char *member,
+			  struct dw_field *ret);
 struct ct_error *dw_struct_size(const struct dw *dw, const char *type, uint64_t *ret);
 struct ct_error *dw_member_offset(const struct dw *dw, const char *type, const char *member,
 				  uint64_t *ret);

@@ -329,10 +329,49 @@ fail:
 	return err;
 }
 
+const struct ct_error *target_go_heap(struct target *t, const struct go_heap **ret)
+{
+	if (!t->go_heap && !t->go_heap_err) {
+		if (!t->go)
+			t->go_heap_err = ct_error_fmt(CT_ERR_NOTFOUND, "not a Go program");
+		else
+			t->go_heap_err = go_heap_open(t->go, &t->go_heap);
+	}
+	*ret = t->go_heap;
+	return t->go_heap_err;
+}
+
+const struct ct_error *target_go_sched(struct target *t, const struct go_sched **ret)
+{
+	if (!t->go_sched && !t->go_sched_err) {
+		if (!t->go)
+			t->go_sched_err = ct_error_fmt(CT_ERR_NOTFOUND, "not a Go program");
+		else if ((t->go_sched_err = go_sched_load(t->go, &t->go_sched)) == NULL &&
+			 t->go_sched->partial)
+			target_warn(t, "some goroutines or Ms could not be read");
+	}
+	*ret = t->go_sched;
+	return t->go_sched_err;
+}
+
+const struct ct_error *target_cheap(struct target *t, struct cheap **ret)
+{
+	if (!t->cheap && !t->cheap_err)
+		t->cheap_err = cheap_open(t, &t->cheap);
+	*ret = t->cheap;
+	return t->cheap_err;
+}
+
 void target_close(struct target *t)
 {
 	if (!t)
 		return;
+	go_heap_close(t->go_heap);
+	go_sched_free(t->go_sched);
+	cheap_close(t->cheap);
+	ct_error_destroy(t->go_heap_err);
+	ct_error_destroy(t->go_sched_err);
+	ct_error_destroy(t->cheap_err);
 	go_rt_close(t->go);
 	if (t->dwfl)
 		dwfl_end(t->dwfl);

@@ -8,9 +8,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cheap.h"
 #include "core.h"
 #include "ct_error.h"
 #include "dw.h"
+#include "goheap.h"
+#include "goroutine.h"
 #include "goruntime.h"
 #include "mem.h"
 
@@ -47,6 +50,12 @@ struct target {
 	struct target_module *modules;
 	size_t nmodules;
 	char *sysroot;
+	/* Models built on first use (target_go_heap() & co.); a failure is kept
+	 * so that it is reported once and not retried for every address. */
+	struct go_heap *go_heap;
+	struct go_sched *go_sched;
+	struct cheap *cheap;
+	struct ct_error *go_heap_err, *go_sched_err, *cheap_err;
 	/* Things missing or unreadable that make results partial (exit status 1). */
 	char **warnings;
 	size_t nwarnings;
@@ -68,6 +77,12 @@ struct ct_error *target_open_mem(const struct mem *mem, const char *exe_path, ui
 void target_close(struct target *t);
 
 void target_warn(struct target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The models, opened on first use. The error (if any) stays owned by the
+ * target: do not destroy it. */
+const struct ct_error *target_go_heap(struct target *t, const struct go_heap **ret);
+const struct ct_error *target_go_sched(struct target *t, const struct go_sched **ret);
+const struct ct_error *target_cheap(struct target *t, struct cheap **ret);
 
 /* The module containing addr, or NULL. */
 const struct target_module *target_module_of(const struct target *t, uint64_t addr);

@@ -1,0 +1,271 @@
+#include "goheap.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Values for linux/amd64 used only when a binary's DWARF lacks the constant
+ * (the compiler emits only constants the program uses). Checked against
+ * runtime/malloc.go, mheap.go, mbitmap.go of Go 1.19-1.27. */
+static const struct {
+	const char *name;
+	int64_t value;
+} go_heap_fallback[] = {
+	{ "runtime.heapArenaBytes", 64 << 20 },
+	{ "runtime.pageSize", 8192 },
+	{ "runtime.arenaBaseOffsetUintptr", (int64_t)0xffff800000000000ULL },
+	{ "runtime.arenaL1Bits", 0 },
+	{ "runtime.arenaL2Bits", 22 },
+	{ "runtime.pagesPerArena", 8192 },
+	{ "runtime.mSpanInUse", 1 },
+	{ "runtime.mSpanManual", 2 },
+	{ "runtime._GCoff", 0 },
+	{ "runtime.minSizeForMallocHeader", 512 }, /* mbitmap.go, 1.22+ */
+	{ "runtime.mallocHeaderSize", 8 },         /* mbitmap.go, 1.22+ */
+};
+
+static int64_t go_heap_const(const struct go_rt *rt, const char *name)
+{
+	int64_t v;
+	struct ct_error *err = dw_const(rt->dw, name, &v);
+	if (!err)
+		return v;
+	ct_error_destroy(err);
+	for (size_t i = 0; i < sizeof(go_heap_fallback) / sizeof(go_heap_fallback[0]); i++)
+		if (!strcmp(go_heap_fallback[i].name, name))
+			return go_heap_fallback[i].value;
+	return 0;
+}
+
+struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
+{
+	struct ct_error *err;
+	struct go_heap *h = calloc(1, sizeof(*h));
+	if (!h)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	h->rt = rt;
+	const struct dw *dw = rt->dw;
+	struct dw_field arenas, sweepgen, allspans;
+	uint64_t spans_off;
+	if ((err = go_var_addr(rt, "runtime.mheap_", &h->mheap)) ||
+	    (err = dw_field(dw, "runtime.mheap", "arenas", &arenas)) ||
+	    (err = dw_field(dw, "runtime.mheap", "sweepgen", &sweepgen)) ||
+	    (err = dw_field(dw, "runtime.mheap", "allspans", &allspans)) ||
+	    (err = dw_member_offset(dw, "runtime.heapArena", "spans", &spans_off)) ||
+	    (err = dw_struct_size(dw, "runtime.mspan", &h->mspan_size)) ||
+	    (err = dw_field(dw, "runtime.mspan", "startAddr", &h->f_start)) ||
+	    (err = dw_field(dw, "runtime.mspan", "npages", &h->f_npages)) ||
+	    (err = dw_field(dw, "runtime.mspan", "freeindex", &h->f_freeindex)) ||
+	    (err = dw_field(dw, "runtime.mspan", "nelems", &h->f_nelems)) ||
+	    (err = dw_field(dw, "runtime.mspan", "allocBits", &h->f_allocbits)) ||
+	    (err = dw_field(dw, "runtime.mspan", "gcmarkBits", &h->f_markbits)) ||
+	    (err = dw_field(dw, "runtime.mspan", "sweepgen", &h->f_sweepgen)) ||
+	    (err = dw_field(dw, "runtime.mspan", "allocCount", &h->f_alloccount)) ||
+	    (err = dw_field(dw, "runtime.mspan", "spanclass", &h->f_spanclass)) ||
+	    (err = dw_field(dw, "runtime.mspan", "state", &h->f_state)) ||
+	    (err = dw_field(dw, "runtime.mspan", "elemsize", &h->f_elemsize)) ||
+	    (err = dw_field(dw, "runtime.mspan", "limit", &h->f_limit))) {
+		free(h);
+		return ct_error_wrap(err, "Go heap model");
+	}
+	if (h->mspan_size > 4096) {
+		uint64_t size = h->mspan_size;
+		free(h);
+		return ct_error_fmt(CT_ERR_UNSUPPORTED, "runtime.mspan is %" PRIu64 " bytes: unexpected", size);
+	}
+	h->arenas = h->mheap + arenas.off;
+	h->allspans_addr = h->mheap + allspans.off;
+	h->ha_spans_off = spans_off;
+	h->page_size = go_heap_const(rt, "runtime.pageSize");
+	h->arena_bytes = go_heap_const(rt, "runtime.heapArenaBytes");
+	h->arena_base = (uint64_t)go_heap_const(rt, "runtime.arenaBaseOffsetUintptr");
+	h->l1_count = 1ULL << go_heap_const(rt, "runtime.arenaL1Bits");
+	h->l2_bits = go_heap_const(rt, "runtime.arenaL2Bits");
+	h->pages_per_arena = go_heap_const(rt, "runtime.pagesPerArena");
+	h->span_inuse = go_heap_const(rt, "runtime.mSpanInUse");
+	h->span_manual = go_heap_const(rt, "runtime.mSpanManual");
+	h->gcoff = go_heap_const(rt, "runtime._GCoff");
+	if (!h->page_size || !h->arena_bytes || !h->pages_per_arena || h->l2_bits > 40 ||
+	    h->l1_count > (1 << 20)) {
+		free(h);
+		return ct_error_fmt(CT_ERR_UNSUPPORTED, "Go heap constants out of range");
+	}
+	/* The state field is an mSpanStateBox {s uint8} in 1.19+; its first byte is the state. */
+	h->f_state.size = 1;
+	Dwarf_Die d;
+	/* Allocation headers came with Go 1.22 (mallocHeaderSize in mbitmap.go). */
+	h->headers = dw_type(dw, "runtime._type", &d) &&
+		     (dw_lookup(dw, "runtime.mallocHeaderSize", 0, &d) ||
+		      dw_lookup(dw, "runtime.minSizeForMallocHeader", 0, &d) ||
+		      (rt->major == 1 && rt->minor >= 22));
+	h->header_min = go_heap_const(rt, "runtime.minSizeForMallocHeader");
+	h->header_size = go_heap_const(rt, "runtime.mallocHeaderSize");
+	/* Green Tea: the type exists only in builds that use it (1.25 experiment,
+	 * 1.26 default). gcUsesSpanInlineMarkBits: 16 <= size <= minSizeForMallocHeader. */
+	if (dw_type(dw, "runtime.spanInlineMarkBits", &d) && dw_size(&d, &h->inline_size) &&
+	    !dw_member_offset(dw, "runtime.spanInlineMarkBits", "marks", &h->inline_marks_off)) {
+		h->inline_marks = true;
+		h->inline_min = 16;
+		h->inline_max = h->header_min;
+	}
+	uint64_t v;
+	h->gcphase = -1;
+	if (!mem_read_u64(rt->mem, h->mheap + sweepgen.off, &v, "mheap_.sweepgen"))
+		h->sweepgen = (uint32_t)v;
+	uint64_t gcphase_addr;
+	unsigned char b4[4];
+	if (!go_var_addr(rt, "runtime.gcphase", &gcphase_addr) &&
+	    mem_read(rt->mem, gcphase_addr, b4, 4) == MEM_OK)
+		h->gcphase = (int64_t)mem_load(b4, 4);
+	*ret = h;
+	return NULL;
+}
+
+void go_heap_close(struct go_heap *h)
+{
+	free(h);
+}
+
+struct ct_error *go_span_read(const struct go_heap *h, uint64_t addr, struct go_span *s)
+{
+	unsigned char buf[4096];
+	struct ct_error *err = mem_read_err(h->rt->mem, addr, buf, h->mspan_size, "mspan");
+	if (err)
+		return err;
+#define F(f) mem_load(buf + h->f.off, h->f.size)
+	memset(s, 0, sizeof(*s));
+	s->addr = addr;
+	s->start = F(f_start);
+	s->npages = F(f_npages);
+	s->freeindex = F(f_freeindex);
+	s->nelems = F(f_nelems);
+	s->alloc_bits = F(f_allocbits);
+	s->mark_bits = F(f_markbits);
+	s->sweepgen = F(f_sweepgen);
+	s->alloc_count = F(f_alloccount);
+	s->spanclass = F(f_spanclass);
+	s->state = F(f_state);
+	s->elemsize = F(f_elemsize);
+	s->limit = F(f_limit);
+#undef F
+	return NULL;
+}
+
+struct ct_error *go_heap_span_of(const struct go_heap *h, uint64_t addr, enum go_span_kind *kind,
+				 struct go_span *span)
+{
+	struct ct_error *err;
+	*kind = GO_SPAN_NONE;
+	/* arenaIndex: (p - arenaBaseOffset) / heapArenaBytes, unsigned wrap (mheap.go). */
+	uint64_t ai = (addr - h->arena_base) / h->arena_bytes;
+	uint64_t l1 = h->l2_bits >= 64 ? 0 : ai >> h->l2_bits;
+	uint64_t l2 = ai & ((1ULL << h->l2_bits) - 1);
+	if (l1 >= h->l1_count)
+		return NULL;
+	uint64_t l2arr, ha, sp;
+	if ((err = mem_read_u64(h->rt->mem, h->arenas + l1 * 8, &l2arr, "mheap_.arenas")))
+		return err;
+	if (!l2arr)
+		return NULL;
+	if ((err = mem_read_u64(h->rt->mem, l2arr + l2 * 8, &ha, "heap arena index")))
+		return err;
+	if (!ha)
+		return NULL;
+	uint64_t page = (addr / h->page_size) % h->pages_per_arena;
+	if ((err = mem_read_u64(h->rt->mem, ha + h->ha_spans_off + page * 8, &sp, "heapArena.spans")))
+		return err;
+	*kind = GO_SPAN_FREE;
+	if (!sp)
+		return NULL;
+	if ((err = go_span_read(h, sp, span)))
+		return err;
+	/* spans[] entries go stale when spans are freed: trust one only if it is in
+	 * use and covers the address (as runtime.spanOfHeap checks). */
+	if (addr < span->start || addr >= span->limit || span->npages == 0)
+		return NULL;
+	if (span->state == h->span_inuse)
+		*kind = GO_SPAN_INUSE;
+	else if (span->state == h->span_manual)
+		*kind = GO_SPAN_MANUAL;
+	return NULL;
+}
+
+static struct ct_error *go_bit(const struct go_heap *h, uint64_t bits, uint64_t i, bool *ret,
+			       const char *what)
+{
+	unsigned char b;
+	enum mem_status st = mem_read(h->rt->mem, bits + i / 8, &b, 1);
+	if (st != MEM_OK)
+		return mem_error(st, bits + i / 8, 1, what);
+	*ret = (b >> (i % 8)) & 1;
+	return NULL;
+}
+
+struct ct_error *go_span_allocated(const struct go_heap *h, const struct go_span *span,
+				   uint64_t i, bool *ret)
+{
+	/* freeindex: every slot below it is allocated, whatever allocBits says
+	 * (allocBits lags behind fresh allocations until the next sweep). */
+	if (i < span->freeindex) {
+		*ret = true;
+		return NULL;
+	}
+	if (!span->alloc_bits)
+		return ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 " has no allocBits", span->addr);
+	return go_bit(h, span->alloc_bits, i, ret, "span allocBits");
+}
+
+struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *span, uint64_t addr,
+			      struct go_slot *slot)
+{
+	memset(slot, 0, sizeof(*slot));
+	slot->marked = -1;
+	unsigned sizeclass = go_spanclass_sizeclass(span->spanclass);
+	bool noscan = go_spanclass_noscan(span->spanclass);
+	slot->large = sizeclass == 0;
+	/* The tiny allocator packs several noscan objects into 16-byte blocks of
+	 * size class 2 (tinySpanClass, malloc.go). */
+	slot->tiny = sizeclass == 2 && noscan;
+	uint64_t esize = span->elemsize ? span->elemsize : span->npages * h->page_size;
+	if (!esize)
+		return ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 " has element size 0", span->addr);
+	slot->index = (addr - span->start) / esize;
+	slot->base = span->start + slot->index * esize;
+	slot->offset = addr - slot->base;
+	slot->user = slot->base;
+	uint64_t nelems = span->nelems ? span->nelems : 1;
+	if (slot->index >= nelems) {
+		slot->beyond = true;
+		return NULL;
+	}
+	if (h->headers && !noscan && !slot->large && esize > h->header_min) {
+		slot->has_header = true;
+		slot->user = slot->base + h->header_size;
+	}
+	struct ct_error *err = go_span_allocated(h, span, slot->index, &slot->allocated);
+	if (err)
+		return err;
+	/* Marks mean "dead" only after a finished GC in a span not yet swept:
+	 * sweepgen == h.sweepgen-2 (unswept) or h.sweepgen+1 (cached, unswept). */
+	bool unswept = span->sweepgen == (uint32_t)(h->sweepgen - 2) ||
+		       span->sweepgen == (uint32_t)(h->sweepgen + 1);
+	if (slot->allocated && unswept && h->gcphase == h->gcoff) {
+		bool m;
+		uint64_t bits = span->mark_bits;
+		if (h->inline_marks && esize >= h->inline_min && esize <= h->inline_max) {
+			uint64_t ib = span->start + span->npages * h->page_size - h->inline_size;
+			err = go_bit(h, ib + h->inline_marks_off, slot->index, &m, "span inline mark bits");
+		} else if (bits) {
+			err = go_bit(h, bits, slot->index, &m, "span gcmarkBits");
+		} else {
+			return NULL;
+		}
+		if (err) {
+			ct_error_destroy(err); /* marks are extra evidence, not the verdict */
+			return NULL;
+		}
+		slot->marked = m;
+		slot->garbage = !m;
+	}
+	return NULL;
+}

@@ -1,0 +1,86 @@
+/* The Go heap: from an address to its span (through the runtime's own arena
+ * index, as runtime.spanOfHeap does) and to its slot, allocated or free by the
+ * span's allocation bits. Facts: GO-RUNTIME.md "Heap" and "mspan". */
+#ifndef CT_GOHEAP_H
+#define CT_GOHEAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ct_error.h"
+#include "dw.h"
+#include "goruntime.h"
+
+/* A span as the runtime's mspan holds it. */
+struct go_span {
+	uint64_t addr; /* the mspan structure */
+	uint64_t start, limit, npages, elemsize, nelems, freeindex;
+	uint64_t alloc_bits, mark_bits, sweepgen, alloc_count;
+	uint8_t spanclass, state;
+};
+
+enum go_span_kind {
+	GO_SPAN_NONE,   /* not in a Go heap arena */
+	GO_SPAN_FREE,   /* in an arena, but no in-use span covers the page */
+	GO_SPAN_INUSE,  /* a heap span (mSpanInUse) */
+	GO_SPAN_MANUAL, /* a manually managed span: goroutine stacks, GC work buffers */
+};
+
+/* One slot of a heap span. */
+struct go_slot {
+	uint64_t index, base, offset; /* offset of the address into the slot */
+	uint64_t user;                /* where the object starts (base + allocation header) */
+	bool beyond;    /* past the last slot (span tail, inline mark bits) */
+	bool allocated;
+	int marked;     /* 1, 0, or -1 when the mark bits say nothing (GC running, swept) */
+	bool garbage;   /* allocated, unmarked after a finished GC, not yet swept */
+	bool tiny;      /* a 16-byte block of the tiny allocator */
+	bool large;     /* size class 0: one object per span */
+	bool has_header;
+};
+
+struct go_heap {
+	const struct go_rt *rt;
+	uint64_t mheap;          /* &runtime.mheap_ */
+	uint64_t arenas;         /* &mheap_.arenas: [1 << arenaL1Bits]*[1 << arenaL2Bits]*heapArena */
+	uint64_t l1_count, l2_bits;
+	uint64_t page_size, arena_bytes, arena_base, pages_per_arena;
+	uint64_t ha_spans_off;   /* heapArena.spans */
+	uint8_t span_inuse, span_manual;
+	uint64_t mspan_size;
+	struct dw_field f_start, f_npages, f_freeindex, f_nelems, f_allocbits, f_markbits,
+		f_sweepgen, f_alloccount, f_spanclass, f_state, f_elemsize, f_limit;
+	uint64_t sweepgen;       /* mheap_.sweepgen at the crash */
+	int64_t gcphase;         /* runtime.gcphase; -1 if unreadable */
+	int64_t gcoff;           /* the value of _GCoff */
+	/* Allocation headers (Go 1.22+): scan objects above this size start with a type pointer. */
+	bool headers;
+	uint64_t header_min, header_size;
+	/* Green Tea (1.25 experiment, default 1.26): marks of small objects live at the span's end. */
+	bool inline_marks;
+	uint64_t inline_size, inline_marks_off, inline_min, inline_max;
+	/* mheap_.allspans, for walks over every span */
+	uint64_t allspans_addr;
+};
+
+struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret);
+void go_heap_close(struct go_heap *h);
+
+/* Finds the span of addr. Errors only when memory the answer depends on is
+ * missing (CT_ERR_NOT_SAVED / CT_ERR_FAULT). */
+struct ct_error *go_heap_span_of(const struct go_heap *h, uint64_t addr, enum go_span_kind *kind,
+				 struct go_span *span);
+/* Reads an mspan structure at addr. */
+struct ct_error *go_span_read(const struct go_heap *h, uint64_t addr, struct go_span *span);
+/* The slot of addr in an in-use span, with its allocation and mark state. */
+struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *span, uint64_t addr,
+			      struct go_slot *slot);
+/* Is slot i allocated (i < freeindex || allocBits[i])? */
+struct ct_error *go_span_allocated(const struct go_heap *h, const struct go_span *span,
+				   uint64_t i, bool *ret);
+
+/* Size class and noscan bit of a span class. */
+static inline unsigned go_spanclass_sizeclass(uint8_t sc) { return sc >> 1; }
+static inline bool go_spanclass_noscan(uint8_t sc) { return sc & 1; }
+
+#endif

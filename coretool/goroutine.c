@@ -1,0 +1,277 @@
+#include "goroutine.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds against damaged lists: far above real programs. */
+#define GO_MAX_GS (1u << 24)
+#define GO_MAX_MS (1u << 20)
+
+struct go_g_layout {
+	uint64_t size;
+	struct dw_field stack_lo, stack_hi, sched_sp, sched_pc, sched_bp, syscallsp, syscallpc,
+		status, goid, m;
+};
+
+struct go_m_layout {
+	uint64_t size;
+	struct dw_field g0, gsignal, curg, procid, id, alllink;
+};
+
+static struct ct_error *go_g_layout(const struct dw *dw, struct go_g_layout *l)
+{
+	struct ct_error *err;
+	struct dw_field stack, sched;
+	uint64_t lo, hi, sp, pc, bp;
+	if ((err = dw_struct_size(dw, "runtime.g", &l->size)) ||
+	    (err = dw_field(dw, "runtime.g", "stack", &stack)) ||
+	    (err = dw_field(dw, "runtime.g", "sched", &sched)) ||
+	    (err = dw_member_offset(dw, "runtime.stack", "lo", &lo)) ||
+	    (err = dw_member_offset(dw, "runtime.stack", "hi", &hi)) ||
+	    (err = dw_member_offset(dw, "runtime.gobuf", "sp", &sp)) ||
+	    (err = dw_member_offset(dw, "runtime.gobuf", "pc", &pc)) ||
+	    (err = dw_member_offset(dw, "runtime.gobuf", "bp", &bp)) ||
+	    (err = dw_field(dw, "runtime.g", "syscallsp", &l->syscallsp)) ||
+	    (err = dw_field(dw, "runtime.g", "syscallpc", &l->syscallpc)) ||
+	    (err = dw_field(dw, "runtime.g", "atomicstatus", &l->status)) ||
+	    (err = dw_field(dw, "runtime.g", "goid", &l->goid)) ||
+	    (err = dw_field(dw, "runtime.g", "m", &l->m)))
+		return err;
+	l->stack_lo = (struct dw_field){ stack.off + lo, 8 };
+	l->stack_hi = (struct dw_field){ stack.off + hi, 8 };
+	l->sched_sp = (struct dw_field){ sched.off + sp, 8 };
+	l->sched_pc = (struct dw_field){ sched.off + pc, 8 };
+	l->sched_bp = (struct dw_field){ sched.off + bp, 8 };
+	/* atomicstatus is an atomic.Uint32 struct in 1.20+: its value is the first 4 bytes. */
+	l->status.size = 4;
+	if (l->goid.size > 8)
+		l->goid.size = 8;
+	return NULL;
+}
+
+static struct ct_error *go_m_layout(const struct dw *dw, struct go_m_layout *l)
+{
+	struct ct_error *err;
+	if ((err = dw_struct_size(dw, "runtime.m", &l->size)) ||
+	    (err = dw_field(dw, "runtime.m", "g0", &l->g0)) ||
+	    (err = dw_field(dw, "runtime.m", "gsignal", &l->gsignal)) ||
+	    (err = dw_field(dw, "runtime.m", "curg", &l->curg)) ||
+	    (err = dw_field(dw, "runtime.m", "procid", &l->procid)) ||
+	    (err = dw_field(dw, "runtime.m", "id", &l->id)) ||
+	    (err = dw_field(dw, "runtime.m", "alllink", &l->alllink)))
+		return err;
+	return NULL;
+}
+
+static struct ct_error *go_g_read(const struct go_rt *rt, const struct go_g_layout *l,
+				  uint64_t addr, unsigned char *buf, struct go_g *g)
+{
+	struct ct_error *err = mem_read_err(rt->mem, addr, buf, l->size, "goroutine (runtime.g)");
+	if (err)
+		return err;
+#define F(f) mem_load(buf + l->f.off, l->f.size)
+	g->addr = addr;
+	g->stack_lo = F(stack_lo);
+	g->stack_hi = F(stack_hi);
+	g->sched_sp = F(sched_sp);
+	g->sched_pc = F(sched_pc);
+	g->sched_bp = F(sched_bp);
+	g->syscallsp = F(syscallsp);
+	g->syscallpc = F(syscallpc);
+	g->status = (uint32_t)F(status);
+	g->goid = F(goid);
+	g->m = F(m);
+#undef F
+	return NULL;
+}
+
+static int go_g_cmp(const void *a, const void *b)
+{
+	const struct go_g *x = a, *y = b;
+	return x->stack_lo < y->stack_lo ? -1 : x->stack_lo > y->stack_lo;
+}
+
+static uint32_t go_status_const(const struct dw *dw, const char *name, uint32_t fallback)
+{
+	int64_t v;
+	struct ct_error *err = dw_const(dw, name, &v);
+	if (err) {
+		ct_error_destroy(err);
+		return fallback;
+	}
+	return (uint32_t)v;
+}
+
+struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret)
+{
+	struct ct_error *err;
+	const struct dw *dw = rt->dw;
+	struct go_g_layout gl;
+	struct go_m_layout ml;
+	if ((err = go_g_layout(dw, &gl)) || (err = go_m_layout(dw, &ml)))
+		return ct_error_wrap(err, "goroutine model");
+	if (gl.size > 65536 || ml.size > 65536)
+		return ct_error_fmt(CT_ERR_UNSUPPORTED, "runtime.g or runtime.m too large");
+	struct go_sched *s = calloc(1, sizeof(*s));
+	unsigned char *buf = malloc(gl.size > ml.size ? gl.size : ml.size);
+	if (!s || !buf) {
+		free(s);
+		free(buf);
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	}
+	/* Status values from DWARF (runtime2.go), the same since Go 1.0 where absent. */
+	s->st_idle = go_status_const(dw, "runtime._Gidle", 0);
+	s->st_runnable = go_status_const(dw, "runtime._Grunnable", 1);
+	s->st_running = go_status_const(dw, "runtime._Grunning", 2);
+	s->st_syscall = go_status_const(dw, "runtime._Gsyscall", 3);
+	s->st_waiting = go_status_const(dw, "runtime._Gwaiting", 4);
+	s->st_dead = go_status_const(dw, "runtime._Gdead", 6);
+	s->st_copystack = go_status_const(dw, "runtime._Gcopystack", 8);
+	s->st_preempted = go_status_const(dw, "runtime._Gpreempted", 9);
+	s->scan_bit = go_status_const(dw, "runtime._Gscan", 0x1000);
+
+	uint64_t allgs, arr = 0, len = 0;
+	if ((err = go_var_addr(rt, "runtime.allgs", &allgs)) ||
+	    (err = mem_read_u64(rt->mem, allgs, &arr, "runtime.allgs")) ||
+	    (err = mem_read_u64(rt->mem, allgs + 8, &len, "runtime.allgs length")))
+		goto fail;
+	if (len > GO_MAX_GS) {
+		err = ct_error_fmt(CT_ERR_CORRUPT, "runtime.allgs claims %" PRIu64 " goroutines", len);
+		goto fail;
+	}
+	s->gs = calloc(len ? len : 1, sizeof(*s->gs));
+	if (!s->gs) {
+		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (uint64_t i = 0; i < len; i++) {
+		uint64_t gp;
+		struct ct_error *e = mem_read_u64(rt->mem, arr + i * 8, &gp, "runtime.allgs entry");
+		if (!e && gp)
+			e = go_g_read(rt, &gl, gp, buf, &s->gs[s->ngs]);
+		if (e) {
+			ct_error_destroy(e);
+			s->partial = true;
+			continue;
+		}
+		if (gp) {
+			s->gs[s->ngs].status &= ~s->scan_bit;
+			s->ngs++;
+		}
+	}
+	qsort(s->gs, s->ngs, sizeof(*s->gs), go_g_cmp);
+
+	uint64_t allm, mp;
+	if ((err = go_var_addr(rt, "runtime.allm", &allm)) ||
+	    (err = mem_read_u64(rt->mem, allm, &mp, "runtime.allm")))
+		goto fail;
+	for (size_t n = 0; mp && n < GO_MAX_MS; n++) {
+		if (mem_read(rt->mem, mp, buf, ml.size) != MEM_OK) {
+			s->partial = true;
+			break;
+		}
+		struct go_m *m = realloc(s->ms, (s->nms + 1) * sizeof(*m));
+		if (!m) {
+			err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		s->ms = m;
+		m += s->nms++;
+		memset(m, 0, sizeof(*m));
+		m->addr = mp;
+#define F(f) mem_load(buf + ml.f.off, ml.f.size)
+		m->g0 = F(g0);
+		m->gsignal = F(gsignal);
+		m->curg = F(curg);
+		m->procid = (int64_t)F(procid);
+		m->id = (int64_t)F(id);
+		uint64_t next = F(alllink);
+#undef F
+		unsigned char *gbuf = malloc(gl.size);
+		struct go_g g;
+		if (gbuf && m->g0 && !go_g_read(rt, &gl, m->g0, gbuf, &g)) {
+			m->g0_lo = g.stack_lo;
+			m->g0_hi = g.stack_hi;
+		}
+		if (gbuf && m->gsignal && !go_g_read(rt, &gl, m->gsignal, gbuf, &g)) {
+			m->gsignal_lo = g.stack_lo;
+			m->gsignal_hi = g.stack_hi;
+		}
+		free(gbuf);
+		/* A cycle in a damaged list ends at the bound; a self-loop at once. */
+		if (next == mp)
+			break;
+		mp = next;
+	}
+	free(buf);
+	*ret = s;
+	return NULL;
+fail:
+	free(buf);
+	go_sched_free(s);
+	return err;
+}
+
+void go_sched_free(struct go_sched *s)
+{
+	if (!s)
+		return;
+	free(s->gs);
+	free(s->ms);
+	free(s);
+}
+
+const char *go_g_status_name(const struct go_sched *s, uint32_t st)
+{
+	if (st == s->st_idle) return "idle";
+	if (st == s->st_runnable) return "runnable";
+	if (st == s->st_running) return "running";
+	if (st == s->st_syscall) return "syscall";
+	if (st == s->st_waiting) return "waiting";
+	if (st == s->st_dead) return "dead";
+	if (st == s->st_copystack) return "copystack";
+	if (st == s->st_preempted) return "preempted";
+	return "unknown";
+}
+
+const struct go_g *go_sched_g_of_stack(const struct go_sched *s, uint64_t addr)
+{
+	/* Stacks do not overlap, but dead goroutines keep stale bounds: prefer a
+	 * live owner, and scan the few candidates whose lo is at or below addr. */
+	size_t lo = 0, hi = s->ngs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->gs[mid].stack_lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const struct go_g *dead = NULL;
+	for (size_t i = lo; i-- > 0 && lo - i <= 64;) {
+		const struct go_g *g = &s->gs[i];
+		if (addr >= g->stack_lo && addr < g->stack_hi) {
+			if (g->status != s->st_dead)
+				return g;
+			if (!dead)
+				dead = g;
+		}
+	}
+	return dead;
+}
+
+const struct go_m *go_sched_m_of_tid(const struct go_sched *s, int64_t tid)
+{
+	for (size_t i = 0; i < s->nms; i++)
+		if (s->ms[i].procid == tid)
+			return &s->ms[i];
+	return NULL;
+}
+
+const struct go_g *go_sched_g_at(const struct go_sched *s, uint64_t gaddr)
+{
+	for (size_t i = 0; i < s->ngs; i++)
+		if (s->gs[i].addr == gaddr)
+			return &s->gs[i];
+	return NULL;
+}

@@ -1,0 +1,50 @@
+/* Goroutines (runtime.allgs) and Ms (runtime.allm): their stacks, states and
+ * scheduling state, read once per target and sorted for address lookups. */
+#ifndef CT_GOROUTINE_H
+#define CT_GOROUTINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ct_error.h"
+#include "goruntime.h"
+
+struct go_g {
+	uint64_t addr, goid;
+	uint32_t status;     /* atomicstatus without the _Gscan bit */
+	uint64_t stack_lo, stack_hi;
+	uint64_t sched_sp, sched_pc, sched_bp;
+	uint64_t syscallsp, syscallpc;
+	uint64_t m;          /* the M running it, or 0 */
+};
+
+struct go_m {
+	uint64_t addr;
+	int64_t id, procid;  /* procid: the thread id on Linux */
+	uint64_t g0, gsignal, curg;
+	uint64_t g0_lo, g0_hi, gsignal_lo, gsignal_hi;
+};
+
+struct go_sched {
+	struct go_g *gs;     /* sorted by stack_lo */
+	size_t ngs;
+	struct go_m *ms;
+	size_t nms;
+	uint32_t st_dead, st_running, st_syscall, st_waiting, st_runnable, st_idle,
+		st_copystack, st_preempted, scan_bit;
+	bool partial;        /* some goroutines or Ms could not be read */
+};
+
+/* Reads allgs and allm. A partly unreadable list gives what was read with
+ * partial set. */
+struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret);
+void go_sched_free(struct go_sched *s);
+
+const char *go_g_status_name(const struct go_sched *s, uint32_t status);
+/* The goroutine whose stack [lo, hi) holds addr (live goroutines first), or NULL. */
+const struct go_g *go_sched_g_of_stack(const struct go_sched *s, uint64_t addr);
+/* The M running on thread tid, or NULL. */
+const struct go_m *go_sched_m_of_tid(const struct go_sched *s, int64_t tid);
+const struct go_g *go_sched_g_at(const struct go_sched *s, uint64_t gaddr);
+
+#endif
