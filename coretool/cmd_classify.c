@@ -1,11 +1,76 @@
-/* coretool classify: not built yet. */
+/* coretool classify CORE ADDR...: one verdict per address. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
 #include "cli.h"
 
-const char CMD_CLASSIFY_HELP[] = "Not implemented yet.\n";
+const char CMD_CLASSIFY_HELP[] =
+	"Says what each address is, with the evidence. Regions: go-heap (span, slot,\n"
+	"allocated/free/garbage), go-stack (goroutine, live part or not), go-runtime,\n"
+	"c-heap (glibc chunk, arena, bin when free), image (module, section, symbol),\n"
+	"thread-stack, mapped, unmapped (null-page, non-canonical, stack-guard).\n"
+	"Addresses are hexadecimal, with or without 0x. `-` reads them from standard\n"
+	"input, one or more per line. The core is opened once for all of them.\n"
+	"With --json: one JSON object per line, fields addr, region, state, detail.\n"
+	"A verdict whose state is unknown (memory not in the core) makes the exit\n"
+	"status 1.\n";
+
+static int classify_one(struct cli *cli, struct target *t, uint64_t addr)
+{
+	struct verdict v;
+	classify(t, addr, &v);
+	verdict_out(&cli->out, &v);
+	if (cli->json)
+		out_end_line(&cli->out);
+	return v.state == VSTATE_UNKNOWN ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+}
 
 int cmd_classify(struct cli *cli, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage(cli, "classify is not implemented yet");
+	if (argc < 3)
+		return cli_usage(cli, "classify takes a core and at least one address (or -)");
+	bool from_stdin = false;
+	for (int i = 2; i < argc; i++) {
+		uint64_t a;
+		if (!strcmp(argv[i], "-"))
+			from_stdin = true;
+		else if (!cli_parse_addr(argv[i], &a))
+			return cli_usage(cli, "'%s' is not an address (hexadecimal, e.g. 0xc000012345)",
+					 argv[i]);
+	}
+	struct target *t;
+	struct ct_error *err = cli_open(cli, argv[1], &t);
+	if (err)
+		return cli_fail(cli, err);
+	cli->out.pretty = false; /* JSON Lines: one verdict per line */
+	int rc = CT_EXIT_OK;
+	for (int i = 2; i < argc; i++) {
+		uint64_t a;
+		if (cli_parse_addr(argv[i], &a) && classify_one(cli, t, a) != CT_EXIT_OK)
+			rc = CT_EXIT_PARTIAL;
+	}
+	if (from_stdin) {
+		char line[4096];
+		unsigned long lineno = 0;
+		while (fgets(line, sizeof(line), stdin)) {
+			lineno++;
+			for (char *tok = strtok(line, " \t\r\n,"); tok; tok = strtok(NULL, " \t\r\n,")) {
+				uint64_t a;
+				if (!cli_parse_addr(tok, &a)) {
+					fprintf(stderr, "coretool: stdin line %lu: '%s' is not an address\n",
+						lineno, tok);
+					rc = CT_EXIT_PARTIAL;
+					continue;
+				}
+				if (classify_one(cli, t, a) != CT_EXIT_OK)
+					rc = CT_EXIT_PARTIAL;
+			}
+		}
+	}
+	if (cli_warnings(cli, t) != CT_EXIT_OK)
+		rc = CT_EXIT_PARTIAL;
+	target_close(t);
+	return rc;
 }

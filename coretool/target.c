@@ -362,10 +362,80 @@ const struct ct_error *target_cheap(struct target *t, struct cheap **ret)
 	return t->cheap_err;
 }
 
+static int tstack_cmp(const void *a, const void *b)
+{
+	const struct target_tstack *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void tstack_add(struct target *t, int64_t tid, int64_t m_id, uint64_t addr, uint64_t sp,
+		       bool g0)
+{
+	if (!t->core)
+		return;
+	const struct core_segment *s = core_segment_of(t->core, addr);
+	if (!s)
+		return;
+	/* A stack inside the Go heap is a goroutine's (or gsignal's), not a thread's. */
+	const struct go_heap *h;
+	enum go_span_kind kind;
+	struct go_span span;
+	if (!target_go_heap(t, &h)) {
+		struct ct_error *err = go_heap_span_of(h, addr, &kind, &span);
+		ct_error_destroy(err);
+		if (!err && kind != GO_SPAN_NONE)
+			return;
+	}
+	for (size_t i = 0; i < t->ntstacks; i++) {
+		struct target_tstack *ts = &t->tstacks[i];
+		if (ts->lo == s->vaddr) {
+			if (tid && !ts->tid)
+				ts->tid = tid;
+			if (m_id >= 0)
+				ts->m_id = m_id;
+			ts->g0 |= g0;
+			if (sp)
+				ts->sp = sp;
+			return;
+		}
+	}
+	struct target_tstack *n = realloc(t->tstacks, (t->ntstacks + 1) * sizeof(*n));
+	if (!n)
+		return;
+	t->tstacks = n;
+	n[t->ntstacks++] = (struct target_tstack){ tid, m_id, s->vaddr, s->vaddr + s->memsz, sp, g0 };
+}
+
+void target_thread_stacks(struct target *t, const struct target_tstack **ret, size_t *n)
+{
+	if (!t->tstacks_done && t->core) {
+		t->tstacks_done = true;
+		const struct go_sched *gs = NULL;
+		if (t->go)
+			target_go_sched(t, &gs);
+		for (size_t i = 0; i < t->core->nthreads; i++) {
+			const struct core_thread *th = &t->core->threads[i];
+			const struct go_m *m = gs ? go_sched_m_of_tid(gs, th->tid) : NULL;
+			uint64_t rsp = th->regs[CORE_REG_RSP];
+			tstack_add(t, th->tid, m ? m->id : -1, rsp, rsp, false);
+			if (m && m->g0_hi > m->g0_lo)
+				tstack_add(t, th->tid, m->id, m->g0_hi - 1, 0, true);
+		}
+		for (size_t i = 0; gs && i < gs->nms; i++)
+			if (gs->ms[i].g0_hi > gs->ms[i].g0_lo)
+				tstack_add(t, gs->ms[i].procid, gs->ms[i].id, gs->ms[i].g0_hi - 1, 0, true);
+		if (t->ntstacks)
+			qsort(t->tstacks, t->ntstacks, sizeof(*t->tstacks), tstack_cmp);
+	}
+	*ret = t->tstacks;
+	*n = t->ntstacks;
+}
+
 void target_close(struct target *t)
 {
 	if (!t)
 		return;
+	free(t->tstacks);
 	go_heap_close(t->go_heap);
 	go_sched_free(t->go_sched);
 	cheap_close(t->cheap);

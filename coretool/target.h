@@ -56,9 +56,20 @@ struct target {
 	struct go_sched *go_sched;
 	struct cheap *cheap;
 	struct ct_error *go_heap_err, *go_sched_err, *cheap_err;
+	struct target_tstack *tstacks;
+	size_t ntstacks;
+	bool tstacks_done;
 	/* Things missing or unreadable that make results partial (exit status 1). */
 	char **warnings;
 	size_t nwarnings;
+};
+
+/* A thread's stack: the mapping holding its stack pointer or its M's g0 stack. */
+struct target_tstack {
+	int64_t tid, m_id;   /* m_id -1: no M (a C thread, or not a Go program) */
+	uint64_t lo, hi;     /* the whole mapping */
+	uint64_t sp;         /* the thread's stack pointer if it is in this stack, else 0 */
+	bool g0;             /* the M's g0 (system) stack */
 };
 
 struct target_options {
@@ -83,6 +94,9 @@ void target_warn(struct target *t, const char *fmt, ...) __attribute__((format(p
 const struct ct_error *target_go_heap(struct target *t, const struct go_heap **ret);
 const struct ct_error *target_go_sched(struct target *t, const struct go_sched **ret);
 const struct ct_error *target_cheap(struct target *t, struct cheap **ret);
+
+/* Thread stacks, sorted by lo. */
+void target_thread_stacks(struct target *t, const struct target_tstack **ret, size_t *n);
 
 /* The module containing addr, or NULL. */
 const struct target_module *target_module_of(const struct target *t, uint64_t addr);

@@ -1,0 +1,278 @@
+#include "classify.h"
+
+#include <elf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Below this the kernel refuses mappings (vm.mmap_min_addr): a NULL pointer plus a field offset. */
+#define CLASSIFY_NULL_PAGE_END 0x10000ULL
+/* x86-64 with 4-level paging: user space ends at 1 << 47, kernel space starts at -(1 << 47). */
+#define CLASSIFY_USER_END 0x0000800000000000ULL
+#define CLASSIFY_KERNEL_START 0xffff800000000000ULL
+/* Linux keeps a gap of stack_guard_gap (256 pages) below a growing stack. */
+#define CLASSIFY_STACK_GUARD_GAP (256 * 4096ULL)
+
+const char *region_name(enum region r)
+{
+	static const char *const names[] = { "go-heap", "go-stack", "go-runtime", "c-heap",
+					     "image", "thread-stack", "mapped", "unmapped" };
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+const char *vstate_name(enum vstate s)
+{
+	static const char *const names[] = { "allocated", "free", "garbage", "unknown", "n/a" };
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+static void verdict_unknown(struct verdict *v, const struct ct_error *err, const char *what)
+{
+	v->state = VSTATE_UNKNOWN;
+	snprintf(v->note, sizeof(v->note), "%s: %s", what, err ? err->msg : "unreadable");
+}
+
+/* A goroutine stack's live part starts at its stack pointer: the saved one, the
+ * syscall one, or the thread's register when the goroutine was running. */
+static uint64_t classify_g_sp(struct target *t, const struct go_sched *s, const struct go_g *g)
+{
+	if (g->status == s->st_syscall && g->syscallsp)
+		return g->syscallsp;
+	if (g->status == s->st_running && t->core) {
+		for (size_t i = 0; i < s->nms; i++) {
+			if (s->ms[i].addr != g->m)
+				continue;
+			for (size_t j = 0; j < t->core->nthreads; j++) {
+				const struct core_thread *th = &t->core->threads[j];
+				uint64_t rsp = th->regs[CORE_REG_RSP];
+				if (th->tid == s->ms[i].procid && rsp >= g->stack_lo && rsp < g->stack_hi)
+					return rsp;
+			}
+		}
+		return 0;
+	}
+	return g->sched_sp;
+}
+
+static bool classify_go_stack(struct target *t, uint64_t addr, struct verdict *v)
+{
+	const struct go_sched *s;
+	const struct ct_error *err = target_go_sched(t, &s);
+	if (err) {
+		v->region = REGION_GO_STACK;
+		verdict_unknown(v, err, "goroutines unreadable");
+		return true;
+	}
+	const struct go_g *g = go_sched_g_of_stack(s, addr);
+	if (g) {
+		v->region = REGION_GO_STACK;
+		v->state = g->status == s->st_dead ? VSTATE_FREE : VSTATE_ALLOCATED;
+		v->d.stack.goid = g->goid;
+		v->d.stack.g = g->addr;
+		v->d.stack.lo = g->stack_lo;
+		v->d.stack.hi = g->stack_hi;
+		v->d.stack.status = g->status;
+		v->d.stack.status_name = go_g_status_name(s, g->status);
+		uint64_t sp = classify_g_sp(t, s, g);
+		v->d.stack.sp = sp;
+		v->d.stack.live = sp ? addr >= sp : -1;
+		if (g->status == s->st_dead)
+			snprintf(v->note, sizeof(v->note), "stack of a dead goroutine, kept for reuse");
+		return true;
+	}
+	for (size_t i = 0; i < s->nms; i++) {
+		const struct go_m *m = &s->ms[i];
+		if (addr >= m->gsignal_lo && addr < m->gsignal_hi) {
+			v->region = REGION_GO_RUNTIME;
+			v->state = VSTATE_NA;
+			v->d.rt = (struct verdict_rt){ "signal stack (gsignal)", m->id, m->procid,
+						       m->gsignal_lo, m->gsignal_hi };
+			return true;
+		}
+		if (addr >= m->g0_lo && addr < m->g0_hi) {
+			v->region = REGION_THREAD_STACK;
+			v->state = VSTATE_ALLOCATED;
+			v->d.tstack = (struct verdict_tstack){ m->procid, m->id, m->g0_lo, m->g0_hi, 0,
+							   "g0", -1 };
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool classify_go(struct target *t, uint64_t addr, struct verdict *v)
+{
+	const struct go_heap *h;
+	if (!t->go || target_go_heap(t, &h))
+		return false;
+	enum go_span_kind kind;
+	struct ct_error *err = go_heap_span_of(h, addr, &kind, &v->d.heap.span);
+	if (err) {
+		/* The arena index or span could not be read: say so, do not guess. */
+		if (!t->core || core_segment_of(t->core, addr) == NULL) {
+			ct_error_destroy(err);
+			return false;
+		}
+		v->region = REGION_GO_HEAP;
+		verdict_unknown(v, err, "Go heap metadata unreadable");
+		ct_error_destroy(err);
+		return true;
+	}
+	v->d.heap.kind = kind;
+	switch (kind) {
+	case GO_SPAN_NONE:
+		return false;
+	case GO_SPAN_FREE:
+		v->region = REGION_GO_HEAP;
+		v->state = VSTATE_FREE;
+		memset(&v->d.heap.span, 0, sizeof(v->d.heap.span));
+		snprintf(v->note, sizeof(v->note), "in a heap arena, no in-use span: free pages");
+		return true;
+	case GO_SPAN_MANUAL:
+		if (classify_go_stack(t, addr, v))
+			return true;
+		v->region = REGION_GO_STACK;
+		v->state = VSTATE_FREE;
+		snprintf(v->note, sizeof(v->note),
+			 "manual span owned by no goroutine: a free stack or a runtime buffer");
+		return true;
+	case GO_SPAN_INUSE:
+		break;
+	}
+	v->region = REGION_GO_HEAP;
+	err = go_span_slot(h, &v->d.heap.span, addr, &v->d.heap.slot);
+	if (err) {
+		verdict_unknown(v, err, "allocation bits unreadable");
+		ct_error_destroy(err);
+		return true;
+	}
+	const struct go_slot *sl = &v->d.heap.slot;
+	if (sl->beyond) {
+		v->state = VSTATE_FREE;
+		snprintf(v->note, sizeof(v->note), "past the span's last slot (span tail)");
+	} else if (sl->garbage) {
+		v->state = VSTATE_GARBAGE;
+	} else {
+		v->state = sl->allocated ? VSTATE_ALLOCATED : VSTATE_FREE;
+	}
+	return true;
+}
+
+static bool classify_thread_stack(struct target *t, uint64_t addr, struct verdict *v)
+{
+	const struct target_tstack *ts;
+	size_t n;
+	target_thread_stacks(t, &ts, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (addr >= ts[i].lo && addr < ts[i].hi) {
+			v->region = REGION_THREAD_STACK;
+			v->state = VSTATE_ALLOCATED;
+			v->d.tstack = (struct verdict_tstack){ ts[i].tid, ts[i].m_id, ts[i].lo, ts[i].hi,
+							   ts[i].sp, ts[i].g0 ? "g0" : "thread",
+							   ts[i].sp ? addr >= ts[i].sp : -1 };
+			return true;
+		}
+	}
+	/* The guard below a stack: a PROT_NONE mapping right below it (pthread
+	 * guard page) or the kernel's gap below a growing stack. */
+	for (size_t i = 0; i < n; i++) {
+		if (addr >= ts[i].lo || ts[i].lo - addr > CLASSIFY_STACK_GUARD_GAP)
+			continue;
+		const struct core_segment *s = t->core ? core_segment_of(t->core, addr) : NULL;
+		if (s && !(s->flags == 0 && s->vaddr + s->memsz == ts[i].lo))
+			continue;
+		v->region = REGION_UNMAPPED;
+		v->state = VSTATE_NA;
+		v->d.unmapped.kind = UNMAPPED_STACK_GUARD;
+		v->d.unmapped.tid = ts[i].tid;
+		v->d.unmapped.stack_lo = ts[i].lo;
+		snprintf(v->note, sizeof(v->note), s ? "guard page (PROT_NONE) below a thread stack"
+						     : "gap below a thread stack");
+		return true;
+	}
+	return false;
+}
+
+static bool classify_image(struct target *t, uint64_t addr, struct verdict *v)
+{
+	const struct target_module *m = target_module_of(t, addr);
+	if (!m)
+		return false;
+	v->region = REGION_IMAGE;
+	v->state = VSTATE_NA;
+	v->d.image.module = m->file && m->file[0] == '/' ? m->file : m->name;
+	v->d.image.module_start = m->start;
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(m->dwmod, addr, &off, &sym, NULL, NULL, NULL);
+	if (name) {
+		v->d.image.symbol = name;
+		v->d.image.sym_offset = off;
+	}
+	Dwarf_Addr bias;
+	Elf_Scn *scn = dwfl_module_address_section(m->dwmod, &(Dwarf_Addr){ addr }, &bias);
+	Elf *elf = dwfl_module_getelf(m->dwmod, &bias);
+	size_t shstrndx;
+	GElf_Shdr sh;
+	if (scn && elf && elf_getshdrstrndx(elf, &shstrndx) == 0 && gelf_getshdr(scn, &sh))
+		v->d.image.section = elf_strptr(elf, shstrndx, sh.sh_name);
+	return true;
+}
+
+static bool classify_c_heap(struct target *t, uint64_t addr, struct verdict *v)
+{
+	struct cheap *c;
+	if (target_cheap(t, &c) || !c)
+		return false;
+	bool found = false;
+	struct ct_error *err = cheap_lookup(c, addr, &found, &v->d.chunk);
+	if (err) {
+		v->region = REGION_C_HEAP;
+		verdict_unknown(v, err, "C heap unreadable");
+		ct_error_destroy(err);
+		return true;
+	}
+	if (!found)
+		return false;
+	v->region = REGION_C_HEAP;
+	v->state = v->d.chunk.state == CHEAP_ALLOCATED ? VSTATE_ALLOCATED :
+		   v->d.chunk.state == CHEAP_FREE ? VSTATE_FREE : VSTATE_UNKNOWN;
+	if (v->d.chunk.reason[0])
+		snprintf(v->note, sizeof(v->note), "%s", v->d.chunk.reason);
+	return true;
+}
+
+void classify(struct target *t, uint64_t addr, struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->addr = addr;
+	const struct core_segment *seg = t->core ? core_segment_of(t->core, addr) : NULL;
+	if (!seg && t->core) {
+		v->region = REGION_UNMAPPED;
+		v->state = VSTATE_NA;
+		if (addr < CLASSIFY_NULL_PAGE_END)
+			v->d.unmapped.kind = UNMAPPED_NULL_PAGE;
+		else if (addr >= CLASSIFY_USER_END && addr < CLASSIFY_KERNEL_START)
+			v->d.unmapped.kind = UNMAPPED_NON_CANONICAL;
+		else if (classify_thread_stack(t, addr, v))
+			return;
+		return;
+	}
+	if (classify_go(t, addr, v) || classify_thread_stack(t, addr, v) ||
+	    classify_image(t, addr, v) || classify_c_heap(t, addr, v))
+		return;
+	if (!seg) {
+		v->region = REGION_UNMAPPED;
+		v->state = VSTATE_UNKNOWN;
+		snprintf(v->note, sizeof(v->note), "no mapping information (not a core)");
+		return;
+	}
+	v->region = REGION_MAPPED;
+	v->state = VSTATE_NA;
+	const struct core_file_map *f = core_file_of(t->core, addr);
+	v->d.mapping.start = seg->vaddr;
+	v->d.mapping.end = seg->vaddr + seg->memsz;
+	v->d.mapping.flags = seg->flags;
+	v->d.mapping.file = f ? f->path : NULL;
+	v->d.mapping.saved = addr - seg->vaddr < seg->filesz;
+}
