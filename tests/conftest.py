@@ -1,0 +1,88 @@
+"""Shared test helpers: the sample cores and their ground truth, and running coretool.
+
+Ground truth is what each sample program recorded about itself (truth.json)
+before it crashed; expected values never come from coretool's own output.
+"""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CORETOOL = ROOT / "build" / "coretool"
+SAMPLES = ROOT / "build" / "samples"
+TOOLCHAINS_LIST = ROOT / "build" / "toolchains" / "list"
+
+
+class Sample:
+    def __init__(self, d: pathlib.Path):
+        self.dir = d
+        self.toolchain = d.parent.name
+        self.scenario = d.name
+        self.core = d / "core"
+        self.exe = d / "exe"
+        self.truth = json.loads((d / "truth.json").read_text())
+
+    @property
+    def is_go(self) -> bool:
+        return self.toolchain.startswith("go")
+
+    def __repr__(self) -> str:
+        return f"{self.toolchain}/{self.scenario}"
+
+
+def all_samples():
+    if not SAMPLES.is_dir():
+        return []
+    out = []
+    for t in sorted(SAMPLES.glob("*/*/truth.json")):
+        if (t.parent / "core").exists():
+            out.append(Sample(t.parent))
+    return out
+
+
+def toolchains():
+    """name -> GOVERSION, from build/toolchains/list (written by scripts/toolchains.sh)."""
+    res = {}
+    if TOOLCHAINS_LIST.exists():
+        for line in TOOLCHAINS_LIST.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 3:
+                res[parts[0]] = parts[2]
+    return res
+
+
+def run(args, input=None, timeout=120, check_rc=None):
+    """Runs coretool; returns (rc, stdout, stderr)."""
+    p = subprocess.run([str(CORETOOL)] + [str(a) for a in args], input=input,
+                       capture_output=True, text=True, timeout=timeout)
+    if check_rc is not None:
+        assert p.returncode == check_rc, (
+            f"coretool {' '.join(map(str, args))}: rc {p.returncode}, expected {check_rc}\n"
+            f"stderr: {p.stderr}")
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_json(args, **kw):
+    rc, out, err = run(["--json"] + list(args), **kw)
+    return rc, json.loads(out) if out.strip() else None, err
+
+
+def run_jsonl(args, **kw):
+    rc, out, err = run(["--json"] + list(args), **kw)
+    return rc, [json.loads(line) for line in out.splitlines() if line.strip()], err
+
+
+def samples_where(pred):
+    return [s for s in all_samples() if pred(s)]
+
+
+def pytest_generate_tests(metafunc):
+    if "sample" in metafunc.fixturenames:
+        ss = all_samples()
+        metafunc.parametrize("sample", ss, ids=[repr(s) for s in ss])
+    if "go_sample" in metafunc.fixturenames:
+        ss = samples_where(lambda s: s.is_go)
+        metafunc.parametrize("go_sample", ss, ids=[repr(s) for s in ss])
