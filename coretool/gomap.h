@@ -192,7 +192,7 @@ bool gomap_health_bad(const struct gomap_health *h);
 
 /* Growth state in words: "not growing", "growing (2x), 12/64 old buckets evacuated",
  * "same-size grow ..."; swiss maps never grow incrementally: "n/a". */
-void gomap_growth_str(const struct gomap *m, char *buf, size_t cap);
+void gomap_growth_str(const struct gomap_ctx *ctx, const struct gomap *m, char *buf, size_t cap);
 /* Flag bits in words ("iterator|hashWriting"), "" if none. */
 void gomap_flags_str(const struct gomap_ctx *ctx, const struct gomap *m, char *buf, size_t cap);
 
