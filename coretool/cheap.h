@@ -1,14 +1,22 @@
 /* The C heap: glibc malloc's arenas, heaps, chunks and bins, found without libc
  * debug symbols (a validated search for main_arena in libc's writable data),
  * or through libc's debug info when it happens to be present. Facts:
- * GO-RUNTIME.md "glibc malloc". */
+ * GO-RUNTIME.md "glibc malloc"; every layout number is in cheap.c's table.
+ *
+ * Environment: CORETOOL_CHEAP_NO_DEBUGINFO=1 ignores libc's debug info (symbol
+ * main_arena, DWARF struct malloc_state) and uses the search and the table, as
+ * on a machine without libc6-dbg; the tests compare the two. */
 #ifndef CT_CHEAP_H
 #define CT_CHEAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ct_error.h"
+#include "mem.h"
+
+#define CHEAP_ENV_NO_DEBUGINFO "CORETOOL_CHEAP_NO_DEBUGINFO"
 
 struct target;
 
@@ -28,10 +36,10 @@ struct cheap_chunk {
 	uint64_t arena;      /* malloc_state address; 0 for an mmapped chunk */
 	bool main_arena;
 	uint64_t heap;       /* start of the heap (brk heap or heap_info) holding the chunk */
-	uint64_t chunk;      /* chunk header address */
+	uint64_t chunk;      /* chunk header address; 0 when the address is in no chunk */
 	uint64_t size;       /* chunk size, flag bits cleared */
 	uint64_t user;       /* chunk + 16 */
-	uint64_t user_size;  /* usable size */
+	uint64_t user_size;  /* usable size (malloc_usable_size) */
 	bool mmapped;
 	enum cheap_state state;
 	enum cheap_bin bin;
@@ -47,12 +55,55 @@ struct ct_error *cheap_open(struct target *t, struct cheap **ret);
 void cheap_close(struct cheap *c); /* NULL allowed */
 
 /* The chunk holding addr, if addr lies in a glibc heap (the brk heap, a thread
- * arena's heap, or an mmapped chunk); *found = false otherwise. */
+ * arena's heap, or an mmapped chunk); *found = false otherwise. A chunk that
+ * cannot be told (the walk of its heap stopped at a corrupt size, bytes not in
+ * the core) is found with state CHEAP_UNKNOWN and the reason. Walks every heap
+ * and every free list once, on the first call (cheap_load). */
 struct ct_error *cheap_lookup(struct cheap *c, uint64_t addr, bool *found, struct cheap_chunk *ret);
 
-/* Every chunk of every heap, in address order per heap; fn returns false to stop. */
+/* Every chunk of every heap, in address order per heap, the top chunks, then
+ * the mmapped chunks; fn returns false to stop. */
 struct ct_error *cheap_foreach_chunk(struct cheap *c,
 				     bool (*fn)(const struct cheap_chunk *ch, void *arg), void *arg);
+
+/* Walks the heaps and the free lists now (lookups do it on first use). Damage
+ * found on the way becomes problems (cheap_problems), not an error. */
+struct ct_error *cheap_load(struct cheap *c);
+
+/* What was found, for `info` and the tests. */
+struct cheap_summary {
+	uint64_t main_arena;
+	const char *found_by;  /* "debuginfo" (libc's symbol) or "search" */
+	const char *layout;    /* the table row used, or "DWARF" */
+	int glibc_minor;       /* 36 for glibc 2.36; 0 if the version is unknown */
+	uint64_t sbrk_base;    /* mp_.sbrk_base (debug info only), else 0 */
+	size_t narenas, nheaps, ntcaches;
+	int safe_linking;      /* 1, 0, or -1 when decided per pointer */
+};
+void cheap_summarize(const struct cheap *c, struct cheap_summary *ret);
+/* Damage seen in the malloc state so far (cycles, sizes that leave the heap,
+ * bins that point outside the arena), one sentence each. */
+size_t cheap_problems(const struct cheap *c, const char *const **ret);
+
+/* A seam for tests and for front ends without a core: the process's mappings,
+ * where main_arena may be, and what is known about libc. */
+struct cheap_region {
+	uint64_t start, end;
+	bool writable;
+	bool file; /* backed by a file (NT_FILE): never a heap */
+};
+struct cheap_source {
+	struct mem mem;
+	const struct cheap_region *regions; /* sorted, non-overlapping; may be empty */
+	size_t nregions;
+	const struct cheap_region *search; /* ranges to search for main_arena */
+	size_t nsearch;
+	uint64_t main_arena;  /* known (debug info): 0 = search */
+	uint64_t sbrk_base;   /* known mp_.sbrk_base, or 0 */
+	int glibc_minor;      /* 0 = unknown: layouts and safe-linking are tried */
+	struct target *t;     /* for warnings; may be NULL */
+};
+struct ct_error *cheap_open_source(const struct cheap_source *src, struct cheap **ret);
 
 const char *cheap_bin_name(enum cheap_bin bin);
 const char *cheap_state_name(enum cheap_state st);

@@ -170,6 +170,7 @@ void dw_close(struct dw *dw)
 	if (dw->fd >= 0)
 		close(dw->fd);
 	free(dw->tab);
+	free(dw->cus);
 	free(dw->path);
 	free(dw);
 }
@@ -364,4 +365,83 @@ void dw_foreach(const struct dw *dw, int tag, bool (*fn)(const struct dw_entry *
 	for (size_t i = 0; i < dw->tabsz; i++)
 		if (dw->tab[i].name && (tag == 0 || dw->tab[i].tag == tag) && !fn(&dw->tab[i], arg))
 			return;
+}
+
+static int dw_cu_cmp(const void *a, const void *b)
+{
+	const struct dw_cu_range *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (int)y->go - (int)x->go; /* Go units first on a tie */
+}
+
+static void dw_index_cus(struct dw *dw)
+{
+	dw->cus_done = true;
+	if (!dw->dbg)
+		return;
+	size_t cap = 0;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(dw->dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(dw->dbg, off + hsize, &cu)) {
+			Dwarf_Attribute a;
+			Dwarf_Word lang = 0;
+			if (dwarf_attr(&cu, DW_AT_language, &a))
+				dwarf_formudata(&a, &lang);
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t it = 0;
+			while ((it = dwarf_ranges(&cu, it, &base, &lo, &hi)) > 0) {
+				if (hi <= lo)
+					continue;
+				if (dw->ncus == cap) {
+					size_t ncap = cap ? cap * 2 : 1024;
+					struct dw_cu_range *n = realloc(dw->cus, ncap * sizeof(*n));
+					if (!n)
+						return;
+					dw->cus = n;
+					cap = ncap;
+				}
+				dw->cus[dw->ncus++] = (struct dw_cu_range){ lo, hi, off + hsize,
+									 lang == DW_LANG_Go };
+			}
+		}
+		off = next;
+	}
+	if (dw->ncus)
+		qsort(dw->cus, dw->ncus, sizeof(*dw->cus), dw_cu_cmp);
+}
+
+bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line)
+{
+	if (!dw->cus_done)
+		dw_index_cus(dw);
+	/* The last range starting at or below pc; ranges of Go units do not overlap,
+	 * but a C unit may claim a wide range: look back a few for a tighter one. */
+	size_t lo = 0, hi = dw->ncus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (dw->cus[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0 && lo - i <= 8;) {
+		const struct dw_cu_range *r = &dw->cus[i];
+		if (pc < r->lo || pc >= r->hi)
+			continue;
+		Dwarf_Die cu;
+		Dwarf_Line *l;
+		if (!dwarf_offdie(dw->dbg, r->cu, &cu) || !(l = dwarf_getsrc_die(&cu, pc)))
+			continue;
+		const char *f = dwarf_linesrc(l, NULL, NULL);
+		int n;
+		if (!f || dwarf_lineno(l, &n) != 0)
+			continue;
+		*file = f;
+		*line = n;
+		return true;
+	}
+	return false;
 }

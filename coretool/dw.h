@@ -18,6 +18,13 @@ struct dw_entry {
 	int tag;
 };
 
+/* The address range of one compilation unit, for pc → line lookups. */
+struct dw_cu_range {
+	uint64_t lo, hi;
+	Dwarf_Off cu;
+	bool go;
+};
+
 struct dw {
 	char *path;
 	int fd;
@@ -31,6 +38,9 @@ struct dw {
 	unsigned char build_id[64];
 	size_t build_id_len;
 	uint64_t entry; /* e_entry, to compute the load bias of a PIE */
+	struct dw_cu_range *cus; /* sorted by lo; built on first dw_line() */
+	size_t ncus;
+	bool cus_done;
 };
 
 /* Opens an executable and indexes its DWARF. An executable without DWARF opens
@@ -66,6 +76,11 @@ struct ct_error *dw_member_offset(const struct dw *dw, const char *type, const c
 				  uint64_t *ret);
 struct ct_error *dw_const(const struct dw *dw, const char *name, int64_t *ret);
 struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *ret);
+
+/* Source file and line of a pc (an address in the file, no bias). Go binaries
+ * have no .debug_aranges, and with external linking libdw's lookup lands in a
+ * C unit: we index the units' own ranges, Go units first. */
+bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line);
 
 /* Go's DWARF extensions (cmd/link/internal/dwarf: DW_AT_go_kind = 0x2900, ...). */
 enum { DW_AT_go_kind = 0x2900, DW_AT_go_key = 0x2901, DW_AT_go_elem = 0x2902,

@@ -505,6 +505,17 @@ struct ct_error *gomap_addrset_add(struct gomap_addrset *s, uint64_t addr, bool 
 	return NULL;
 }
 
+bool gomap_addrset_has(const struct gomap_addrset *s, uint64_t addr)
+{
+	if (!s->cap || !addr)
+		return false;
+	size_t j = (addr * 0x9E3779B97F4A7C15ULL >> 20) & (s->cap - 1);
+	for (; s->tab[j]; j = (j + 1) & (s->cap - 1))
+		if (s->tab[j] == addr)
+			return true;
+	return false;
+}
+
 void gomap_addrset_free(struct gomap_addrset *s)
 {
 	free(s->tab);

@@ -3,11 +3,9 @@
 #define CT_GOMAP_INT_H
 
 #include "gomap.h"
+#include "govalue.h"
 
 #define GOMAP_NONE UINT64_MAX
-
-/* reflect.Kind of a map (DW_AT_go_kind), go src/internal/abi/type.go */
-enum { GO_KIND_MAP = 21 };
 
 /* Bounds on header values a walk is willing to loop over. Real maps stay far
  * below: 2^40 buckets would be 10 TB of bucket memory; a directory of 2^30
@@ -52,6 +50,7 @@ struct gomap_addrset {
 };
 /* Adds addr; *seen tells whether it was there. Error only when out of memory. */
 struct ct_error *gomap_addrset_add(struct gomap_addrset *s, uint64_t addr, bool *seen);
+bool gomap_addrset_has(const struct gomap_addrset *s, uint64_t addr);
 void gomap_addrset_free(struct gomap_addrset *s);
 
 #endif

@@ -1,0 +1,65 @@
+/* Rendering a Go value of a DWARF type from memory into struct out (text or
+ * JSON), by its reflect kind (DW_AT_go_kind): integers, floats, bool, strings
+ * (bounded, invalid UTF-8 escaped), pointers/unsafe.Pointer/uintptr/chan/func
+ * as "0x..." strings, structs as objects keyed by field name, arrays as
+ * arrays, slices as {len, cap, ptr}, interfaces as {type, data}, maps as
+ * {map, count}. Recursion depth and element counts are bounded.
+ *
+ * JSON is the canonical form the samples' ground truth uses; text is Go-like
+ * (`{A: 1, B: "x"}`, `[1 2 3]`, `map[0x...] len 3`), on one line. */
+#ifndef CT_GOVALUE_H
+#define CT_GOVALUE_H
+
+#include <elfutils/libdw.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ct_error.h"
+#include "goruntime.h"
+#include "out.h"
+
+/* reflect.Kind, go src/internal/abi/type.go (the values DW_AT_go_kind carries). */
+enum go_kind {
+	GO_KIND_INVALID = 0,
+	GO_KIND_BOOL = 1,
+	GO_KIND_INT = 2, GO_KIND_INT8, GO_KIND_INT16, GO_KIND_INT32, GO_KIND_INT64,
+	GO_KIND_UINT = 7, GO_KIND_UINT8, GO_KIND_UINT16, GO_KIND_UINT32, GO_KIND_UINT64,
+	GO_KIND_UINTPTR = 12,
+	GO_KIND_FLOAT32 = 13, GO_KIND_FLOAT64 = 14,
+	GO_KIND_COMPLEX64 = 15, GO_KIND_COMPLEX128 = 16,
+	GO_KIND_ARRAY = 17, GO_KIND_CHAN = 18, GO_KIND_FUNC = 19, GO_KIND_INTERFACE = 20,
+	GO_KIND_MAP = 21, GO_KIND_POINTER = 22, GO_KIND_SLICE = 23, GO_KIND_STRING = 24,
+	GO_KIND_STRUCT = 25, GO_KIND_UNSAFE_POINTER = 26,
+};
+
+struct gomap_ctx;
+struct govalue;
+
+struct govalue_opts {
+	unsigned max_depth;   /* nesting of structs/arrays/interfaces (default 8) */
+	uint64_t max_string;  /* bytes of a string shown (default 1 MiB) */
+	uint64_t max_elems;   /* array elements shown (default 1024) */
+};
+
+/* A renderer: the runtime model, the map context (for nested maps' counts)
+ * and a lazily built index from runtime type descriptors to DWARF types (for
+ * the dynamic types of interfaces). map_ctx may be NULL. */
+struct ct_error *govalue_create(const struct go_rt *rt, const struct gomap_ctx *map_ctx,
+				const struct govalue_opts *opts, struct govalue **ret);
+void govalue_destroy(struct govalue *gv); /* NULL allowed */
+
+/* Renders the value of `type` at addr as one JSON value or one text item.
+ * Memory that cannot be read is rendered in place ({"error": ...} in JSON,
+ * <not saved in core> in text) and counted; the function itself fails only
+ * for out-of-memory. *unreadable (may be NULL) gets how many reads failed. */
+struct ct_error *govalue_render(struct govalue *gv, struct out *o, Dwarf_Die *type, uint64_t addr,
+				uint64_t *unreadable);
+
+/* The Go type name of a DWARF type ("main.Key", "map[string]int", "*int"). */
+const char *govalue_type_name(Dwarf_Die *type);
+
+/* The DWARF type whose runtime type descriptor is at addr (load bias applied),
+ * as interfaces hold them; false if none. */
+bool govalue_type_of_rtype(struct govalue *gv, uint64_t rtype, Dwarf_Die *ret);
+
+#endif

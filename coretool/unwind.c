@@ -1,0 +1,223 @@
+#define _GNU_SOURCE
+#include "unwind.h"
+
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* DWARF register numbers of x86-64 (System V psABI, figure 3.36) in core_reg terms. */
+static const enum core_reg unwind_dwarf_regs[17] = {
+	CORE_REG_RAX, CORE_REG_RDX, CORE_REG_RCX, CORE_REG_RBX, CORE_REG_RSI, CORE_REG_RDI,
+	CORE_REG_RBP, CORE_REG_RSP, CORE_REG_R8, CORE_REG_R9, CORE_REG_R10, CORE_REG_R11,
+	CORE_REG_R12, CORE_REG_R13, CORE_REG_R14, CORE_REG_R15, CORE_REG_RIP,
+};
+
+/* libdwfl asks for threads and registers through callbacks: we hand it one
+ * thread at a time, with the registers we choose (a signal frame's, say). */
+struct unwind_state {
+	struct target *t;
+	int32_t tid;
+	uint64_t regs[CORE_NREGS];
+	bool given;
+};
+
+static pid_t unwind_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	(void)dwfl;
+	struct unwind_state *st = arg;
+	if (st->given)
+		return 0;
+	st->given = true;
+	*thread_argp = st;
+	return st->tid;
+}
+
+static bool unwind_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	(void)dwfl;
+	struct unwind_state *st = arg;
+	unsigned char b[8];
+	if (mem_read(&st->t->mem, addr, b, 8) != MEM_OK)
+		return false;
+	*result = mem_load(b, 8);
+	return true;
+}
+
+static bool unwind_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	struct unwind_state *st = thread_arg;
+	Dwarf_Word regs[17];
+	for (int i = 0; i < 17; i++)
+		regs[i] = st->regs[unwind_dwarf_regs[i]];
+	return dwfl_thread_state_registers(thread, 0, 17, regs);
+}
+
+static const Dwfl_Thread_Callbacks unwind_callbacks = {
+	.next_thread = unwind_next_thread,
+	.memory_read = unwind_memory_read,
+	.set_initial_registers = unwind_set_initial_registers,
+};
+
+struct unwind_walk {
+	struct target *t;
+	struct backtrace *bt;
+};
+
+void unwind_symbolize(struct target *t, struct frame *f)
+{
+	if (!t->dwfl)
+		return;
+	/* A return address points after the call: look up the call itself. */
+	uint64_t pc = f->activation ? f->pc : f->pc - 1;
+	Dwfl_Module *m = dwfl_addrmodule(t->dwfl, pc);
+	if (!m)
+		return;
+	GElf_Off off;
+	GElf_Sym sym;
+	f->func = dwfl_module_addrinfo(m, pc, &off, &sym, NULL, NULL, NULL);
+	f->func_off = off + (f->activation ? 0 : 1);
+	f->module = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	Dwarf_Addr start;
+	dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	if (t->dw && pc >= t->bias && dw_line(t->dw, pc - t->bias, &f->file, &f->line))
+		return; /* the executable: our own unit index (see dw_line) */
+	Dwfl_Line *line = dwfl_module_getsrc(m, pc);
+	if (line) {
+		int lineno;
+		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		if (file) {
+			f->file = file;
+			f->line = lineno;
+		}
+	}
+}
+
+static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct unwind_walk *w = arg;
+	struct backtrace *bt = w->bt;
+	if (bt->n >= UNWIND_MAX_FRAMES) {
+		bt->truncated = true;
+		return DWARF_CB_ABORT;
+	}
+	Dwarf_Addr pc;
+	bool activation;
+	if (!dwfl_frame_pc(state, &pc, &activation))
+		return DWARF_CB_ABORT;
+	struct frame *f = &bt->frames[bt->n++];
+	memset(f, 0, sizeof(*f));
+	f->pc = pc;
+	f->activation = activation;
+	Dwarf_Word sp;
+	if (dwfl_frame_reg(state, 7, &sp) == 0)
+		f->sp = sp;
+	unwind_symbolize(w->t, f);
+	/* Go's code is walked by its own frame pointers from the goroutine's saved
+	 * state; CFI across asmcgocall's stack switch is not to be trusted. */
+	if (f->func && (!strcmp(f->func, "runtime.asmcgocall.abi0") || !strcmp(f->func, "runtime.asmcgocall") ||
+			!strcmp(f->func, "crosscall2") || !strcmp(f->func, "runtime.cgocallback.abi0")))
+		return DWARF_CB_ABORT;
+	return DWARF_CB_OK;
+}
+
+void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS],
+		   struct backtrace *bt)
+{
+	if (!t->core) {
+		bt->stop = "no core";
+		return;
+	}
+	/* A fresh Dwfl per walk: libdwfl attaches one thread set per Dwfl, and we
+	 * choose the registers each time. The modules are reported from the core. */
+	Dwfl_Callbacks cb = { .find_elf = dwfl_build_id_find_elf,
+			      .find_debuginfo = dwfl_standard_find_debuginfo };
+	static char *debuginfo_path;
+	cb.debuginfo_path = &debuginfo_path;
+	Dwfl *dwfl = dwfl_begin(&cb);
+	if (!dwfl) {
+		bt->stop = "dwfl_begin failed";
+		return;
+	}
+	struct unwind_state st = { .t = t, .tid = tid };
+	memcpy(st.regs, regs, sizeof(st.regs));
+	dwfl_report_begin(dwfl);
+	int n = dwfl_core_file_report(dwfl, t->core->elf, t->exe_path);
+	dwfl_report_end(dwfl, NULL, NULL);
+	if (n < 0 || !dwfl_attach_state(dwfl, t->core->elf, tid, &unwind_callbacks, &st)) {
+		bt->stop = "cannot attach the unwinder";
+		dwfl_end(dwfl);
+		return;
+	}
+	/* Symbolize through the target's Dwfl, whose strings outlive this one. */
+	struct unwind_walk w = { t, bt };
+	if (dwfl_getthread_frames(dwfl, tid, unwind_frame_cb, &w) != 0 && !bt->stop && bt->n < 2)
+		bt->stop = "unwinding stopped";
+	dwfl_end(dwfl);
+}
+
+/* Bound on Go frames per goroutine, far above real recursion depths that still
+ * tell something. */
+#define UNWIND_MAX_GO_FRAMES 200
+
+void unwind_goroutine(struct target *t, const struct go_sched *s, const struct go_g *g,
+		      struct backtrace *bt)
+{
+	uint64_t pc, sp, bp;
+	if (g->syscallsp && (g->status == s->st_syscall || g->syscallpc)) {
+		pc = g->syscallpc;
+		sp = g->syscallsp;
+		bp = g->sched_bp;
+	} else {
+		pc = g->sched_pc;
+		sp = g->sched_sp;
+		bp = g->sched_bp;
+	}
+	/* reentersyscall saves bp in sched.bp along with syscallsp (proc.go); a
+	 * frame pointer outside the goroutine's stack ends the walk. */
+	bool first = true;
+	for (int i = 0; i < UNWIND_MAX_GO_FRAMES && pc; i++) {
+		if (bt->n >= UNWIND_MAX_FRAMES) {
+			bt->truncated = true;
+			return;
+		}
+		struct frame *f = &bt->frames[bt->n++];
+		memset(f, 0, sizeof(*f));
+		f->pc = pc;
+		f->sp = sp;
+		f->go = true;
+		f->activation = first;
+		unwind_symbolize(t, f);
+		/* The saved bp may belong to a callee of the function holding the saved
+		 * pc (entersyscall's frame inside cgocall): then the chain's first
+		 * return address lands in that same function, and is the better pc. */
+		if (i == 1 && f->func && f[-1].func && !strcmp(f->func, f[-1].func)) {
+			f[-1] = *f;
+			f[-1].activation = false;
+			bt->n--;
+			f = &bt->frames[bt->n - 1];
+		}
+		first = false;
+		if (f->func && (!strcmp(f->func, "runtime.goexit") || !strcmp(f->func, "runtime.goexit.abi0") ||
+				!strcmp(f->func, "runtime.mstart") || !strcmp(f->func, "runtime.rt0_go.abi0")))
+			return;
+		if (bp < g->stack_lo || bp + 16 > g->stack_hi || (bp & 7)) {
+			if (bp)
+				bt->stop = "frame pointer left the goroutine stack";
+			return;
+		}
+		unsigned char b[16];
+		if (mem_read(&t->mem, bp, b, 16) != MEM_OK) {
+			bt->stop = "goroutine stack not in the core";
+			return;
+		}
+		uint64_t next_bp = mem_load(b, 8);
+		pc = mem_load(b + 8, 8);
+		sp = bp + 16;
+		if (next_bp && next_bp <= bp) {
+			bt->stop = "frame pointer chain goes backwards";
+			return;
+		}
+		bp = next_bp;
+	}
+}
