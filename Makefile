@@ -2,7 +2,7 @@
 CC ?= gcc
 PKGS := libdw libelf
 DEPS_STAMP := build/.deps-ok
-CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC
+CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -O2 -g -fPIC
 CFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS_PKG = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -54,6 +54,8 @@ int cmd_classify(struct cli *cli, int argc, char **argv);
 int cmd_maps(struct cli *cli, int argc, char **argv);
 int cmd_map(struct cli *cli, int argc, char **argv);
 int cmd_heap(struct cli *cli, int argc, char **argv);
-extern const char CMD_CLASSIFY_HELP[], CMD_MAPS_HELP[], CMD_MAP_HELP[], CMD_HEAP_HELP[];
+int cmd_triage(struct cli *cli, int argc, char **argv);
+extern const char CMD_CLASSIFY_HELP[], CMD_MAPS_HELP[], CMD_MAP_HELP[], CMD_HEAP_HELP[],
+	CMD_TRIAGE_HELP[];
 
 #endif

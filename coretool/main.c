@@ -23,6 +23,8 @@ static const struct cli_verb cli_verbs[] = {
 	  CMD_MAPS_HELP },
 	{ "map", cmd_map, "CORE NAME|ADDR:TYPE [--limit N] [--layout]",
 	  "one Go map's entries, or its buckets/groups with --layout", CMD_MAP_HELP },
+	{ "triage", cmd_triage, "CORE... [--jobs N] [--summary]",
+	  "the crash report: real fault, stitched stacks, holders, class, verdict", CMD_TRIAGE_HELP },
 	{ "heap", cmd_heap, "CORE [--top N]", "Go heap census by size class", CMD_HEAP_HELP },
 };
 #define CLI_NVERBS (sizeof(cli_verbs) / sizeof(cli_verbs[0]))

@@ -1,0 +1,366 @@
+/* coretool triage CORE...: the crash report, for one core or a batch. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "triage.h"
+
+const char CMD_TRIAGE_HELP[] =
+	"For each core: the real fault (recovered from Go's signal frame when Go\n"
+	"re-raised SIGABRT), the faulting thread and goroutine, the stitched C/Go\n"
+	"backtrace, the classification of the fault address and of the registers,\n"
+	"who still holds the address, Go's fatal error and glibc's abort message, a\n"
+	"crash class, a one-line verdict and a signature for grouping.\n"
+	"\n"
+	"Options:\n"
+	"  --jobs N     analyse N cores at a time (each in its own process: one bad\n"
+	"               core never stops the batch)\n"
+	"  --summary    after the reports, the groups by signature with counts\n"
+	"  --json       one JSON object per core per line (JSON Lines); a core that\n"
+	"               cannot be read gives {\"core\": ..., \"error\": ...}\n"
+	"\n"
+	"Classes: null-deref, c-use-after-free, go-use-after-free, wild-pointer,\n"
+	"stack-overflow, c-heap-corruption, double-free, concurrent-map-write,\n"
+	"go-fatal, abort, unknown.\n";
+
+struct triage_result {
+	char *core;
+	char *text;       /* the rendered report */
+	size_t len;
+	char signature[17];
+	char klass[32];
+	char verdict[768];
+	int rc;
+};
+
+/* One core, in this process: renders into a memory buffer with a header line
+ * carrying what the summary needs. */
+static int triage_one(struct cli *cli, const char *path, FILE *f)
+{
+	struct target *t;
+	struct ct_error *err = cli_open(cli, path, &t);
+	if (err) {
+		fprintf(f, "#\t\terror\t%s\n", err->msg);
+		struct out o;
+		out_init(&o, f, cli->json);
+		if (cli->json) {
+			out_obj_begin(&o);
+			out_kstr(&o, "core", path);
+			out_kstr(&o, "error", err->msg);
+			out_kstr(&o, "kind", ct_errcode_name(err->code));
+			out_obj_end(&o);
+			out_end_line(&o);
+		} else {
+			fprintf(f, "core:      %s\nerror:     %s\n", path, err->msg);
+		}
+		int rc = err->code == CT_ERR_USAGE ? CT_EXIT_USAGE : CT_EXIT_FATAL;
+		ct_error_destroy(err);
+		return rc;
+	}
+	struct triage *tr = malloc(sizeof(*tr));
+	if (!tr) {
+		target_close(t);
+		return CT_EXIT_FATAL;
+	}
+	triage_run(t, tr);
+	fprintf(f, "#\t%s\t%s\t%s\n", tr->signature, tr->klass, tr->verdict);
+	struct out o;
+	out_init(&o, f, cli->json);
+	triage_out(&o, t, tr);
+	if (cli->json)
+		out_end_line(&o);
+	int rc = t->nwarnings ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+	free(tr);
+	target_close(t);
+	return rc;
+}
+
+/* Splits a rendered result into the header fields and the report. */
+static void triage_parse(struct triage_result *r, char *buf, size_t len)
+{
+	r->text = buf;
+	r->len = len;
+	if (len < 2 || buf[0] != '#')
+		return;
+	char *nl = memchr(buf, '\n', len);
+	if (!nl)
+		return;
+	*nl = 0;
+	char *fields[4] = { 0 };
+	char *p = buf + 2;
+	for (int i = 0; i < 3 && p; i++) {
+		fields[i] = p;
+		p = strchr(p, '\t');
+		if (p)
+			*p++ = 0;
+	}
+	fields[3] = p;
+	snprintf(r->signature, sizeof(r->signature), "%s", fields[0] ? fields[0] : "");
+	snprintf(r->klass, sizeof(r->klass), "%s", fields[1] ? fields[1] : "");
+	snprintf(r->verdict, sizeof(r->verdict), "%s", fields[2] ? fields[2] : "");
+	r->text = nl + 1;
+	r->len = len - (size_t)(nl + 1 - buf);
+}
+
+struct triage_job {
+	pid_t pid;
+	int fd;
+	size_t idx;
+	char *buf;
+	size_t len, cap;
+};
+
+static void triage_job_read(struct triage_job *j)
+{
+	for (;;) {
+		if (j->cap - j->len < 65536) {
+			size_t ncap = j->cap ? j->cap * 2 : 131072;
+			char *n = realloc(j->buf, ncap);
+			if (!n)
+				return;
+			j->buf = n;
+			j->cap = ncap;
+		}
+		ssize_t k = read(j->fd, j->buf + j->len, j->cap - j->len);
+		if (k > 0) {
+			j->len += k;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		return;
+	}
+}
+
+/* Each core in a child process: a core that crashes or hangs the analysis
+ * becomes an error result, and the batch goes on. */
+static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
+			 struct triage_result *res)
+{
+	struct triage_job *running = calloc(jobs, sizeof(*running));
+	size_t next = 0, done = 0;
+	int nrun = 0;
+	bool progress = isatty(2) && n > 1 && !cli->quiet;
+	while (done < n) {
+		while (nrun < jobs && next < n) {
+			int fds[2];
+			if (pipe(fds) < 0)
+				break;
+			fflush(NULL);
+			pid_t pid = fork();
+			if (pid == 0) {
+				close(fds[0]);
+				FILE *f = fdopen(fds[1], "w");
+				int rc = f ? triage_one(cli, cores[next], f) : CT_EXIT_FATAL;
+				if (f)
+					fclose(f);
+				_exit(rc);
+			}
+			close(fds[1]);
+			if (pid < 0) {
+				close(fds[0]);
+				break;
+			}
+			for (int k = 0; k < jobs; k++)
+				if (!running[k].pid) {
+					running[k] = (struct triage_job){ pid, fds[0], next, NULL, 0, 0 };
+					break;
+				}
+			next++;
+			nrun++;
+		}
+		/* Drain whichever child has output, reap whichever ended. */
+		struct pollfd pfd[jobs];
+		int map[jobs], np = 0;
+		for (int k = 0; k < jobs; k++)
+			if (running[k].pid) {
+				pfd[np] = (struct pollfd){ running[k].fd, POLLIN, 0 };
+				map[np++] = k;
+			}
+		if (np == 0)
+			break;
+		poll(pfd, np, 1000);
+		for (int q = 0; q < np; q++) {
+			if (!(pfd[q].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			struct triage_job *j = &running[map[q]];
+			triage_job_read(j);
+			if (!(pfd[q].revents & POLLHUP) && !(pfd[q].revents & POLLERR)) {
+				char c;
+				if (read(j->fd, &c, 0) != 0)
+					continue;
+			}
+			int status;
+			if (waitpid(j->pid, &status, 0) < 0)
+				continue;
+			triage_job_read(j);
+			close(j->fd);
+			struct triage_result *r = &res[j->idx];
+			r->core = cores[j->idx];
+			if (WIFEXITED(status)) {
+				r->rc = WEXITSTATUS(status);
+				triage_parse(r, j->buf ? j->buf : strdup(""), j->len);
+			} else {
+				/* The analysis itself died: say so as this core's result. */
+				char *msg;
+				int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+				r->rc = CT_EXIT_FATAL;
+				snprintf(r->klass, sizeof(r->klass), "error");
+				if (cli->json) {
+					if (asprintf(&msg, "{\"core\":\"%s\",\"error\":\"coretool died on this core (signal %d)\"}\n",
+						     cores[j->idx], sig) < 0)
+						msg = NULL;
+				} else if (asprintf(&msg, "core:      %s\nerror:     coretool died on this core (signal %d)\n",
+						    cores[j->idx], sig) < 0) {
+					msg = NULL;
+				}
+				free(j->buf);
+				r->text = msg;
+				r->len = msg ? strlen(msg) : 0;
+			}
+			/* Print as results come: reports are independent (JSON Lines). */
+			if (r->text)
+				fwrite(r->text, 1, r->len, stdout);
+			if (!cli->json && n > 1)
+				fputc('\n', stdout);
+			fflush(stdout);
+			j->pid = 0;
+			nrun--;
+			done++;
+			if (progress)
+				fprintf(stderr, "\rtriage: %zu/%zu cores", done, n);
+		}
+	}
+	if (progress)
+		fputc('\n', stderr);
+	free(running);
+}
+
+static int triage_sig_cmp(const void *a, const void *b)
+{
+	const struct triage_result *x = *(struct triage_result *const *)a;
+	const struct triage_result *y = *(struct triage_result *const *)b;
+	int c = strcmp(x->signature, y->signature);
+	return c ? c : strcmp(x->core, y->core);
+}
+
+static void triage_summary(struct cli *cli, struct triage_result *res, size_t n)
+{
+	struct triage_result **v = malloc(n * sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = &res[i];
+	qsort(v, n, sizeof(*v), triage_sig_cmp);
+	struct out *o = &cli->out;
+	if (cli->json) {
+		o->pretty = false;
+		out_obj_begin(o);
+		out_key(o, "summary");
+		out_arr_begin(o);
+	} else {
+		printf("summary: %zu cores\n", n);
+	}
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && !strcmp(v[j]->signature, v[i]->signature))
+			j++;
+		const char *sig = v[i]->signature[0] ? v[i]->signature : "(error)";
+		if (cli->json) {
+			out_obj_begin(o);
+			out_kstr(o, "signature", sig);
+			out_kstr(o, "class", v[i]->klass);
+			out_kuint(o, "count", j - i);
+			out_kstr(o, "example", v[i]->core);
+			out_kstr(o, "verdict", v[i]->verdict);
+			out_obj_end(o);
+		} else {
+			printf("  %5zu  %-16s %-22s e.g. %s\n         %s\n", j - i, sig, v[i]->klass,
+			       v[i]->core, v[i]->verdict);
+		}
+		i = j;
+	}
+	if (cli->json) {
+		out_arr_end(o);
+		out_obj_end(o);
+		out_end_line(o);
+	}
+	free(v);
+}
+
+int cmd_triage(struct cli *cli, int argc, char **argv)
+{
+	int jobs = 1;
+	bool summary = false;
+	char **cores = calloc(argc, sizeof(*cores));
+	size_t n = 0;
+	if (!cores)
+		return CT_EXIT_FATAL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--jobs") || !strcmp(argv[i], "-j")) {
+			char *end;
+			if (i + 1 >= argc || (jobs = (int)strtol(argv[i + 1], &end, 10)) < 1 || *end ||
+			    jobs > 256) {
+				free(cores);
+				return cli_usage(cli, "--jobs takes a number from 1 to 256");
+			}
+			i++;
+		} else if (!strcmp(argv[i], "--summary")) {
+			summary = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			free(cores);
+			return cli_usage(cli, "unknown option %s", argv[i]);
+		} else {
+			cores[n++] = argv[i];
+		}
+	}
+	if (!n) {
+		free(cores);
+		return cli_usage(cli, "triage takes one or more core files");
+	}
+	int rc = CT_EXIT_OK;
+	if (n == 1 && !summary) {
+		/* One core: in this process, the report straight to stdout. */
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mf = open_memstream(&buf, &len);
+		if (!mf) {
+			free(cores);
+			return CT_EXIT_FATAL;
+		}
+		rc = triage_one(cli, cores[0], mf);
+		fclose(mf);
+		struct triage_result r = { 0 };
+		triage_parse(&r, buf, len);
+		fwrite(r.text, 1, r.len, stdout);
+		if (r.klass[0] == 'e' && !strcmp(r.klass, "error"))
+			fprintf(stderr, "coretool: %s\n", r.verdict);
+		free(buf);
+	} else {
+		struct triage_result *res = calloc(n, sizeof(*res));
+		if (!res) {
+			free(cores);
+			return CT_EXIT_FATAL;
+		}
+		triage_batch(cli, cores, n, jobs, res);
+		for (size_t i = 0; i < n; i++) {
+			if (!res[i].core)
+				res[i].core = cores[i];
+			if (res[i].rc != CT_EXIT_OK)
+				rc = CT_EXIT_PARTIAL;
+		}
+		if (summary)
+			triage_summary(cli, res, n);
+		/* The result texts were printed as they came; the buffers are freed with the process. */
+		free(res);
+	}
+	free(cores);
+	return rc;
+}

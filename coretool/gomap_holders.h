@@ -1,0 +1,16 @@
+/* Bridge from the holders scan to the map model: names the map entry (map
+ * path and key) whose key or value slot is at an address. */
+#ifndef CT_GOMAP_HOLDERS_H
+#define CT_GOMAP_HOLDERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "target.h"
+
+/* Writes e.g. `main.cache["big"] (value)` into buf and returns true when `at`
+ * lies in a key or value slot of a live entry of a map reachable from globals. */
+bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,94 @@
+#include "holders.h"
+
+#include <elf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gomap_holders.h"
+
+void holders_range(struct target *t, uint64_t addr, uint64_t *lo, uint64_t *hi)
+{
+	struct verdict v;
+	classify(t, addr, &v);
+	*lo = *hi = addr;
+	if (v.region == REGION_GO_HEAP && v.d.heap.kind == GO_SPAN_INUSE && !v.d.heap.slot.beyond) {
+		const struct go_span *s = &v.d.heap.span;
+		uint64_t esize = s->elemsize ? s->elemsize : s->npages * 8192;
+		*lo = v.d.heap.slot.base;
+		*hi = v.d.heap.slot.base + esize - 1;
+	} else if (v.region == REGION_C_HEAP && v.d.chunk.chunk) {
+		*lo = v.d.chunk.user;
+		*hi = v.d.chunk.user + (v.d.chunk.user_size ? v.d.chunk.user_size - 1 : 0);
+	}
+}
+
+static void holder_describe(struct target *t, struct holder *h)
+{
+	classify(t, h->at, &h->where);
+	const struct verdict *v = &h->where;
+	char *d = h->desc;
+	size_t n = sizeof(h->desc);
+	if (gomap_holder_describe(t, h->at, d, n))
+		return;
+	switch (v->region) {
+	case REGION_IMAGE:
+		if (v->d.image.symbol)
+			snprintf(d, n, "%s+0x%" PRIx64 " (%s %s)", v->d.image.symbol,
+				 v->d.image.sym_offset, v->d.image.module,
+				 v->d.image.section ? v->d.image.section : "");
+		else
+			snprintf(d, n, "%s %s", v->d.image.module,
+				 v->d.image.section ? v->d.image.section : "");
+		break;
+	case REGION_GO_HEAP:
+		snprintf(d, n, "Go heap object 0x%" PRIx64 "+0x%" PRIx64 " (%s, %" PRIu64 " bytes)",
+			 v->d.heap.slot.base, v->d.heap.slot.offset, vstate_name(v->state),
+			 v->d.heap.span.elemsize);
+		break;
+	case REGION_C_HEAP:
+		snprintf(d, n, "C chunk 0x%" PRIx64 "+0x%" PRIx64 " (%s, %" PRIu64 " bytes)",
+			 v->d.chunk.user, h->at - v->d.chunk.user, vstate_name(v->state),
+			 v->d.chunk.user_size);
+		break;
+	case REGION_GO_STACK:
+		snprintf(d, n, "stack of goroutine %" PRIu64, v->d.stack.goid);
+		break;
+	case REGION_THREAD_STACK:
+		snprintf(d, n, "stack of thread %" PRId64, v->d.tstack.tid);
+		break;
+	default:
+		snprintf(d, n, "%s memory", region_name(v->region));
+	}
+}
+
+void holders_find(struct target *t, uint64_t lo, uint64_t hi, struct holders *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->lo = lo;
+	ret->hi = hi;
+	if (!t->core)
+		return;
+	for (size_t i = 0; i < t->core->nsegs; i++) {
+		const struct core_segment *s = &t->core->segs[i];
+		if (!(s->flags & PF_W) || !s->filesz)
+			continue;
+		const unsigned char *p = t->core->data + s->offset;
+		uint64_t n = s->filesz / 8;
+		ret->scanned += n * 8;
+		for (uint64_t k = 0; k < n; k++) {
+			uint64_t w;
+			memcpy(&w, p + k * 8, 8);
+			if (w - lo > hi - lo) /* unsigned: w outside [lo, hi] */
+				continue;
+			ret->total++;
+			if (ret->n < HOLDERS_MAX) {
+				struct holder *h = &ret->h[ret->n++];
+				h->at = s->vaddr + k * 8;
+				h->value = w;
+			}
+		}
+	}
+	for (size_t i = 0; i < ret->n; i++)
+		holder_describe(t, &ret->h[i]);
+}

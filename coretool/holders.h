@@ -1,0 +1,36 @@
+/* Who holds an address: words in the process's writable memory that point at
+ * it or into the same object (Go slot or C chunk), each placed by what holds
+ * it (a global symbol, a Go heap object, a C chunk, a map entry). */
+#ifndef CT_HOLDERS_H
+#define CT_HOLDERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classify.h"
+#include "target.h"
+
+#define HOLDERS_MAX 64
+
+struct holder {
+	uint64_t at;         /* where the pointer is stored */
+	uint64_t value;      /* the pointer */
+	struct verdict where; /* classification of `at` */
+	char desc[256];      /* "main.cache[\"big\"]", "cached_obj+0x0 (libfoo.so .bss)", ... */
+};
+
+struct holders {
+	struct holder h[HOLDERS_MAX];
+	size_t n;
+	size_t total;        /* hits found, n of them kept */
+	uint64_t lo, hi;     /* the range searched for */
+	uint64_t scanned;    /* bytes scanned */
+};
+
+/* The range that counts as "the same object" as addr: its Go slot or C chunk
+ * when it is in one, else the address itself. */
+void holders_range(struct target *t, uint64_t addr, uint64_t *lo, uint64_t *hi);
+/* Scans every saved writable mapping for pointers into [lo, hi]. */
+void holders_find(struct target *t, uint64_t lo, uint64_t hi, struct holders *ret);
+
+#endif

@@ -1,0 +1,495 @@
+#define _GNU_SOURCE
+#include "triage.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Go's and glibc's last words ---- */
+
+/* runtime.printBacklog (print.go, Go 1.18+) keeps the runtime's last 512 bytes
+ * of output "so that they can be extracted from a core dump"; `fatal error: X`
+ * is printed before the crash starts, so it is there. */
+static void triage_go_fatal(struct target *t, struct triage *tr)
+{
+	if (!t->go)
+		return;
+	uint64_t buf_addr, idx_addr, idx;
+	char buf[512 + 1];
+	if (go_var_addr(t->go, "runtime.printBacklog", &buf_addr) ||
+	    go_var_addr(t->go, "runtime.printBacklogIndex", &idx_addr) ||
+	    mem_read_u64(&t->mem, idx_addr, &idx, "runtime.printBacklogIndex") ||
+	    mem_read(&t->mem, buf_addr, buf, 512) != MEM_OK || idx >= 512)
+		return;
+	/* Unroll the ring: oldest bytes first. */
+	char ring[513];
+	memcpy(ring, buf + idx, 512 - idx);
+	memcpy(ring + 512 - idx, buf, idx);
+	ring[512] = 0;
+	for (size_t i = 0; i < 512; i++)
+		if (!ring[i])
+			ring[i] = '\n';
+	const char *keys[] = { "fatal error: ", "panic: " };
+	const char *best = NULL;
+	for (size_t k = 0; k < 2; k++) {
+		const char *p = ring, *q;
+		while ((q = strstr(p, keys[k]))) {
+			best = q;
+			p = q + 1;
+		}
+		if (best)
+			break;
+	}
+	if (!best)
+		return;
+	size_t len = strcspn(best, "\n");
+	snprintf(tr->go_fatal, sizeof(tr->go_fatal), "%.*s", (int)len, best);
+}
+
+/* glibc keeps the text of its last fatal message in __abort_msg (a
+ * GLIBC_PRIVATE symbol): a pointer to { unsigned int size; char msg[]; }. */
+static void triage_abort_msg(struct target *t, struct triage *tr)
+{
+	for (size_t i = 0; i < t->nmodules; i++) {
+		Dwfl_Module *m = t->modules[i].dwmod;
+		if (!strstr(t->modules[i].name, "libc.so"))
+			continue;
+		int nsyms = dwfl_module_getsymtab(m);
+		for (int s = 0; s < nsyms; s++) {
+			GElf_Sym sym;
+			GElf_Addr addr;
+			const char *name = dwfl_module_getsym_info(m, s, &sym, &addr, NULL, NULL, NULL);
+			if (!name || strcmp(name, "__abort_msg") != 0)
+				continue;
+			uint64_t p;
+			char msg[512];
+			if (mem_read_u64(&t->mem, addr, &p, "__abort_msg") || !p)
+				return;
+			size_t n = 0;
+			while (n < sizeof(msg) - 1 && mem_read(&t->mem, p + 4 + n, &msg[n], 1) == MEM_OK &&
+			       msg[n])
+				n++;
+			msg[n] = 0;
+			while (n && isspace((unsigned char)msg[n - 1]))
+				msg[--n] = 0;
+			snprintf(tr->abort_msg, sizeof(tr->abort_msg), "%s", msg);
+			return;
+		}
+	}
+}
+
+/* ---- frames ---- */
+
+static bool triage_runtime_frame(const char *f)
+{
+	return !f || !strncmp(f, "runtime.", 8) || strstr(f, "_Cfunc_") || strstr(f, "_cgo_") ||
+	       !strncmp(f, "runtime/", 8) || !strcmp(f, "crosscall2");
+}
+
+static bool triage_libc_frame(const struct frame *f)
+{
+	return f->module && (strstr(f->module, "libc.so") || strstr(f->module, "ld-linux"));
+}
+
+static void triage_frames(struct target *t, struct triage *tr)
+{
+	unwind_thread(t, tr->fault.tid, tr->fault.regs, &tr->bt);
+	tr->n_c_frames = tr->bt.n;
+	const struct go_sched *s;
+	if (t->go && !target_go_sched(t, &s)) {
+		const struct go_m *m = go_sched_m_of_tid(s, tr->fault.tid);
+		const struct go_g *g = m && m->curg ? go_sched_g_at(s, m->curg) : NULL;
+		if (g) {
+			tr->has_g = true;
+			tr->goid = g->goid;
+			tr->g_status = go_g_status_name(s, g->status);
+			/* A goroutine in a cgo call: the C frames above are its; a
+			 * goroutine running Go code: the C walk already covered it. */
+			if (g->syscallsp)
+				unwind_goroutine(t, s, g, &tr->bt);
+		}
+	}
+	for (size_t i = 0; i < tr->n_c_frames; i++) {
+		const struct frame *f = &tr->bt.frames[i];
+		if (!triage_libc_frame(f) && f->func && !strstr(f->func, "runtime.") &&
+		    strncmp(f->func, "__restore_rt", 12) != 0) {
+			tr->cfunc = f->func;
+			break;
+		}
+	}
+	for (size_t i = 0; i < tr->bt.n; i++) {
+		const struct frame *f = &tr->bt.frames[i];
+		if ((f->go || i >= tr->n_c_frames) && !triage_runtime_frame(f->func)) {
+			tr->gocaller = f->func;
+			break;
+		}
+	}
+	/* A pure-Go fault (no cgo): the Go caller is the first non-runtime frame. */
+	if (!tr->gocaller)
+		for (size_t i = 0; i < tr->bt.n; i++)
+			if (tr->bt.frames[i].func && !triage_runtime_frame(tr->bt.frames[i].func) &&
+			    strchr(tr->bt.frames[i].func, '.') && !triage_libc_frame(&tr->bt.frames[i])) {
+				tr->gocaller = tr->bt.frames[i].func;
+				break;
+			}
+}
+
+/* ---- evidence ---- */
+
+static const enum core_reg triage_gprs[16] = {
+	CORE_REG_RAX, CORE_REG_RBX, CORE_REG_RCX, CORE_REG_RDX, CORE_REG_RSI, CORE_REG_RDI,
+	CORE_REG_RBP, CORE_REG_RSP, CORE_REG_R8, CORE_REG_R9, CORE_REG_R10, CORE_REG_R11,
+	CORE_REG_R12, CORE_REG_R13, CORE_REG_R14, CORE_REG_R15,
+};
+
+static void triage_registers(struct target *t, struct triage *tr)
+{
+	for (size_t i = 0; i < 16; i++) {
+		uint64_t v = tr->fault.regs[triage_gprs[i]];
+		/* "Looks like a pointer": mapped in the process, or a freed C chunk's
+		 * page-aligned user pointer that the program still uses. */
+		if (v < 0x10000 || !core_segment_of(t->core, v))
+			continue;
+		struct triage_reg *r = &tr->regs[tr->nregs++];
+		r->reg = triage_gprs[i];
+		classify(t, v, &r->v);
+	}
+}
+
+/* ---- class and verdict ---- */
+
+static bool has(const char *s, const char *needle) { return s && strstr(s, needle); }
+
+static const struct verdict *triage_freed_go_reg(const struct triage *tr, enum core_reg *reg)
+{
+	for (size_t i = 0; i < tr->nregs; i++) {
+		const struct verdict *v = &tr->regs[i].v;
+		if (v->region == REGION_GO_HEAP && (v->state == VSTATE_FREE || v->state == VSTATE_GARBAGE) &&
+		    v->d.heap.kind == GO_SPAN_INUSE && tr->regs[i].reg != CORE_REG_RSP &&
+		    tr->regs[i].reg != CORE_REG_RBP) {
+			*reg = tr->regs[i].reg;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static void triage_where(const struct triage *tr, char *buf, size_t n)
+{
+	const struct frame *top = tr->bt.n ? &tr->bt.frames[0] : NULL;
+	const char *c = tr->cfunc ? tr->cfunc : top && top->func ? top->func : "??";
+	int k = snprintf(buf, n, "%s", c);
+	for (size_t i = 0; i < tr->n_c_frames && k > 0 && (size_t)k < n; i++) {
+		const struct frame *f = &tr->bt.frames[i];
+		if (f->func && f->func == tr->cfunc && f->file) {
+			k += snprintf(buf + k, n - k, " (%s:%d)", f->file, f->line);
+			break;
+		}
+	}
+	if (tr->gocaller && k > 0 && (size_t)k < n)
+		snprintf(buf + k, n - k, ", called from Go %s", tr->gocaller);
+}
+
+static void triage_holder_text(const struct triage *tr, char *buf, size_t n)
+{
+	buf[0] = 0;
+	for (size_t i = 0; i < tr->holders.n; i++) {
+		const struct holder *h = &tr->holders.h[i];
+		/* Stacks and registers spill pointers in flight; prefer lasting holders. */
+		if (h->where.region == REGION_GO_STACK || h->where.region == REGION_THREAD_STACK ||
+		    h->where.region == REGION_GO_RUNTIME)
+			continue;
+		snprintf(buf, n, ", still held by %s", h->desc);
+		return;
+	}
+}
+
+static void triage_classify(struct target *t, struct triage *tr)
+{
+	(void)t;
+	const struct fault *f = &tr->fault;
+	const struct verdict *fv = &tr->fault_verdict;
+	char where[400], held[300];
+	triage_where(tr, where, sizeof(where));
+	triage_holder_text(tr, held, sizeof(held));
+	char *v = tr->verdict;
+	size_t n = sizeof(tr->verdict);
+	enum core_reg reg;
+	const struct verdict *freed_go;
+
+	if (has(tr->go_fatal, "concurrent map")) {
+		tr->klass = "concurrent-map-write";
+		snprintf(v, n, "Go detected %s: two goroutines wrote a map without a lock (%s)",
+			 tr->go_fatal + (strncmp(tr->go_fatal, "fatal error: ", 13) ? 0 : 13), where);
+	} else if (f->signo == SIGABRT && has(tr->abort_msg, "double free")) {
+		tr->klass = "double-free";
+		snprintf(v, n, "glibc aborted: \"%s\" in %s", tr->abort_msg, where);
+	} else if (f->signo == SIGABRT && tr->abort_msg[0]) {
+		tr->klass = "c-heap-corruption";
+		snprintf(v, n, "glibc aborted: \"%s\" in %s: the C heap is corrupt", tr->abort_msg, where);
+	} else if (tr->go_fatal[0] && f->signo == SIGABRT) {
+		tr->klass = "go-fatal";
+		snprintf(v, n, "Go %s (%s)", tr->go_fatal, where);
+	} else if (f->signo == SIGABRT) {
+		tr->klass = "abort";
+		snprintf(v, n, "the program aborted (SIGABRT) in %s", where);
+	} else if (!f->has_addr) {
+		tr->klass = "unknown";
+		snprintf(v, n, "%s in %s", core_signal_name(f->signo) ? core_signal_name(f->signo) : "signal",
+			 where);
+	} else if (fv->region == REGION_UNMAPPED && fv->d.unmapped.kind == UNMAPPED_STACK_GUARD) {
+		tr->klass = "stack-overflow";
+		snprintf(v, n, "stack overflow: %s ran off thread %" PRId64 "'s stack into its guard at 0x%" PRIx64,
+			 where, fv->d.unmapped.tid, f->addr);
+	} else if (fv->region == REGION_UNMAPPED && fv->d.unmapped.kind == UNMAPPED_NULL_PAGE) {
+		tr->klass = "null-deref";
+		snprintf(v, n, "NULL pointer dereference: %s touched 0x%" PRIx64 " (NULL + %" PRIu64 ")",
+			 where, f->addr, f->addr);
+	} else if ((freed_go = triage_freed_go_reg(tr, &reg))) {
+		tr->klass = "go-use-after-free";
+		snprintf(v, n, "%s used 0x%" PRIx64 " (in %s), a Go object the GC already freed "
+			 "(%" PRIu64 "-byte slot %" PRIu64 " of span 0x%" PRIx64 "); the fault at 0x%" PRIx64
+			 " followed from it%s",
+			 where, freed_go->addr, core_reg_names[reg], freed_go->d.heap.span.elemsize,
+			 freed_go->d.heap.slot.index, freed_go->d.heap.span.start, f->addr, held);
+	} else if (fv->region == REGION_GO_HEAP && fv->state != VSTATE_ALLOCATED) {
+		tr->klass = "go-use-after-free";
+		snprintf(v, n, "%s touched 0x%" PRIx64 ", %s Go heap memory%s", where, f->addr,
+			 vstate_name(fv->state), held);
+	} else if (fv->region == REGION_C_HEAP && fv->state == VSTATE_FREE) {
+		tr->klass = "c-use-after-free";
+		snprintf(v, n, "%s touched 0x%" PRIx64 ", in a C chunk of %" PRIu64 " bytes freed earlier (%s bin)%s",
+			 where, f->addr, fv->d.chunk.user_size, cheap_bin_name(fv->d.chunk.bin), held);
+	} else if (fv->region == REGION_UNMAPPED && held[0] && (f->addr & 0xfff) == 0x10) {
+		/* glibc's mmapped chunks start 16 bytes into a page, and free()
+		 * unmaps them at once: a held pointer of that shape into nothing. */
+		tr->klass = "c-use-after-free";
+		snprintf(v, n, "%s read 0x%" PRIx64 ", unmapped: the shape of a large (mmapped) C chunk "
+			 "that free() already returned to the kernel%s", where, f->addr, held);
+	} else {
+		tr->klass = "wild-pointer";
+		snprintf(v, n, "%s touched 0x%" PRIx64 " (%s%s%s)%s", where, f->addr, region_name(fv->region),
+			 fv->state == VSTATE_NA ? "" : ", ", fv->state == VSTATE_NA ? "" : vstate_name(fv->state),
+			 held);
+	}
+}
+
+static void triage_signature(struct triage *tr)
+{
+	uint64_t h = 1469598103934665603ULL;
+#define MIX(s) for (const char *p_ = (s); p_ && *p_; p_++) h = (h ^ (unsigned char)*p_) * 1099511628211ULL
+	MIX(tr->klass);
+	int used = 0;
+	/* Function names only: addresses and offsets vary between builds and runs. */
+	for (size_t i = 0; i < tr->bt.n && used < 5; i++) {
+		const char *fn = tr->bt.frames[i].func;
+		if (!fn || !strncmp(fn, "runtime.", 8) || !strncmp(fn, "__restore_rt", 12))
+			continue;
+		MIX("|");
+		MIX(fn);
+		used++;
+	}
+#undef MIX
+	snprintf(tr->signature, sizeof(tr->signature), "%016" PRIx64, h);
+}
+
+void triage_run(struct target *t, struct triage *tr)
+{
+	memset(tr, 0, sizeof(*tr));
+	tr->core_signo = t->core && t->core->siginfo.present ? t->core->siginfo.signo : 0;
+	fault_find(t, &tr->fault);
+	triage_frames(t, tr);
+	triage_go_fatal(t, tr);
+	triage_abort_msg(t, tr);
+	if (tr->fault.has_addr) {
+		classify(t, tr->fault.addr, &tr->fault_verdict);
+		/* Holders only mean something for an address a program could have
+		 * been handed: not NULL + offset, not a stack guard. */
+		const struct verdict *fv = &tr->fault_verdict;
+		bool pointerish = !(fv->region == REGION_UNMAPPED &&
+				    (fv->d.unmapped.kind == UNMAPPED_NULL_PAGE ||
+				     fv->d.unmapped.kind == UNMAPPED_STACK_GUARD ||
+				     fv->d.unmapped.kind == UNMAPPED_NON_CANONICAL));
+		if (pointerish) {
+			uint64_t lo, hi;
+			holders_range(t, tr->fault.addr, &lo, &hi);
+			holders_find(t, lo, hi, &tr->holders);
+		}
+	}
+	triage_registers(t, tr);
+	triage_classify(t, tr);
+	triage_signature(tr);
+}
+
+/* ---- output ---- */
+
+static void triage_frame_out(struct out *o, const struct frame *f)
+{
+	if (o->json) {
+		out_obj_begin(o);
+		out_khex(o, "pc", f->pc);
+		out_key(o, "function");
+		f->func ? out_str(o, f->func) : out_null(o);
+		out_kuint(o, "offset", f->func_off);
+		out_key(o, "file");
+		f->file ? out_str(o, f->file) : out_null(o);
+		out_kint(o, "line", f->line);
+		out_key(o, "module");
+		f->module ? out_str(o, f->module) : out_null(o);
+		out_kstr(o, "lang", f->go ? "go" : "c");
+		out_obj_end(o);
+		return;
+	}
+	fprintf(o->f, "    %s 0x%014" PRIx64 " %s+0x%" PRIx64, f->go ? "go" : "c ", f->pc,
+		f->func ? f->func : "??", f->func_off);
+	if (f->file)
+		fprintf(o->f, "  %s:%d", f->file, f->line);
+	fputc('\n', o->f);
+}
+
+void triage_out(struct out *o, const struct target *t, const struct triage *tr)
+{
+	const struct fault *f = &tr->fault;
+	const char *signame = core_signal_name(f->signo);
+	const char *code = fault_code_name(f->signo, f->code);
+	if (o->json) {
+		out_obj_begin(o);
+		out_kstr(o, "core", t->core ? t->core->path : "");
+		out_kstr(o, "executable", t->exe_path);
+		out_key(o, "go_version");
+		t->go ? out_str(o, t->go->version) : out_null(o);
+		out_kstr(o, "class", tr->klass);
+		out_kstr(o, "verdict", tr->verdict);
+		out_kstr(o, "signature", tr->signature);
+		out_key(o, "signal");
+		out_obj_begin(o);
+		out_kint(o, "signo", f->signo);
+		out_key(o, "name");
+		signame ? out_str(o, signame) : out_null(o);
+		out_kint(o, "code", f->code);
+		out_key(o, "code_name");
+		code ? out_str(o, code) : out_null(o);
+		out_key(o, "addr");
+		f->has_addr ? out_hex(o, f->addr) : out_null(o);
+		out_kstr(o, "source", fault_source_name(f->source));
+		out_key(o, "core_signal");
+		core_signal_name(tr->core_signo) ? out_str(o, core_signal_name(tr->core_signo)) : out_null(o);
+		out_obj_end(o);
+		out_kint(o, "thread", f->tid);
+		out_key(o, "goroutine");
+		if (tr->has_g) {
+			out_obj_begin(o);
+			out_kuint(o, "id", tr->goid);
+			out_kstr(o, "status", tr->g_status);
+			out_obj_end(o);
+		} else {
+			out_null(o);
+		}
+		out_khex(o, "pc", f->regs[CORE_REG_RIP]);
+		out_khex(o, "sp", f->regs[CORE_REG_RSP]);
+		out_key(o, "c_function");
+		tr->cfunc ? out_str(o, tr->cfunc) : out_null(o);
+		out_key(o, "go_caller");
+		tr->gocaller ? out_str(o, tr->gocaller) : out_null(o);
+		out_key(o, "backtrace");
+		out_arr_begin(o);
+		for (size_t i = 0; i < tr->bt.n; i++)
+			triage_frame_out(o, &tr->bt.frames[i]);
+		out_arr_end(o);
+		out_key(o, "fault_address");
+		if (f->has_addr)
+			verdict_out(o, &tr->fault_verdict);
+		else
+			out_null(o);
+		out_key(o, "registers");
+		out_arr_begin(o);
+		for (size_t i = 0; i < tr->nregs; i++) {
+			out_obj_begin(o);
+			out_kstr(o, "register", core_reg_names[tr->regs[i].reg]);
+			out_key(o, "verdict");
+			verdict_out(o, &tr->regs[i].v);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_key(o, "holders");
+		out_arr_begin(o);
+		for (size_t i = 0; i < tr->holders.n; i++) {
+			const struct holder *h = &tr->holders.h[i];
+			out_obj_begin(o);
+			out_khex(o, "at", h->at);
+			out_khex(o, "value", h->value);
+			out_kstr(o, "where", h->desc);
+			out_kstr(o, "region", region_name(h->where.region));
+			out_kstr(o, "state", vstate_name(h->where.state));
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_key(o, "go_fatal");
+		tr->go_fatal[0] ? out_str(o, tr->go_fatal) : out_null(o);
+		out_key(o, "abort_msg");
+		tr->abort_msg[0] ? out_str(o, tr->abort_msg) : out_null(o);
+		out_key(o, "warnings");
+		out_arr_begin(o);
+		for (size_t i = 0; i < t->nwarnings; i++)
+			out_str(o, t->warnings[i]);
+		out_arr_end(o);
+		out_obj_end(o);
+		return;
+	}
+	FILE *fp = o->f;
+	fprintf(fp, "core:      %s\n", t->core ? t->core->path : "");
+	fprintf(fp, "class:     %s\n", tr->klass);
+	fprintf(fp, "verdict:   %s\n", tr->verdict);
+	fprintf(fp, "signature: %s\n", tr->signature);
+	fprintf(fp, "signal:    %s", signame ? signame : "?");
+	if (code)
+		fprintf(fp, " (%s)", code);
+	if (f->has_addr)
+		fprintf(fp, " at 0x%" PRIx64, f->addr);
+	fprintf(fp, ", thread %d", f->tid);
+	if (tr->has_g)
+		fprintf(fp, ", goroutine %" PRIu64 " (%s)", tr->goid, tr->g_status);
+	fprintf(fp, "\n           from %s", f->source == FAULT_SOURCE_SIGNAL_FRAME ?
+		"the signal frame on the signal stack" : "the core's signal information");
+	if (tr->core_signo && tr->core_signo != f->signo)
+		fprintf(fp, " (the core itself says %s: re-raised)",
+			core_signal_name(tr->core_signo) ? core_signal_name(tr->core_signo) : "?");
+	fputc('\n', fp);
+	if (tr->go_fatal[0])
+		fprintf(fp, "go:        %s\n", tr->go_fatal);
+	if (tr->abort_msg[0])
+		fprintf(fp, "glibc:     %s\n", tr->abort_msg);
+	fprintf(fp, "backtrace:\n");
+	for (size_t i = 0; i < tr->bt.n; i++) {
+		if (i == tr->n_c_frames && i > 0)
+			fprintf(fp, "    -- cgo call from goroutine %" PRIu64 " --\n", tr->goid);
+		triage_frame_out(o, &tr->bt.frames[i]);
+	}
+	if (tr->bt.stop)
+		fprintf(fp, "    (%s)\n", tr->bt.stop);
+	if (f->has_addr) {
+		fprintf(fp, "fault address:\n");
+		struct out sub;
+		out_init(&sub, fp, false);
+		fputs("  ", fp);
+		verdict_out(&sub, &tr->fault_verdict);
+	}
+	if (tr->holders.n) {
+		fprintf(fp, "held by (%zu of %zu pointers into 0x%" PRIx64 "-0x%" PRIx64 "):\n", tr->holders.n,
+			tr->holders.total, tr->holders.lo, tr->holders.hi);
+		for (size_t i = 0; i < tr->holders.n; i++)
+			fprintf(fp, "    0x%" PRIx64 " = 0x%" PRIx64 "  %s\n", tr->holders.h[i].at,
+				tr->holders.h[i].value, tr->holders.h[i].desc);
+	}
+	if (tr->nregs) {
+		fprintf(fp, "registers that point somewhere:\n");
+		for (size_t i = 0; i < tr->nregs; i++) {
+			const struct verdict *v = &tr->regs[i].v;
+			fprintf(fp, "    %-4s 0x%-14" PRIx64 " %s %s\n", core_reg_names[tr->regs[i].reg],
+				v->addr, region_name(v->region), vstate_name(v->state));
+		}
+	}
+}
