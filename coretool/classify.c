@@ -181,6 +181,10 @@ static bool classify_thread_stack(struct target *t, uint64_t addr, struct verdic
 		const struct core_segment *s = t->core ? core_segment_of(t->core, addr) : NULL;
 		if (s && !(s->flags == 0 && s->vaddr + s->memsz == ts[i].lo))
 			continue;
+		/* Only the main thread's stack grows down into a gap; a pthread
+		 * stack is a fixed mapping whose guard is its PROT_NONE page. */
+		if (!s && !(t->core && ts[i].tid == t->core->pid && !ts[i].g0))
+			continue;
 		v->region = REGION_UNMAPPED;
 		v->state = VSTATE_NA;
 		v->d.unmapped.kind = UNMAPPED_STACK_GUARD;

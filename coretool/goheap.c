@@ -94,10 +94,9 @@ struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
 	h->f_state.size = 1;
 	Dwarf_Die d;
 	/* Allocation headers came with Go 1.22 (mallocHeaderSize in mbitmap.go). */
-	h->headers = dw_type(dw, "runtime._type", &d) &&
-		     (dw_lookup(dw, "runtime.mallocHeaderSize", 0, &d) ||
-		      dw_lookup(dw, "runtime.minSizeForMallocHeader", 0, &d) ||
-		      (rt->major == 1 && rt->minor >= 22));
+	h->headers = dw_lookup(dw, "runtime.mallocHeaderSize", 0, &d) ||
+		     dw_lookup(dw, "runtime.minSizeForMallocHeader", 0, &d) ||
+		     (rt->major == 1 && rt->minor >= 22);
 	h->header_min = go_heap_const(rt, "runtime.minSizeForMallocHeader");
 	h->header_size = go_heap_const(rt, "runtime.mallocHeaderSize");
 	/* Green Tea: the type exists only in builds that use it (1.25 experiment,

@@ -29,8 +29,10 @@ static void holder_describe(struct target *t, struct holder *h)
 	const struct verdict *v = &h->where;
 	char *d = h->desc;
 	size_t n = sizeof(h->desc);
-	if (gomap_holder_describe(t, h->at, d, n))
+	if (gomap_holder_describe(t, h->at, d, n)) {
+		h->is_map_entry = true;
 		return;
+	}
 	switch (v->region) {
 	case REGION_IMAGE:
 		if (v->d.image.symbol)

@@ -17,6 +17,7 @@ struct holder {
 	uint64_t value;      /* the pointer */
 	struct verdict where; /* classification of `at` */
 	char desc[256];      /* "main.cache[\"big\"]", "cached_obj+0x0 (libfoo.so .bss)", ... */
+	bool is_map_entry;   /* desc names a map entry */
 };
 
 struct holders {

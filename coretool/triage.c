@@ -193,17 +193,54 @@ static void triage_where(const struct triage *tr, char *buf, size_t n)
 		snprintf(buf + k, n - k, ", called from Go %s", tr->gocaller);
 }
 
+/* The holder to name in a verdict: a map entry first, then a global, then a
+ * live object; pointers on stacks are in flight and say little. */
+static const struct holder *triage_best_holder(const struct holders *hs)
+{
+	const struct holder *best = NULL;
+	int best_rank = 0;
+	for (size_t i = 0; i < hs->n; i++) {
+		const struct holder *h = &hs->h[i];
+		int rank = 0;
+		if (h->is_map_entry)
+			rank = 4;
+		else if (h->where.region == REGION_IMAGE)
+			rank = 3;
+		else if ((h->where.region == REGION_GO_HEAP || h->where.region == REGION_C_HEAP) &&
+			 h->where.state == VSTATE_ALLOCATED)
+			rank = 2;
+		else if (h->where.region == REGION_GO_HEAP || h->where.region == REGION_C_HEAP)
+			rank = 1;
+		if (rank > best_rank) {
+			best = h;
+			best_rank = rank;
+		}
+	}
+	return best;
+}
+
 static void triage_holder_text(const struct triage *tr, char *buf, size_t n)
 {
+	const struct holder *h = triage_best_holder(&tr->holders);
 	buf[0] = 0;
+	if (h)
+		snprintf(buf, n, ", still held by %s", h->desc);
+}
+
+/* The faulting pointer was read out of a Go object the GC had freed: C kept a
+ * pointer to Go memory that nothing in Go kept alive. */
+static void triage_find_victim(struct target *t, struct triage *tr)
+{
 	for (size_t i = 0; i < tr->holders.n; i++) {
 		const struct holder *h = &tr->holders.h[i];
-		/* Stacks and registers spill pointers in flight; prefer lasting holders. */
-		if (h->where.region == REGION_GO_STACK || h->where.region == REGION_THREAD_STACK ||
-		    h->where.region == REGION_GO_RUNTIME)
-			continue;
-		snprintf(buf, n, ", still held by %s", h->desc);
-		return;
+		if (h->where.region == REGION_GO_HEAP && h->where.d.heap.kind == GO_SPAN_INUSE &&
+		    (h->where.state == VSTATE_FREE || h->where.state == VSTATE_GARBAGE)) {
+			tr->victim = h;
+			uint64_t lo, hi;
+			holders_range(t, h->at, &lo, &hi);
+			holders_find(t, lo, hi, &tr->victim_holders);
+			return;
+		}
 	}
 }
 
@@ -248,6 +285,14 @@ static void triage_classify(struct target *t, struct triage *tr)
 		tr->klass = "null-deref";
 		snprintf(v, n, "NULL pointer dereference: %s touched 0x%" PRIx64 " (NULL + %" PRIu64 ")",
 			 where, f->addr, f->addr);
+	} else if (tr->victim) {
+		const struct verdict *vv = &tr->victim->where;
+		const struct holder *vh = triage_best_holder(&tr->victim_holders);
+		tr->klass = "go-use-after-free";
+		snprintf(v, n, "%s read 0x%" PRIx64 " through the Go object at 0x%" PRIx64 " (%" PRIu64
+			 " bytes), which the GC already freed%s%s", where, f->addr, vv->d.heap.slot.user,
+			 vv->d.heap.span.elemsize, vh ? "; C still points at it from " : "",
+			 vh ? vh->desc : "");
 	} else if ((freed_go = triage_freed_go_reg(tr, &reg))) {
 		tr->klass = "go-use-after-free";
 		snprintf(v, n, "%s used 0x%" PRIx64 " (in %s), a Go object the GC already freed "
@@ -317,6 +362,7 @@ void triage_run(struct target *t, struct triage *tr)
 			uint64_t lo, hi;
 			holders_range(t, tr->fault.addr, &lo, &hi);
 			holders_find(t, lo, hi, &tr->holders);
+			triage_find_victim(t, tr);
 		}
 	}
 	triage_registers(t, tr);
@@ -427,6 +473,21 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 			out_obj_end(o);
 		}
 		out_arr_end(o);
+		out_key(o, "victim");
+		if (tr->victim) {
+			out_obj_begin(o);
+			out_khex(o, "object", tr->victim->where.d.heap.slot.user);
+			out_kuint(o, "size", tr->victim->where.d.heap.span.elemsize);
+			out_kstr(o, "state", vstate_name(tr->victim->where.state));
+			out_key(o, "held_by");
+			out_arr_begin(o);
+			for (size_t i = 0; i < tr->victim_holders.n; i++)
+				out_str(o, tr->victim_holders.h[i].desc);
+			out_arr_end(o);
+			out_obj_end(o);
+		} else {
+			out_null(o);
+		}
 		out_key(o, "go_fatal");
 		tr->go_fatal[0] ? out_str(o, tr->go_fatal) : out_null(o);
 		out_key(o, "abort_msg");
@@ -483,6 +544,13 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		for (size_t i = 0; i < tr->holders.n; i++)
 			fprintf(fp, "    0x%" PRIx64 " = 0x%" PRIx64 "  %s\n", tr->holders.h[i].at,
 				tr->holders.h[i].value, tr->holders.h[i].desc);
+	}
+	if (tr->victim) {
+		fprintf(fp, "freed Go object 0x%" PRIx64 " held the pointer; pointers to it:\n",
+			tr->victim->where.d.heap.slot.user);
+		for (size_t i = 0; i < tr->victim_holders.n; i++)
+			fprintf(fp, "    0x%" PRIx64 " = 0x%" PRIx64 "  %s\n", tr->victim_holders.h[i].at,
+				tr->victim_holders.h[i].value, tr->victim_holders.h[i].desc);
 	}
 	if (tr->nregs) {
 		fprintf(fp, "registers that point somewhere:\n");

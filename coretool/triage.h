@@ -31,6 +31,9 @@ struct triage {
 	struct triage_reg regs[16];
 	size_t nregs;
 	struct holders holders;         /* of the fault address (or the object it is in) */
+	/* A freed Go object that held the faulting pointer, and who still points at it. */
+	const struct holder *victim;
+	struct holders victim_holders;
 	char go_fatal[512];             /* "concurrent map writes", ... */
 	char abort_msg[512];            /* glibc's __abort_msg */
 	const char *cfunc;              /* the first frame of the program's own C code */
