@@ -1,0 +1,87 @@
+"""coretool triage on every crash sample: the class and the facts the program
+recorded about its own crash (fault address, C function, Go caller, holder,
+Go's fatal message, glibc's abort message)."""
+import pytest
+
+from conftest import all_samples, run_json, run_jsonl, run
+
+
+def crash_samples():
+    return [pytest.param(s, id=repr(s)) for s in all_samples() if s.truth.get("crash")]
+
+
+@pytest.mark.parametrize("sample", crash_samples())
+def test_triage_matches_truth(sample):
+    crash = sample.truth["crash"]
+    rc, rep, err = run_json(["triage", sample.core])
+    assert rc in (0, 1), err
+    assert rep["class"] == crash["class"], rep["verdict"]
+    if crash.get("signal"):
+        assert rep["signal"]["name"] == crash["signal"], rep["signal"]
+    if crash.get("core_signal"):
+        assert rep["signal"]["core_signal"] == crash["core_signal"]
+    if sample.is_go and crash.get("signal") == "SIGSEGV":
+        # the core says SIGABRT; the SIGSEGV came out of Go's signal frame
+        assert rep["signal"]["source"] == "signal-frame"
+    if crash.get("fault_addr"):
+        assert rep["signal"]["addr"] == crash["fault_addr"]
+    if crash.get("c_function"):
+        assert rep["c_function"] == crash["c_function"], rep["backtrace"][:4]
+        assert any(f["function"] == crash["c_function"] for f in rep["backtrace"])
+    if crash.get("go_caller"):
+        gc = rep["go_caller"] or ""
+        assert gc == crash["go_caller"] or gc.startswith(crash["go_caller"] + ".func"), \
+            (gc, [f["function"] for f in rep["backtrace"]])
+        # the Go frames follow the C frames across the cgo switch
+        assert any(f["lang"] == "go" and (f["function"] or "").startswith(crash["go_caller"])
+                   for f in rep["backtrace"])
+    if crash.get("fatal_msg"):
+        assert rep["go_fatal"] and crash["fatal_msg"] in rep["go_fatal"]
+    if crash.get("abort_msg"):
+        assert rep["abort_msg"] == crash["abort_msg"]
+    holder = crash.get("holder") or {}
+    if holder.get("map"):
+        wheres = [h["where"] for h in rep["holders"]]
+        assert any(holder["map"] in w and holder["key"] in w for w in wheres), wheres
+        assert holder["map"] in rep["verdict"]
+    if holder.get("global"):
+        held = (rep.get("victim") or {}).get("held_by", []) + [h["where"] for h in rep["holders"]]
+        assert any(w.startswith(holder["global"] + "+") for w in held), held
+    if crash.get("victim"):
+        assert rep["victim"] and int(rep["victim"]["object"], 16) == int(crash["victim"], 16)
+    assert len(rep["signature"]) == 16
+
+
+def test_batch_groups_copies_and_reports_errors(tmp_path):
+    """A batch over the crash cores plus copies: the copies share a signature; a
+    truncated core and a non-core come out as error objects, the rest succeed."""
+    ss = [s for s in all_samples() if s.truth.get("crash")]
+    assert ss
+    cores = [str(s.core) for s in ss]
+    copy = tmp_path / "copy.core"
+    copy.write_bytes(ss[0].core.read_bytes())
+    bogus = tmp_path / "bogus.core"
+    bogus.write_text("not a core\n")
+    cut = tmp_path / "cut.core"
+    cut.write_bytes(ss[0].core.read_bytes()[:600])  # headers only: no notes, no memory
+    cores += [str(copy), str(bogus), str(cut)]
+    rc, lines, err = run_jsonl(["triage", "--jobs", "2"] + cores, timeout=600)
+    by_core = {l["core"]: l for l in lines}
+    assert len(lines) == len(cores), err
+    assert "error" in by_core[str(bogus)]
+    assert "error" in by_core[str(cut)]
+    ok = [l for l in lines if "error" not in l]
+    assert len(ok) == len(cores) - 2
+    assert by_core[str(copy)]["signature"] == by_core[str(ss[0].core)]["signature"]
+    assert rc == 1  # one core failed
+
+
+def test_summary_groups():
+    ss = [s for s in all_samples() if s.truth.get("crash")][:4]
+    cores = [str(s.core) for s in ss] * 2
+    rc, out, err = run(["triage", "--summary"] + cores, timeout=600)
+    assert "summary: %d cores" % len(cores) in out
+    # every distinct signature shows up with a count of at least 2
+    counts = [int(l.split()[0]) for l in out.split("summary:")[1].splitlines()[1:]
+              if l.strip() and l.strip()[0].isdigit()]
+    assert counts and all(c >= 2 for c in counts), out
