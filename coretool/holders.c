@@ -44,6 +44,10 @@ static void holder_describe(struct target *t, struct holder *h)
 				 v->d.image.section ? v->d.image.section : "");
 		break;
 	case REGION_GO_HEAP:
+		if (v->d.heap.kind != GO_SPAN_INUSE) {
+			snprintf(d, n, "free Go heap pages (no span)");
+			break;
+		}
 		snprintf(d, n, "Go heap object 0x%" PRIx64 "+0x%" PRIx64 " (%s, %" PRIu64 " bytes)",
 			 v->d.heap.slot.base, v->d.heap.slot.offset, vstate_name(v->state),
 			 v->d.heap.span.elemsize);

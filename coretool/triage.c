@@ -86,7 +86,7 @@ static void triage_abort_msg(struct target *t, struct triage *tr)
 static bool triage_runtime_frame(const char *f)
 {
 	return !f || !strncmp(f, "runtime.", 8) || strstr(f, "_Cfunc_") || strstr(f, "_cgo_") ||
-	       !strncmp(f, "runtime/", 8) || !strcmp(f, "crosscall2");
+	       !strncmp(f, "runtime/", 8) || !strncmp(f, "internal/", 9) || !strcmp(f, "crosscall2");
 }
 
 static bool triage_libc_frame(const struct frame *f)
@@ -118,6 +118,16 @@ static void triage_frames(struct target *t, struct triage *tr)
 		    strncmp(f->func, "__restore_rt", 12) != 0) {
 			tr->cfunc = f->func;
 			break;
+		}
+	}
+	/* Go threw on the system stack (systemstack saved the goroutine's state
+	 * in g.sched): its own frames say where. */
+	if (!tr->cfunc && t->go && !target_go_sched(t, &s)) {
+		const struct go_m *m = go_sched_m_of_tid(s, tr->fault.tid);
+		const struct go_g *g = m && m->curg ? go_sched_g_at(s, m->curg) : NULL;
+		if (g && !g->syscallsp && g->sched_pc) {
+			tr->bt.n = tr->n_c_frames = 0;
+			unwind_goroutine(t, s, g, &tr->bt);
 		}
 	}
 	for (size_t i = 0; i < tr->bt.n; i++) {
@@ -177,20 +187,34 @@ static const struct verdict *triage_freed_go_reg(const struct triage *tr, enum c
 	return NULL;
 }
 
+static const struct frame *triage_frame_of(const struct triage *tr, const char *func)
+{
+	for (size_t i = 0; func && i < tr->bt.n; i++)
+		if (tr->bt.frames[i].func == func)
+			return &tr->bt.frames[i];
+	return NULL;
+}
+
+/* "cfunc (file:line), called from Go pkg.fn", or "Go pkg.fn (file:line)". */
 static void triage_where(const struct triage *tr, char *buf, size_t n)
 {
+	const struct frame *c = triage_frame_of(tr, tr->cfunc);
+	const struct frame *g = triage_frame_of(tr, tr->gocaller);
 	const struct frame *top = tr->bt.n ? &tr->bt.frames[0] : NULL;
-	const char *c = tr->cfunc ? tr->cfunc : top && top->func ? top->func : "??";
-	int k = snprintf(buf, n, "%s", c);
-	for (size_t i = 0; i < tr->n_c_frames && k > 0 && (size_t)k < n; i++) {
-		const struct frame *f = &tr->bt.frames[i];
-		if (f->func && f->func == tr->cfunc && f->file) {
-			k += snprintf(buf + k, n - k, " (%s:%d)", f->file, f->line);
-			break;
-		}
+	int k;
+	if (c) {
+		k = snprintf(buf, n, "%s", c->func);
+		if (c->file && k > 0 && (size_t)k < n)
+			k += snprintf(buf + k, n - k, " (%s:%d)", c->file, c->line);
+		if (g && k > 0 && (size_t)k < n)
+			snprintf(buf + k, n - k, ", called from Go %s", g->func);
+	} else if (g) {
+		k = snprintf(buf, n, "Go %s", g->func);
+		if (g->file && k > 0 && (size_t)k < n)
+			snprintf(buf + k, n - k, " (%s:%d)", g->file, g->line);
+	} else {
+		snprintf(buf, n, "%s", top && top->func ? top->func : "??");
 	}
-	if (tr->gocaller && k > 0 && (size_t)k < n)
-		snprintf(buf + k, n - k, ", called from Go %s", tr->gocaller);
 }
 
 /* The holder to name in a verdict: a map entry first, then a global, then a
@@ -227,21 +251,44 @@ static void triage_holder_text(const struct triage *tr, char *buf, size_t n)
 		snprintf(buf, n, ", still held by %s", h->desc);
 }
 
-/* The faulting pointer was read out of a Go object the GC had freed: C kept a
- * pointer to Go memory that nothing in Go kept alive. */
+/* The faulting pointer was read out of Go memory the GC had freed (a freed
+ * slot, or pages no span owns any more): C kept a pointer to Go memory that
+ * nothing in Go kept alive. Among such holders, the one that something lasting
+ * (a C global, say) still points at is the victim. */
+#define TRIAGE_MAX_VICTIMS 8
+
+static int triage_holder_rank(const struct holders *hs)
+{
+	const struct holder *h = triage_best_holder(hs);
+	if (!h)
+		return 0;
+	return h->is_map_entry ? 4 : h->where.region == REGION_IMAGE ? 3 :
+	       h->where.state == VSTATE_ALLOCATED ? 2 : 1;
+}
+
 static void triage_find_victim(struct target *t, struct triage *tr)
 {
-	for (size_t i = 0; i < tr->holders.n; i++) {
+	struct holders *tmp = malloc(sizeof(*tmp));
+	if (!tmp)
+		return;
+	int best = -1, tried = 0;
+	for (size_t i = 0; i < tr->holders.n && tried < TRIAGE_MAX_VICTIMS; i++) {
 		const struct holder *h = &tr->holders.h[i];
-		if (h->where.region == REGION_GO_HEAP && h->where.d.heap.kind == GO_SPAN_INUSE &&
-		    (h->where.state == VSTATE_FREE || h->where.state == VSTATE_GARBAGE)) {
+		if (h->where.region != REGION_GO_HEAP ||
+		    (h->where.state != VSTATE_FREE && h->where.state != VSTATE_GARBAGE))
+			continue;
+		tried++;
+		uint64_t lo, hi;
+		holders_range(t, h->at, &lo, &hi);
+		holders_find(t, lo, hi, tmp);
+		int rank = triage_holder_rank(tmp);
+		if (rank > best) {
+			best = rank;
 			tr->victim = h;
-			uint64_t lo, hi;
-			holders_range(t, h->at, &lo, &hi);
-			holders_find(t, lo, hi, &tr->victim_holders);
-			return;
+			tr->victim_holders = *tmp;
 		}
 	}
+	free(tmp);
 }
 
 static void triage_classify(struct target *t, struct triage *tr)
@@ -289,10 +336,15 @@ static void triage_classify(struct target *t, struct triage *tr)
 		const struct verdict *vv = &tr->victim->where;
 		const struct holder *vh = triage_best_holder(&tr->victim_holders);
 		tr->klass = "go-use-after-free";
-		snprintf(v, n, "%s read 0x%" PRIx64 " through the Go object at 0x%" PRIx64 " (%" PRIu64
-			 " bytes), which the GC already freed%s%s", where, f->addr, vv->d.heap.slot.user,
-			 vv->d.heap.span.elemsize, vh ? "; C still points at it from " : "",
-			 vh ? vh->desc : "");
+		if (vv->d.heap.kind == GO_SPAN_INUSE)
+			snprintf(v, n, "%s read 0x%" PRIx64 " through the Go object at 0x%" PRIx64 " (%" PRIu64
+				 " bytes), which the GC already freed%s%s", where, f->addr,
+				 vv->d.heap.slot.user, vv->d.heap.span.elemsize,
+				 vh ? "; C still points at it from " : "", vh ? vh->desc : "");
+		else
+			snprintf(v, n, "%s read 0x%" PRIx64 " through 0x%" PRIx64 ", Go heap memory the GC "
+				 "already freed (its span is gone)%s%s", where, f->addr, tr->victim->at,
+				 vh ? "; C still points at it from " : "", vh ? vh->desc : "");
 	} else if ((freed_go = triage_freed_go_reg(tr, &reg))) {
 		tr->klass = "go-use-after-free";
 		snprintf(v, n, "%s used 0x%" PRIx64 " (in %s), a Go object the GC already freed "
@@ -476,7 +528,8 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		out_key(o, "victim");
 		if (tr->victim) {
 			out_obj_begin(o);
-			out_khex(o, "object", tr->victim->where.d.heap.slot.user);
+			out_khex(o, "object", tr->victim->where.d.heap.kind == GO_SPAN_INUSE ?
+				  tr->victim->where.d.heap.slot.user : tr->victim->at);
 			out_kuint(o, "size", tr->victim->where.d.heap.span.elemsize);
 			out_kstr(o, "state", vstate_name(tr->victim->where.state));
 			out_key(o, "held_by");

@@ -59,6 +59,8 @@ static const Dwfl_Thread_Callbacks unwind_callbacks = {
 	.set_initial_registers = unwind_set_initial_registers,
 };
 
+#define UNWIND_GO_RESERVE 64
+
 struct unwind_walk {
 	struct target *t;
 	struct backtrace *bt;
@@ -97,7 +99,8 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 {
 	struct unwind_walk *w = arg;
 	struct backtrace *bt = w->bt;
-	if (bt->n >= UNWIND_MAX_FRAMES) {
+	/* Leave room for the goroutine's Go frames after a deep C recursion. */
+	if (bt->n >= UNWIND_MAX_FRAMES - UNWIND_GO_RESERVE) {
 		bt->truncated = true;
 		return DWARF_CB_ABORT;
 	}
