@@ -1,11 +1,137 @@
-/* coretool heap: not built yet. */
+/* coretool heap CORE: the Go heap census by size class. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "census.h"
 #include "cli.h"
 
-const char CMD_HEAP_HELP[] = "Not implemented yet.\n";
+const char CMD_HEAP_HELP[] =
+	"Counts the Go heap by span class (size class and scan/noscan): in-use spans,\n"
+	"live objects (slots allocated by the span's freeindex and allocation bits),\n"
+	"free slots, live bytes and span bytes; large objects (size class 0) apart;\n"
+	"stack and other manually managed spans in one line.\n"
+	"\n"
+	"Options:\n"
+	"  --top N   only the N classes with the most live bytes\n";
+
+static int heap_cmp_live(const void *a, const void *b, void *arg)
+{
+	const struct census *c = arg;
+	uint64_t x = c->cls[*(const int *)a].live_bytes, y = c->cls[*(const int *)b].live_bytes;
+	return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
+}
 
 int cmd_heap(struct cli *cli, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage(cli, "heap is not implemented yet");
+	long top = 0;
+	const char *core = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--top")) {
+			char *end;
+			if (i + 1 >= argc || (top = strtol(argv[i + 1], &end, 10)) < 1 || *end)
+				return cli_usage(cli, "--top takes a positive number");
+			i++;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cli_usage(cli, "unknown option %s", argv[i]);
+		} else if (!core) {
+			core = argv[i];
+		} else {
+			return cli_usage(cli, "heap takes one core file");
+		}
+	}
+	if (!core)
+		return cli_usage(cli, "heap takes one core file");
+	struct target *t;
+	struct ct_error *err = cli_open(cli, core, &t);
+	if (err)
+		return cli_fail(cli, err);
+	const struct go_heap *h;
+	const struct ct_error *herr = target_go_heap(t, &h);
+	if (herr) {
+		err = ct_error_fmt(herr->code == CT_ERR_NOMEM ? CT_ERR_NOMEM : CT_ERR_UNSUPPORTED,
+				   "no Go heap: %s", herr->msg);
+		target_close(t);
+		return cli_fail(cli, err);
+	}
+	struct census *c = malloc(sizeof(*c));
+	if (!c) {
+		target_close(t);
+		return CT_EXIT_FATAL;
+	}
+	int rc = CT_EXIT_OK;
+	if ((err = census_run(h, c))) {
+		fprintf(stderr, "coretool: warning: heap walk stopped: %s\n", err->msg);
+		ct_error_destroy(err);
+		rc = CT_EXIT_PARTIAL;
+	}
+	if (c->unreadable) {
+		fprintf(stderr, "coretool: warning: %" PRIu64 " spans could not be read\n", c->unreadable);
+		rc = CT_EXIT_PARTIAL;
+	}
+	int order[CENSUS_NCLASSES], n = 0;
+	for (int i = 0; i < CENSUS_NCLASSES; i++)
+		if (c->cls[i].spans)
+			order[n++] = i;
+	qsort_r(order, n, sizeof(order[0]), heap_cmp_live, c);
+	if (top && top < n)
+		n = (int)top;
+	struct out *o = &cli->out;
+	if (cli->json) {
+		out_obj_begin(o);
+		out_kuint(o, "spans", c->spans);
+		out_kuint(o, "objects", c->objects);
+		out_kuint(o, "free_slots", c->free);
+		out_kuint(o, "live_bytes", c->live_bytes);
+		out_kuint(o, "span_bytes", c->span_bytes);
+		out_kuint(o, "stack_spans", c->stack_spans);
+		out_kuint(o, "stack_bytes", c->stack_bytes);
+		out_kuint(o, "unreadable_spans", c->unreadable);
+		out_key(o, "classes");
+		out_arr_begin(o);
+		for (int i = 0; i < n; i++) {
+			const struct census_class *k = &c->cls[order[i]];
+			out_obj_begin(o);
+			out_kuint(o, "spanclass", order[i]);
+			out_kuint(o, "sizeclass", go_spanclass_sizeclass(order[i]));
+			out_kbool(o, "noscan", go_spanclass_noscan(order[i]));
+			out_kuint(o, "elemsize", k->elemsize);
+			out_kuint(o, "spans", k->spans);
+			out_kuint(o, "objects", k->objects);
+			out_kuint(o, "free_slots", k->free);
+			out_kuint(o, "live_bytes", k->live_bytes);
+			out_kuint(o, "span_bytes", k->span_bytes);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_obj_end(o);
+		out_end_line(o);
+	} else {
+		printf("Go heap: %" PRIu64 " spans in use (%" PRIu64 " bytes), %" PRIu64
+		       " live objects (%" PRIu64 " bytes), %" PRIu64 " free slots\n",
+		       c->spans, c->span_bytes, c->objects, c->live_bytes, c->free);
+		printf("stacks and other manual spans: %" PRIu64 " spans (%" PRIu64 " bytes)\n",
+		       c->stack_spans, c->stack_bytes);
+		printf("%6s %-6s %8s %7s %10s %10s %12s %12s\n", "class", "kind", "size", "spans",
+		       "objects", "free", "live-bytes", "span-bytes");
+		for (int i = 0; i < n; i++) {
+			const struct census_class *k = &c->cls[order[i]];
+			unsigned sc = go_spanclass_sizeclass(order[i]);
+			char size[24];
+			if (sc)
+				snprintf(size, sizeof(size), "%" PRIu64, k->elemsize);
+			else
+				snprintf(size, sizeof(size), "large");
+			printf("%6u %-6s %8s %7" PRIu64 " %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
+			       sc, go_spanclass_noscan(order[i]) ? "noscan" : "scan", size, k->spans,
+			       k->objects, k->free, k->live_bytes, k->span_bytes);
+		}
+	}
+	free(c);
+	if (cli_warnings(cli, t) != CT_EXIT_OK)
+		rc = CT_EXIT_PARTIAL;
+	target_close(t);
+	return rc;
 }

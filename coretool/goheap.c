@@ -268,3 +268,60 @@ struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *spa
 	}
 	return NULL;
 }
+
+/* Far above any real heap (2^26 spans is 512 GiB of 8 KiB spans). */
+#define GO_MAX_SPANS (1ULL << 26)
+
+struct ct_error *go_heap_foreach_span(const struct go_heap *h,
+				      bool (*fn)(const struct go_span *s, void *arg), void *arg,
+				      uint64_t *unreadable)
+{
+	uint64_t arr, len;
+	struct ct_error *err;
+	*unreadable = 0;
+	if ((err = mem_read_u64(h->rt->mem, h->allspans_addr, &arr, "mheap_.allspans")) ||
+	    (err = mem_read_u64(h->rt->mem, h->allspans_addr + 8, &len, "mheap_.allspans length")))
+		return err;
+	if (len > GO_MAX_SPANS)
+		return ct_error_fmt(CT_ERR_CORRUPT, "mheap_.allspans claims %" PRIu64 " spans", len);
+	/* Read the pointer array in chunks: one read per 512 spans. */
+	uint64_t ptrs[512];
+	for (uint64_t i = 0; i < len; i += 512) {
+		uint64_t n = len - i < 512 ? len - i : 512;
+		if ((err = mem_read_err(h->rt->mem, arr + i * 8, ptrs, n * 8, "mheap_.allspans array")))
+			return err;
+		for (uint64_t k = 0; k < n; k++) {
+			struct go_span s;
+			struct ct_error *e = ptrs[k] ? go_span_read(h, ptrs[k], &s) : NULL;
+			if (!ptrs[k] || e) {
+				ct_error_destroy(e);
+				(*unreadable)++;
+				continue;
+			}
+			if (!fn(&s, arg))
+				return NULL;
+		}
+	}
+	return NULL;
+}
+
+struct ct_error *go_span_count_allocated(const struct go_heap *h, const struct go_span *s,
+					 uint64_t *ret)
+{
+	uint64_t nelems = s->nelems, fi = s->freeindex;
+	if (nelems > 65536 || fi > nelems)
+		return ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 ": nelems %" PRIu64 ", freeindex %" PRIu64,
+				    s->addr, nelems, fi);
+	uint64_t count = fi;
+	if (fi < nelems) {
+		unsigned char bits[8192];
+		uint64_t nbytes = (nelems + 7) / 8;
+		struct ct_error *err = mem_read_err(h->rt->mem, s->alloc_bits, bits, nbytes, "span allocBits");
+		if (err)
+			return err;
+		for (uint64_t i = fi; i < nelems; i++)
+			count += (bits[i / 8] >> (i % 8)) & 1;
+	}
+	*ret = count;
+	return NULL;
+}

@@ -79,6 +79,16 @@ struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *spa
 struct ct_error *go_span_allocated(const struct go_heap *h, const struct go_span *span,
 				   uint64_t i, bool *ret);
 
+/* Calls fn for every span in mheap_.allspans (dead ones too: check state);
+ * stops when fn returns false. Spans that cannot be read are counted in
+ * *unreadable. */
+struct ct_error *go_heap_foreach_span(const struct go_heap *h,
+				      bool (*fn)(const struct go_span *s, void *arg), void *arg,
+				      uint64_t *unreadable);
+/* Number of allocated slots of a span (freeindex, then allocBits), exact. */
+struct ct_error *go_span_count_allocated(const struct go_heap *h, const struct go_span *s,
+					 uint64_t *ret);
+
 /* Size class and noscan bit of a span class. */
 static inline unsigned go_spanclass_sizeclass(uint8_t sc) { return sc >> 1; }
 static inline bool go_spanclass_noscan(uint8_t sc) { return sc & 1; }
