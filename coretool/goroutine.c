@@ -1,6 +1,8 @@
 #include "goroutine.h"
 
+#include <dwarf.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +13,8 @@
 struct go_g_layout {
 	uint64_t size;
 	struct dw_field stack_lo, stack_hi, sched_sp, sched_pc, sched_bp, syscallsp, syscallpc,
-		status, goid, m;
+		status, goid, m, waitreason, gopc;
+	bool has_waitreason, has_gopc;
 };
 
 struct go_m_layout {
@@ -38,6 +41,13 @@ static struct ct_error *go_g_layout(const struct dw *dw, struct go_g_layout *l)
 	    (err = dw_field(dw, "runtime.g", "goid", &l->goid)) ||
 	    (err = dw_field(dw, "runtime.g", "m", &l->m)))
 		return err;
+	struct ct_error *opt;
+	if (!(opt = dw_field(dw, "runtime.g", "waitreason", &l->waitreason)))
+		l->has_waitreason = true;
+	ct_error_destroy(opt);
+	if (!(opt = dw_field(dw, "runtime.g", "gopc", &l->gopc)))
+		l->has_gopc = true;
+	ct_error_destroy(opt);
 	l->stack_lo = (struct dw_field){ stack.off + lo, 8 };
 	l->stack_hi = (struct dw_field){ stack.off + hi, 8 };
 	l->sched_sp = (struct dw_field){ sched.off + sp, 8 };
@@ -82,6 +92,8 @@ static struct ct_error *go_g_read(const struct go_rt *rt, const struct go_g_layo
 	g->status = (uint32_t)F(status);
 	g->goid = F(goid);
 	g->m = F(m);
+	g->waitreason = l->has_waitreason ? (int)F(waitreason) : -1;
+	g->gopc = l->has_gopc ? F(gopc) : 0;
 #undef F
 	return NULL;
 }
@@ -90,6 +102,33 @@ static int go_g_cmp(const void *a, const void *b)
 {
 	const struct go_g *x = a, *y = b;
 	return x->stack_lo < y->stack_lo ? -1 : x->stack_lo > y->stack_lo;
+}
+
+struct go_status_walk {
+	const struct dw *dw;
+	struct go_sched *s;
+};
+
+static bool go_status_name_cb(const struct dw_entry *e, void *arg)
+{
+	struct go_status_walk *w = arg;
+	if (strncmp(e->name, "runtime._G", 10) || !strncmp(e->name, "runtime._Gscan", 14) ||
+	    w->s->nst_names >= sizeof(w->s->st_names) / sizeof(w->s->st_names[0]))
+		return true;
+	int64_t v;
+	struct ct_error *err = dw_const(w->dw, e->name, &v);
+	if (err) {
+		ct_error_destroy(err);
+		return true;
+	}
+	/* "runtime._Gdeadextra" -> "deadextra" */
+	w->s->st_names[w->s->nst_names].value = (uint32_t)v;
+	snprintf(w->s->st_names[w->s->nst_names].name, sizeof(w->s->st_names[0].name), "%s", e->name + 10);
+	for (char *p = w->s->st_names[w->s->nst_names].name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	w->s->nst_names++;
+	return true;
 }
 
 static uint32_t go_status_const(const struct dw *dw, const char *name, uint32_t fallback)
@@ -130,6 +169,8 @@ struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret)
 	s->st_copystack = go_status_const(dw, "runtime._Gcopystack", 8);
 	s->st_preempted = go_status_const(dw, "runtime._Gpreempted", 9);
 	s->scan_bit = go_status_const(dw, "runtime._Gscan", 0x1000);
+	struct go_status_walk sw = { dw, s };
+	dw_foreach(dw, DW_TAG_constant, go_status_name_cb, &sw);
 
 	uint64_t allgs, arr = 0, len = 0;
 	if ((err = go_var_addr(rt, "runtime.allgs", &allgs)) ||
@@ -232,6 +273,9 @@ const char *go_g_status_name(const struct go_sched *s, uint32_t st)
 	if (st == s->st_dead) return "dead";
 	if (st == s->st_copystack) return "copystack";
 	if (st == s->st_preempted) return "preempted";
+	for (size_t i = 0; i < s->nst_names; i++)
+		if (s->st_names[i].value == st)
+			return s->st_names[i].name;
 	return "unknown";
 }
 
@@ -274,4 +318,23 @@ const struct go_g *go_sched_g_at(const struct go_sched *s, uint64_t gaddr)
 		if (s->gs[i].addr == gaddr)
 			return &s->gs[i];
 	return NULL;
+}
+
+const char *go_g_waitreason(const struct go_rt *rt, int reason, char *buf, size_t n)
+{
+	uint64_t arr, len;
+	struct ct_error *err;
+	if (reason < 0 || reason > 255)
+		return NULL;
+	if ((err = go_var_addr(rt, "runtime.waitReasonStrings", &arr))) {
+		ct_error_destroy(err);
+		return NULL;
+	}
+	/* [N]string: each element is a string header (ptr, len). */
+	uint64_t elem = rt->string_len_off + 8;
+	if ((err = go_read_string(rt, arr + (uint64_t)reason * elem, buf, n, &len))) {
+		ct_error_destroy(err);
+		return NULL;
+	}
+	return buf[0] ? buf : NULL;
 }

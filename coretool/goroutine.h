@@ -16,6 +16,8 @@ struct go_g {
 	uint64_t sched_sp, sched_pc, sched_bp;
 	uint64_t syscallsp, syscallpc;
 	uint64_t m;          /* the M running it, or 0 */
+	int waitreason;      /* runtime.waitReason, -1 if unknown */
+	uint64_t gopc;       /* pc of the go statement that created it */
 };
 
 struct go_m {
@@ -33,6 +35,9 @@ struct go_sched {
 	uint32_t st_dead, st_running, st_syscall, st_waiting, st_runnable, st_idle,
 		st_copystack, st_preempted, scan_bit;
 	bool partial;        /* some goroutines or Ms could not be read */
+	/* Every status constant the runtime's DWARF names (runtime._Gxxx). */
+	struct { uint32_t value; char name[24]; } st_names[32];
+	size_t nst_names;
 };
 
 /* Reads allgs and allm. A partly unreadable list gives what was read with
@@ -41,6 +46,8 @@ struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret);
 void go_sched_free(struct go_sched *s);
 
 const char *go_g_status_name(const struct go_sched *s, uint32_t status);
+/* The runtime's own text for a wait reason (runtime.waitReasonStrings), into buf. */
+const char *go_g_waitreason(const struct go_rt *rt, int reason, char *buf, size_t n);
 /* The goroutine whose stack [lo, hi) holds addr (live goroutines first), or NULL. */
 const struct go_g *go_sched_g_of_stack(const struct go_sched *s, uint64_t addr);
 /* The M running on thread tid, or NULL. */

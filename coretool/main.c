@@ -25,6 +25,10 @@ static const struct cli_verb cli_verbs[] = {
 	  "one Go map's entries, or its buckets/groups with --layout", CMD_MAP_HELP },
 	{ "triage", cmd_triage, "CORE... [--jobs N] [--summary]",
 	  "the crash report: real fault, stitched stacks, holders, class, verdict", CMD_TRIAGE_HELP },
+	{ "goroutines", cmd_goroutines, "CORE", "every goroutine: status, wait reason, thread, own frame",
+	  CMD_GOROUTINES_HELP },
+	{ "bt", cmd_bt, "CORE [--all]", "stitched C/Go backtraces of the faulting thread (or all)",
+	  CMD_BT_HELP },
 	{ "heap", cmd_heap, "CORE [--top N]", "Go heap census by size class", CMD_HEAP_HELP },
 };
 #define CLI_NVERBS (sizeof(cli_verbs) / sizeof(cli_verbs[0]))

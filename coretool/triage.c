@@ -424,30 +424,6 @@ void triage_run(struct target *t, struct triage *tr)
 
 /* ---- output ---- */
 
-static void triage_frame_out(struct out *o, const struct frame *f)
-{
-	if (o->json) {
-		out_obj_begin(o);
-		out_khex(o, "pc", f->pc);
-		out_key(o, "function");
-		f->func ? out_str(o, f->func) : out_null(o);
-		out_kuint(o, "offset", f->func_off);
-		out_key(o, "file");
-		f->file ? out_str(o, f->file) : out_null(o);
-		out_kint(o, "line", f->line);
-		out_key(o, "module");
-		f->module ? out_str(o, f->module) : out_null(o);
-		out_kstr(o, "lang", f->go ? "go" : "c");
-		out_obj_end(o);
-		return;
-	}
-	fprintf(o->f, "    %s 0x%014" PRIx64 " %s+0x%" PRIx64, f->go ? "go" : "c ", f->pc,
-		f->func ? f->func : "??", f->func_off);
-	if (f->file)
-		fprintf(o->f, "  %s:%d", f->file, f->line);
-	fputc('\n', o->f);
-}
-
 void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 {
 	const struct fault *f = &tr->fault;
@@ -495,7 +471,7 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		out_key(o, "backtrace");
 		out_arr_begin(o);
 		for (size_t i = 0; i < tr->bt.n; i++)
-			triage_frame_out(o, &tr->bt.frames[i]);
+			frame_out(o, &tr->bt.frames[i]);
 		out_arr_end(o);
 		out_key(o, "fault_address");
 		if (f->has_addr)
@@ -580,7 +556,7 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 	for (size_t i = 0; i < tr->bt.n; i++) {
 		if (i == tr->n_c_frames && i > 0)
 			fprintf(fp, "    -- cgo call from goroutine %" PRIu64 " --\n", tr->goid);
-		triage_frame_out(o, &tr->bt.frames[i]);
+		frame_out(o, &tr->bt.frames[i]);
 	}
 	if (tr->bt.stop)
 		fprintf(fp, "    (%s)\n", tr->bt.stop);

@@ -1,0 +1,146 @@
+/* coretool bt CORE [--all]: stitched C/Go backtraces. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fault.h"
+#include "unwind.h"
+
+const char CMD_BT_HELP[] =
+	"The backtrace of the thread that took the fault (registers from Go's signal\n"
+	"frame when Go re-raised the signal): its C frames, then across the cgo\n"
+	"switch the Go frames of the goroutine that made the call.\n"
+	"\n"
+	"Options:\n"
+	"  --all   every thread (C frames, then its goroutine's Go frames), then every\n"
+	"          goroutine not running on a thread\n";
+
+/* One thread: C frames from regs, then the Go frames of its current goroutine
+ * when that goroutine is in a cgo call or syscall. */
+static void bt_thread(struct cli *cli, struct target *t, const struct go_sched *s, int32_t tid,
+		      const uint64_t *regs, const char *why, struct backtrace *bt, bool *g_done)
+{
+	memset(bt, 0, sizeof(*bt));
+	unwind_thread(t, tid, regs, bt);
+	size_t nc = bt->n;
+	const struct go_g *g = NULL;
+	if (s) {
+		const struct go_m *m = go_sched_m_of_tid(s, tid);
+		g = m && m->curg ? go_sched_g_at(s, m->curg) : NULL;
+		if (g && g->syscallsp) {
+			unwind_goroutine(t, s, g, bt);
+			if (g_done)
+				g_done[g - s->gs] = true;
+		}
+	}
+	struct out *o = &cli->out;
+	if (cli->json) {
+		out_obj_begin(o);
+		out_kint(o, "thread", tid);
+		out_kstr(o, "registers", why);
+		out_key(o, "goroutine");
+		g ? out_uint(o, g->goid) : out_null(o);
+		out_key(o, "frames");
+		out_arr_begin(o);
+		for (size_t i = 0; i < bt->n; i++)
+			frame_out(o, &bt->frames[i]);
+		out_arr_end(o);
+		out_obj_end(o);
+		return;
+	}
+	printf("thread %d (%s)", tid, why);
+	if (g)
+		printf(", goroutine %" PRIu64 " (%s)", g->goid, go_g_status_name(s, g->status));
+	putchar('\n');
+	for (size_t i = 0; i < bt->n; i++) {
+		if (i == nc && i > 0)
+			printf("    -- cgo call from goroutine %" PRIu64 " --\n", g ? g->goid : 0);
+		frame_out(o, &bt->frames[i]);
+	}
+	if (bt->stop)
+		printf("    (%s)\n", bt->stop);
+}
+
+int cmd_bt(struct cli *cli, int argc, char **argv)
+{
+	bool all = false;
+	const char *core = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--all"))
+			all = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return cli_usage(cli, "unknown option %s", argv[i]);
+		else if (!core)
+			core = argv[i];
+		else
+			return cli_usage(cli, "bt takes one core file");
+	}
+	if (!core)
+		return cli_usage(cli, "bt takes one core file");
+	struct target *t;
+	struct ct_error *err = cli_open(cli, core, &t);
+	if (err)
+		return cli_fail(cli, err);
+	const struct go_sched *s = NULL;
+	if (t->go)
+		target_go_sched(t, &s);
+	struct fault f;
+	fault_find(t, &f);
+	struct backtrace *bt = malloc(sizeof(*bt));
+	bool *g_done = s ? calloc(s->ngs + 1, 1) : NULL;
+	if (!bt) {
+		target_close(t);
+		return CT_EXIT_FATAL;
+	}
+	struct out *o = &cli->out;
+	if (cli->json)
+		out_arr_begin(o);
+	bt_thread(cli, t, s, f.tid, f.regs,
+		  f.source == FAULT_SOURCE_SIGNAL_FRAME ? "at the fault, from the signal frame"
+							: "at the crash", bt, g_done);
+	if (all) {
+		for (size_t i = 0; i < t->core->nthreads; i++) {
+			const struct core_thread *th = &t->core->threads[i];
+			if (th->tid == f.tid)
+				continue;
+			if (!cli->json)
+				putchar('\n');
+			bt_thread(cli, t, s, th->tid, th->regs, "thread state in the core", bt, g_done);
+		}
+		for (size_t i = 0; s && i < s->ngs; i++) {
+			const struct go_g *g = &s->gs[i];
+			if (g_done[i] || g->status == s->st_dead)
+				continue;
+			memset(bt, 0, sizeof(*bt));
+			unwind_goroutine(t, s, g, bt);
+			if (cli->json) {
+				out_obj_begin(o);
+				out_key(o, "thread");
+				out_null(o);
+				out_kuint(o, "goroutine", g->goid);
+				out_kstr(o, "status", go_g_status_name(s, g->status));
+				out_key(o, "frames");
+				out_arr_begin(o);
+				for (size_t k = 0; k < bt->n; k++)
+					frame_out(o, &bt->frames[k]);
+				out_arr_end(o);
+				out_obj_end(o);
+			} else {
+				printf("\ngoroutine %" PRIu64 " (%s)\n", g->goid, go_g_status_name(s, g->status));
+				for (size_t k = 0; k < bt->n; k++)
+					frame_out(o, &bt->frames[k]);
+			}
+		}
+	}
+	if (cli->json) {
+		out_arr_end(o);
+		out_end_line(o);
+	}
+	free(bt);
+	free(g_done);
+	int rc = cli_warnings(cli, t);
+	target_close(t);
+	return rc;
+}

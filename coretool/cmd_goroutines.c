@@ -1,0 +1,103 @@
+/* coretool goroutines CORE: every goroutine, its state and where it is. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "unwind.h"
+
+const char CMD_GOROUTINES_HELP[] =
+	"Lists every goroutine of runtime.allgs (dead ones left out unless -v): id,\n"
+	"status, wait reason, the thread running it, and the first frame outside the\n"
+	"runtime (its own code), from its saved state (frame pointers).\n";
+
+/* The first frame of the goroutine's own code: outside runtime and internal/. */
+static const struct frame *goroutines_user_frame(const struct backtrace *bt)
+{
+	for (size_t i = 0; i < bt->n; i++) {
+		const char *f = bt->frames[i].func;
+		if (f && strncmp(f, "runtime.", 8) && strncmp(f, "internal/", 9) && strncmp(f, "runtime/", 8))
+			return &bt->frames[i];
+	}
+	return bt->n ? &bt->frames[0] : NULL;
+}
+
+int cmd_goroutines(struct cli *cli, int argc, char **argv)
+{
+	if (argc != 2)
+		return cli_usage(cli, "goroutines takes one core file");
+	struct target *t;
+	struct ct_error *err = cli_open(cli, argv[1], &t);
+	if (err)
+		return cli_fail(cli, err);
+	const struct go_sched *s;
+	const struct ct_error *serr = target_go_sched(t, &s);
+	if (serr) {
+		err = ct_error_fmt(CT_ERR_UNSUPPORTED, "no goroutines: %s", serr->msg);
+		target_close(t);
+		return cli_fail(cli, err);
+	}
+	struct backtrace *bt = malloc(sizeof(*bt));
+	if (!bt) {
+		target_close(t);
+		return CT_EXIT_FATAL;
+	}
+	struct out *o = &cli->out;
+	if (cli->json)
+		out_arr_begin(o);
+	size_t shown = 0;
+	for (size_t i = 0; i < s->ngs; i++) {
+		const struct go_g *g = &s->gs[i];
+		if (g->status == s->st_dead && !cli->verbose)
+			continue;
+		shown++;
+		memset(bt, 0, sizeof(*bt));
+		unwind_goroutine(t, s, g, bt);
+		const struct frame *uf = goroutines_user_frame(bt);
+		char wr[128];
+		const char *reason = g->status == s->st_waiting ?
+				     go_g_waitreason(t->go, g->waitreason, wr, sizeof(wr)) : NULL;
+		int64_t tid = -1;
+		for (size_t k = 0; k < s->nms; k++)
+			if (g->m && s->ms[k].addr == g->m && s->ms[k].procid > 0)
+				tid = s->ms[k].procid;
+		if (cli->json) {
+			out_obj_begin(o);
+			out_kuint(o, "id", g->goid);
+			out_khex(o, "g", g->addr);
+			out_kstr(o, "status", go_g_status_name(s, g->status));
+			out_key(o, "wait_reason");
+			reason ? out_str(o, reason) : out_null(o);
+			out_key(o, "thread");
+			tid >= 0 ? out_int(o, tid) : out_null(o);
+			out_khex(o, "stack_lo", g->stack_lo);
+			out_khex(o, "stack_hi", g->stack_hi);
+			out_key(o, "frame");
+			uf ? frame_out(o, uf) : out_null(o);
+			out_obj_end(o);
+		} else {
+			printf("goroutine %-6" PRIu64 " %-10s", g->goid, go_g_status_name(s, g->status));
+			if (reason)
+				printf(" (%s)", reason);
+			if (tid >= 0)
+				printf(" on thread %" PRId64, tid);
+			if (uf && uf->func)
+				printf("  %s%s%s:%d", uf->func, uf->file ? "  " : "", uf->file ? uf->file : "",
+				       uf->line);
+			putchar('\n');
+		}
+	}
+	if (cli->json) {
+		out_arr_end(o);
+		out_end_line(o);
+	} else {
+		printf("%zu goroutines\n", shown);
+	}
+	free(bt);
+	int rc = s->partial ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+	if (cli_warnings(cli, t) != CT_EXIT_OK)
+		rc = CT_EXIT_PARTIAL;
+	target_close(t);
+	return rc;
+}
