@@ -10,8 +10,9 @@ def crash_samples():
     return [pytest.param(s, id=repr(s)) for s in all_samples() if s.truth.get("crash")]
 
 
-@pytest.mark.parametrize("sample", crash_samples())
-def test_triage_matches_truth(sample):
+@pytest.mark.parametrize("case", crash_samples())
+def test_triage_matches_truth(case):
+    sample = case
     crash = sample.truth["crash"]
     rc, rep, err = run_json(["triage", sample.core])
     assert rc in (0, 1), err

@@ -1,0 +1,386 @@
+#define _GNU_SOURCE
+#include "core.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/procfs.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const core_reg_names[CORE_NREGS] = {
+	"r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
+	"rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base",
+	"gs_base", "ds", "es", "fs", "gs",
+};
+
+/* Bounds on what a note may claim, so a hostile core cannot make us allocate
+ * without limit. Real processes stay far below these. */
+#define CORE_MAX_THREADS 1000000
+#define CORE_MAX_FILES 10000000
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct core_segment *x = a, *y = b;
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+static struct ct_error *core_add_thread(struct core *core, const unsigned char *desc, size_t sz)
+{
+	/* struct elf_prstatus of <sys/procfs.h> is the kernel's layout for x86-64 cores. */
+	if (sz < sizeof(struct elf_prstatus))
+		return NULL; /* damaged note: skip the thread */
+	if (core->nthreads >= CORE_MAX_THREADS)
+		return NULL;
+	struct elf_prstatus st;
+	memcpy(&st, desc, sizeof(st));
+	struct core_thread *t = realloc(core->threads, (core->nthreads + 1) * sizeof(*t));
+	if (!t)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory reading threads");
+	core->threads = t;
+	t += core->nthreads++;
+	memset(t, 0, sizeof(*t));
+	t->tid = st.pr_pid;
+	t->cursig = st.pr_cursig;
+	_Static_assert(sizeof(st.pr_reg) == CORE_NREGS * 8, "user_regs_struct size");
+	memcpy(t->regs, &st.pr_reg, sizeof(t->regs));
+	t->fpvalid = st.pr_fpvalid != 0;
+	return NULL;
+}
+
+static void core_read_prpsinfo(struct core *core, const unsigned char *desc, size_t sz)
+{
+	if (sz < sizeof(struct elf_prpsinfo))
+		return;
+	struct elf_prpsinfo ps;
+	memcpy(&ps, desc, sizeof(ps));
+	core->pid = ps.pr_pid;
+	core->ppid = ps.pr_ppid;
+	core->uid = (int32_t)ps.pr_uid;
+	memcpy(core->fname, ps.pr_fname, 16);
+	core->fname[16] = 0;
+	memcpy(core->psargs, ps.pr_psargs, 80);
+	core->psargs[80] = 0;
+}
+
+static void core_read_siginfo(struct core *core, const unsigned char *desc, size_t sz)
+{
+	/* siginfo_t: si_signo, si_errno, si_code (ints), then the union at 16; the
+	 * fault address (si_addr) and the sender pid (si_pid) both sit at 16. */
+	if (sz < 24)
+		return;
+	int32_t v[3];
+	memcpy(v, desc, 12);
+	core->siginfo.present = true;
+	core->siginfo.signo = v[0];
+	core->siginfo.errnum = v[1];
+	core->siginfo.code = v[2];
+	core->siginfo.addr = mem_load(desc + 16, 8);
+	core->siginfo.pid = (int32_t)mem_load(desc + 16, 4);
+}
+
+static struct ct_error *core_read_files(struct core *core, const unsigned char *desc, size_t sz)
+{
+	/* NT_FILE: count, page size, count x {start, end, file offset in pages}, then
+	 * count NUL-terminated paths. */
+	if (sz < 16)
+		return NULL;
+	uint64_t count = mem_load(desc, 8), pagesz = mem_load(desc + 8, 8);
+	if (count == 0 || count > CORE_MAX_FILES || (sz - 16) / 24 < count)
+		return NULL;
+	const unsigned char *names = desc + 16 + count * 24, *end = desc + sz;
+	core->files = calloc(count, sizeof(*core->files));
+	core->file_strings = malloc(end - names + 1);
+	if (!core->files || !core->file_strings)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory reading NT_FILE");
+	memcpy(core->file_strings, names, end - names);
+	core->file_strings[end - names] = 0;
+	const char *s = core->file_strings, *send = core->file_strings + (end - names);
+	for (uint64_t i = 0; i < count && s < send; i++) {
+		const unsigned char *e = desc + 16 + i * 24;
+		struct core_file_map *f = &core->files[core->nfiles++];
+		f->start = mem_load(e, 8);
+		f->end = mem_load(e + 8, 8);
+		f->pgoff = mem_load(e + 16, 8) * pagesz;
+		f->path = s;
+		s += strlen(s) + 1;
+	}
+	return NULL;
+}
+
+static void core_read_auxv(struct core *core, const unsigned char *desc, size_t sz)
+{
+	for (size_t off = 0; off + 16 <= sz; off += 16) {
+		uint64_t type = mem_load(desc + off, 8), val = mem_load(desc + off + 8, 8);
+		if (type == AT_NULL)
+			break;
+		if (type == AT_ENTRY)
+			core->auxv_entry = val;
+		else if (type == AT_PHDR)
+			core->auxv_phdr = val;
+		else if (type == AT_EXECFN)
+			core->auxv_execfn = val;
+	}
+}
+
+static struct ct_error *core_read_notes(struct core *core, Elf *elf, const GElf_Phdr *ph)
+{
+	Elf_Data *data = elf_getdata_rawchunk(elf, ph->p_offset, ph->p_filesz, ELF_T_NHDR);
+	if (!data)
+		return NULL; /* notes outside the file: the core is truncated; keep going */
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+	while (off < data->d_size &&
+	       (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+		const unsigned char *desc = (const unsigned char *)data->d_buf + desc_off;
+		size_t sz = nh.n_descsz;
+		const char *name = (const char *)data->d_buf + name_off;
+		if (nh.n_namesz != 5 || memcmp(name, "CORE", 5) != 0)
+			continue; /* "LINUX" notes (FP state, ...) are not needed */
+		struct ct_error *err = NULL;
+		switch (nh.n_type) {
+		case NT_PRSTATUS: err = core_add_thread(core, desc, sz); break;
+		case NT_PRPSINFO: core_read_prpsinfo(core, desc, sz); break;
+		case NT_SIGINFO: core_read_siginfo(core, desc, sz); break;
+		case NT_FILE: if (!core->files) err = core_read_files(core, desc, sz); break;
+		case NT_AUXV: core_read_auxv(core, desc, sz); break;
+		}
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+struct ct_error *core_open(const char *path, struct core **ret)
+{
+	struct ct_error *err = NULL;
+	struct core *core = calloc(1, sizeof(*core));
+	if (!core)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	core->fd = -1;
+	core->path = strdup(path);
+	if (!core->path) {
+		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	core->fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (core->fd < 0 || fstat(core->fd, &sb) < 0) {
+		err = ct_error_fmt(CT_ERR_IO, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "%s: not a regular file", path);
+		goto fail;
+	}
+	core->size = (uint64_t)sb.st_size;
+	if (core->size < EI_NIDENT) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "%s: not an ELF file (%" PRIu64 " bytes)", path,
+				   core->size);
+		goto fail;
+	}
+	core->data = mmap(NULL, core->size, PROT_READ, MAP_PRIVATE, core->fd, 0);
+	if (core->data == MAP_FAILED) {
+		core->data = NULL;
+		err = ct_error_fmt(CT_ERR_IO, "%s: mmap: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (memcmp(core->data, ELFMAG, SELFMAG) != 0) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "%s: not an ELF file", path);
+		goto fail;
+	}
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_memory((char *)core->data, core->size);
+	core->elf = elf;
+	GElf_Ehdr eh;
+	if (!elf || !gelf_getehdr(elf, &eh)) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "%s: bad ELF header: %s", path, elf_errmsg(-1));
+		goto fail;
+	}
+	if (eh.e_type != ET_CORE) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "%s: not a core file (ELF type %s)", path,
+				   eh.e_type == ET_EXEC ? "EXEC" : eh.e_type == ET_DYN ? "DYN" :
+				   eh.e_type == ET_REL ? "REL" : "unknown");
+		goto fail;
+	}
+	if (gelf_getclass(elf) != ELFCLASS64 || eh.e_machine != EM_X86_64) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "%s: unsupported core: only x86-64 is handled (machine %u)",
+				   path, eh.e_machine);
+		goto fail;
+	}
+	size_t phnum;
+	if (elf_getphdrnum(elf, &phnum) != 0) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "%s: elf_getphdrnum: %s", path, elf_errmsg(-1));
+		goto fail;
+	}
+	core->segs = calloc(phnum ? phnum : 1, sizeof(*core->segs));
+	if (!core->segs) {
+		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_NOTE) {
+			if ((err = core_read_notes(core, elf, &ph)))
+				goto fail;
+		} else if (ph.p_type == PT_LOAD && ph.p_memsz > 0) {
+			struct core_segment *s = &core->segs[core->nsegs++];
+			s->vaddr = ph.p_vaddr;
+			s->memsz = ph.p_memsz;
+			s->offset = ph.p_offset;
+			s->filesz = ph.p_filesz < ph.p_memsz ? ph.p_filesz : ph.p_memsz;
+			s->flags = ph.p_flags;
+			if (s->filesz && (s->offset > core->size || core->size - s->offset < s->filesz)) {
+				s->filesz = s->offset > core->size ? 0 : core->size - s->offset;
+				s->truncated = core->truncated = true;
+			}
+			/* PROT_NONE reservations (Go's arena hints, guard pages) hold
+			 * nothing to save: only count what the process could read. */
+			if (s->flags)
+				core->bytes_missing += s->memsz - s->filesz;
+		}
+	}
+	qsort(core->segs, core->nsegs, sizeof(*core->segs), seg_cmp);
+	/* A hostile core may overlap segments; keep the first of any overlap so that
+	 * lookups stay a binary search. */
+	size_t n = 0;
+	for (size_t i = 0; i < core->nsegs; i++) {
+		if (n && core->segs[i].vaddr < core->segs[n - 1].vaddr + core->segs[n - 1].memsz)
+			continue;
+		core->segs[n++] = core->segs[i];
+	}
+	core->nsegs = n;
+	if (core->auxv_execfn) {
+		char buf[4096];
+		size_t len = 0;
+		while (len < sizeof(buf) - 1 &&
+		       core_read(core, core->auxv_execfn + len, &buf[len], 1) == MEM_OK && buf[len])
+			len++;
+		buf[len] = 0;
+		if (len)
+			core->execfn = strdup(buf);
+	}
+	*ret = core;
+	return NULL;
+fail:
+	core_close(core);
+	return err;
+}
+
+void core_close(struct core *core)
+{
+	if (!core)
+		return;
+	if (core->elf)
+		elf_end(core->elf);
+	if (core->data)
+		munmap((void *)core->data, core->size);
+	if (core->fd >= 0)
+		close(core->fd);
+	free(core->segs);
+	free(core->threads);
+	free(core->files);
+	free(core->file_strings);
+	free(core->execfn);
+	free(core->path);
+	free(core);
+}
+
+const struct core_segment *core_segment_of(const struct core *core, uint64_t addr)
+{
+	size_t lo = 0, hi = core->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct core_segment *s = &core->segs[mid];
+		if (addr < s->vaddr)
+			hi = mid;
+		else if (addr - s->vaddr >= s->memsz)
+			lo = mid + 1;
+		else
+			return s;
+	}
+	return NULL;
+}
+
+enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, size_t len)
+{
+	unsigned char *out = buf;
+	while (len > 0) {
+		const struct core_segment *s = core_segment_of(core, addr);
+		if (!s)
+			return MEM_UNMAPPED;
+		uint64_t off = addr - s->vaddr;
+		/* Past p_filesz the kernel did not write the page (filtered by
+		 * coredump_filter, or the file was cut short): that is not zeros. */
+		if (off >= s->filesz)
+			return MEM_NOT_SAVED;
+		uint64_t n = s->filesz - off;
+		if (n > len)
+			n = len;
+		memcpy(out, core->data + s->offset + off, n);
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return MEM_OK;
+}
+
+static enum mem_status core_mem_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	return core_read(arg, addr, buf, len);
+}
+
+struct mem core_mem(const struct core *core)
+{
+	return (struct mem){ core_mem_read, (void *)core };
+}
+
+const struct core_file_map *core_file_of(const struct core *core, uint64_t addr)
+{
+	for (size_t i = 0; i < core->nfiles; i++)
+		if (addr >= core->files[i].start && addr < core->files[i].end)
+			return &core->files[i];
+	return NULL;
+}
+
+const char *core_exe_path(const struct core *core)
+{
+	/* The executable is the file mapped at the program headers' page. */
+	if (core->auxv_phdr) {
+		const struct core_file_map *f = core_file_of(core, core->auxv_phdr);
+		if (f)
+			return f->path;
+	}
+	if (core->execfn)
+		return core->execfn;
+	return core->nfiles ? core->files[0].path : NULL;
+}
+
+const char *core_signal_name(int signo)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT",
+		[SIGILL] = "SIGILL", [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
+		[SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE", [SIGKILL] = "SIGKILL",
+		[SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+		[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+		[SIGSTKFLT] = "SIGSTKFLT", [SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT",
+		[SIGSTOP] = "SIGSTOP", [SIGTSTP] = "SIGTSTP", [SIGTTIN] = "SIGTTIN",
+		[SIGTTOU] = "SIGTTOU", [SIGURG] = "SIGURG", [SIGXCPU] = "SIGXCPU",
+		[SIGXFSZ] = "SIGXFSZ", [SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF",
+		[SIGWINCH] = "SIGWINCH", [SIGIO] = "SIGIO", [SIGPWR] = "SIGPWR",
+		[SIGSYS] = "SIGSYS",
+	};
+	if (signo > 0 && (size_t)signo < sizeof(names) / sizeof(names[0]) && names[signo])
+		return names[signo];
+	return NULL;
+}

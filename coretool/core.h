@@ -1,0 +1,95 @@
+/* An ELF core file of an x86-64 Linux process: its memory segments, threads,
+ * signal information and file mappings. The file is mmapped: opening a 10 GB core
+ * costs a few system calls; pages are read only when an address is. */
+#ifndef CT_CORE_H
+#define CT_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct_error.h"
+#include "mem.h"
+
+/* x86-64 general registers in the kernel's user_regs_struct order (NT_PRSTATUS). */
+enum core_reg {
+	CORE_REG_R15, CORE_REG_R14, CORE_REG_R13, CORE_REG_R12, CORE_REG_RBP, CORE_REG_RBX, CORE_REG_R11, CORE_REG_R10,
+	CORE_REG_R9, CORE_REG_R8, CORE_REG_RAX, CORE_REG_RCX, CORE_REG_RDX, CORE_REG_RSI, CORE_REG_RDI, CORE_REG_ORIG_RAX,
+	CORE_REG_RIP, CORE_REG_CS, CORE_REG_EFLAGS, CORE_REG_RSP, CORE_REG_SS, CORE_REG_FS_BASE, CORE_REG_GS_BASE,
+	CORE_REG_DS, CORE_REG_ES, CORE_REG_FS, CORE_REG_GS, CORE_NREGS
+};
+extern const char *const core_reg_names[CORE_NREGS];
+
+struct core_segment {
+	uint64_t vaddr, memsz;
+	uint64_t offset, filesz; /* filesz already cut to what the file really holds */
+	uint32_t flags;          /* PF_R | PF_W | PF_X */
+	bool truncated;          /* the file ends before p_offset + p_filesz */
+};
+
+struct core_thread {
+	int32_t tid;
+	int cursig;
+	uint64_t regs[CORE_NREGS];
+	bool fpvalid;
+};
+
+/* A file-backed mapping (NT_FILE). */
+struct core_file_map {
+	uint64_t start, end, pgoff; /* pgoff in bytes */
+	const char *path;
+};
+
+struct core_siginfo {
+	bool present;
+	int signo, errnum, code;
+	uint64_t addr; /* si_addr, meaningful for SIGSEGV/SIGBUS/SIGFPE/SIGILL */
+	int32_t pid;   /* sender, for kill()/tgkill() */
+};
+
+struct core {
+	char *path;
+	int fd;
+	const unsigned char *data; /* the whole file, mmapped */
+	uint64_t size;
+	void *elf; /* Elf * of the core, for libdwfl */
+
+	struct core_segment *segs; /* sorted by vaddr, non-overlapping */
+	size_t nsegs;
+	struct core_thread *threads; /* threads[0] is the one that received the signal */
+	size_t nthreads;
+	struct core_file_map *files;
+	size_t nfiles;
+	char *file_strings;
+	struct core_siginfo siginfo;
+
+	int32_t pid, ppid, uid;
+	char fname[17];   /* command name */
+	char psargs[81];  /* start of the command line */
+	uint64_t auxv_entry, auxv_phdr, auxv_execfn;
+	char *execfn; /* the string AT_EXECFN points at, if saved */
+	uint64_t bytes_missing; /* readable mapped bytes not saved in the file */
+	bool truncated;
+};
+
+/* Opens and indexes a core. A file that is not an ELF core, or not x86-64, is
+ * CT_ERR_FORMAT; damaged notes are skipped (what remains is still usable). */
+struct ct_error *core_open(const char *path, struct core **ret);
+void core_close(struct core *core); /* NULL allowed */
+
+/* Reads through the segment table (all or nothing). */
+enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, size_t len);
+struct mem core_mem(const struct core *core);
+
+/* The segment containing addr, or NULL. */
+const struct core_segment *core_segment_of(const struct core *core, uint64_t addr);
+/* The NT_FILE mapping containing addr, or NULL. */
+const struct core_file_map *core_file_of(const struct core *core, uint64_t addr);
+
+/* Best guess at the executable's path from the notes (NT_FILE entry mapped at the
+ * program headers' address, else AT_EXECFN), or NULL. */
+const char *core_exe_path(const struct core *core);
+
+const char *core_signal_name(int signo);
+
+#endif
