@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "triage.h"
 
+
 const char CMD_TRIAGE_HELP[] =
 	"For each core: the real fault (recovered from Go's signal frame when Go\n"
 	"re-raised SIGABRT), the faulting thread and goroutine, the stitched C/Go\n"
@@ -23,6 +24,8 @@ const char CMD_TRIAGE_HELP[] =
 	"  --jobs N     analyse N cores at a time (each in its own process: one bad\n"
 	"               core never stops the batch)\n"
 	"  --summary    after the reports, the groups by signature with counts\n"
+	"  --sarif      instead of reports, one SARIF 2.1.0 log with one result per\n"
+	"               signature (for code-scanning dashboards)\n"
 	"  --json       one JSON object per core per line (JSON Lines); a core that\n"
 	"               cannot be read gives {\"core\": ..., \"error\": ...}\n"
 	"\n"
@@ -37,6 +40,9 @@ struct triage_result {
 	char signature[17];
 	char klass[32];
 	char verdict[768];
+	char file[512];   /* where the crash is, for SARIF: the program's own frame */
+	int line;
+	char func[256];
 	int rc;
 };
 
@@ -70,7 +76,15 @@ static int triage_one(struct cli *cli, const char *path, FILE *f)
 		return CT_EXIT_FATAL;
 	}
 	triage_run(t, tr);
-	fprintf(f, "#\t%s\t%s\t%s\n", tr->signature, tr->klass, tr->verdict);
+	/* The program's own frame: its C function, else its Go caller. */
+	const struct frame *own = NULL;
+	for (size_t i = 0; i < tr->bt.n && !own; i++)
+		if (tr->bt.frames[i].func && (tr->bt.frames[i].func == tr->cfunc ||
+					      (!tr->cfunc && tr->bt.frames[i].func == tr->gocaller)))
+			own = &tr->bt.frames[i];
+	fprintf(f, "#\t%s\t%s\t%s\t%s\t%d\t%s\n", tr->signature, tr->klass, tr->verdict,
+		own && own->file ? own->file : "", own ? own->line : 0,
+		own && own->func ? own->func : "");
 	struct out o;
 	out_init(&o, f, cli->json);
 	triage_out(&o, t, tr);
@@ -93,18 +107,20 @@ static void triage_parse(struct triage_result *r, char *buf, size_t len)
 	if (!nl)
 		return;
 	*nl = 0;
-	char *fields[4] = { 0 };
+	char *fields[6] = { 0 };
 	char *p = buf + 2;
-	for (int i = 0; i < 3 && p; i++) {
+	for (int i = 0; i < 6 && p; i++) {
 		fields[i] = p;
 		p = strchr(p, '\t');
 		if (p)
 			*p++ = 0;
 	}
-	fields[3] = p;
 	snprintf(r->signature, sizeof(r->signature), "%s", fields[0] ? fields[0] : "");
 	snprintf(r->klass, sizeof(r->klass), "%s", fields[1] ? fields[1] : "");
 	snprintf(r->verdict, sizeof(r->verdict), "%s", fields[2] ? fields[2] : "");
+	snprintf(r->file, sizeof(r->file), "%s", fields[3] ? fields[3] : "");
+	r->line = fields[4] ? atoi(fields[4]) : 0;
+	snprintf(r->func, sizeof(r->func), "%s", fields[5] ? fields[5] : "");
 	r->text = nl + 1;
 	r->len = len - (size_t)(nl + 1 - buf);
 }
@@ -142,7 +158,7 @@ static void triage_job_read(struct triage_job *j)
 /* Each core in a child process: a core that crashes or hangs the analysis
  * becomes an error result, and the batch goes on. */
 static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
-			 struct triage_result *res)
+			 struct triage_result *res, bool quiet)
 {
 	struct triage_job *running = calloc(jobs, sizeof(*running));
 	size_t next = 0, done = 0;
@@ -226,9 +242,9 @@ static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
 				r->len = msg ? strlen(msg) : 0;
 			}
 			/* Print as results come: reports are independent (JSON Lines). */
-			if (r->text)
+			if (r->text && !quiet)
 				fwrite(r->text, 1, r->len, stdout);
-			if (!cli->json && n > 1)
+			if (!cli->json && n > 1 && !quiet)
 				fputc('\n', stdout);
 			fflush(stdout);
 			j->pid = 0;
@@ -295,10 +311,112 @@ static void triage_summary(struct cli *cli, struct triage_result *res, size_t n)
 	free(v);
 }
 
+/* SARIF 2.1.0: one rule per crash class, one result per signature (with its
+ * count and an example core), located at the program's own frame. */
+static void triage_sarif(struct triage_result *res, size_t n)
+{
+	struct triage_result **v = malloc(n * sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = &res[i];
+	qsort(v, n, sizeof(*v), triage_sig_cmp);
+	struct out o;
+	out_init(&o, stdout, true);
+	o.pretty = true;
+	out_obj_begin(&o);
+	out_kstr(&o, "version", "2.1.0");
+	out_key(&o, "runs");
+	out_arr_begin(&o);
+	out_obj_begin(&o);
+	out_key(&o, "tool");
+	out_obj_begin(&o);
+	out_key(&o, "driver");
+	out_obj_begin(&o);
+	out_kstr(&o, "name", "coretool");
+	out_kstr(&o, "informationUri", "README.md");
+	out_obj_end(&o);
+	out_obj_end(&o);
+	out_key(&o, "results");
+	out_arr_begin(&o);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && !strcmp(v[j]->signature, v[i]->signature))
+			j++;
+		const struct triage_result *r = v[i];
+		if (!r->signature[0]) { /* cores that could not be read */
+			i = j;
+			continue;
+		}
+		out_obj_begin(&o);
+		out_kstr(&o, "ruleId", r->klass);
+		out_kstr(&o, "level", "error");
+		out_key(&o, "message");
+		out_obj_begin(&o);
+		char *text;
+		if (asprintf(&text, "%s (%zu core%s, e.g. %s)", r->verdict, j - i, j - i > 1 ? "s" : "",
+			     r->core) < 0)
+			text = NULL;
+		out_kstr(&o, "text", text ? text : r->verdict);
+		free(text);
+		out_obj_end(&o);
+		if (r->file[0]) {
+			out_key(&o, "locations");
+			out_arr_begin(&o);
+			out_obj_begin(&o);
+			out_key(&o, "physicalLocation");
+			out_obj_begin(&o);
+			out_key(&o, "artifactLocation");
+			out_obj_begin(&o);
+			out_kstr(&o, "uri", r->file);
+			out_obj_end(&o);
+			if (r->line > 0) {
+				out_key(&o, "region");
+				out_obj_begin(&o);
+				out_kint(&o, "startLine", r->line);
+				out_obj_end(&o);
+			}
+			out_obj_end(&o);
+			if (r->func[0]) {
+				out_key(&o, "logicalLocations");
+				out_arr_begin(&o);
+				out_obj_begin(&o);
+				out_kstr(&o, "fullyQualifiedName", r->func);
+				out_kstr(&o, "kind", "function");
+				out_obj_end(&o);
+				out_arr_end(&o);
+			}
+			out_obj_end(&o);
+			out_arr_end(&o);
+		}
+		out_key(&o, "partialFingerprints");
+		out_obj_begin(&o);
+		out_kstr(&o, "coretoolSignature/v1", r->signature);
+		out_obj_end(&o);
+		out_key(&o, "properties");
+		out_obj_begin(&o);
+		out_kuint(&o, "count", j - i);
+		out_key(&o, "cores");
+		out_arr_begin(&o);
+		for (size_t k = i; k < j; k++)
+			out_str(&o, v[k]->core);
+		out_arr_end(&o);
+		out_obj_end(&o);
+		out_obj_end(&o);
+		i = j;
+	}
+	out_arr_end(&o);
+	out_obj_end(&o);
+	out_arr_end(&o);
+	out_obj_end(&o);
+	out_end_line(&o);
+	free(v);
+}
+
 int cmd_triage(struct cli *cli, int argc, char **argv)
 {
 	int jobs = 1;
-	bool summary = false;
+	bool summary = false, sarif = false;
 	char **cores = calloc(argc, sizeof(*cores));
 	size_t n = 0;
 	if (!cores)
@@ -314,6 +432,8 @@ int cmd_triage(struct cli *cli, int argc, char **argv)
 			i++;
 		} else if (!strcmp(argv[i], "--summary")) {
 			summary = true;
+		} else if (!strcmp(argv[i], "--sarif")) {
+			sarif = true;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			free(cores);
 			return cli_usage(cli, "unknown option %s", argv[i]);
@@ -326,7 +446,7 @@ int cmd_triage(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "triage takes one or more core files");
 	}
 	int rc = CT_EXIT_OK;
-	if (n == 1 && !summary) {
+	if (n == 1 && !summary && !sarif) {
 		/* One core: in this process, the report straight to stdout. */
 		char *buf = NULL;
 		size_t len = 0;
@@ -349,14 +469,16 @@ int cmd_triage(struct cli *cli, int argc, char **argv)
 			free(cores);
 			return CT_EXIT_FATAL;
 		}
-		triage_batch(cli, cores, n, jobs, res);
+		triage_batch(cli, cores, n, jobs, res, sarif);
 		for (size_t i = 0; i < n; i++) {
 			if (!res[i].core)
 				res[i].core = cores[i];
 			if (res[i].rc != CT_EXIT_OK)
 				rc = CT_EXIT_PARTIAL;
 		}
-		if (summary)
+		if (sarif)
+			triage_sarif(res, n);
+		else if (summary)
 			triage_summary(cli, res, n);
 		/* The result texts were printed as they came; the buffers are freed with the process. */
 		free(res);

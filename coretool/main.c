@@ -23,7 +23,7 @@ static const struct cli_verb cli_verbs[] = {
 	  CMD_MAPS_HELP },
 	{ "map", cmd_map, "CORE NAME|ADDR:TYPE [--limit N] [--layout]",
 	  "one Go map's entries, or its buckets/groups with --layout", CMD_MAP_HELP },
-	{ "triage", cmd_triage, "CORE... [--jobs N] [--summary]",
+	{ "triage", cmd_triage, "CORE... [--jobs N] [--summary] [--sarif]",
 	  "the crash report: real fault, stitched stacks, holders, class, verdict", CMD_TRIAGE_HELP },
 	{ "goroutines", cmd_goroutines, "CORE", "every goroutine: status, wait reason, thread, own frame",
 	  CMD_GOROUTINES_HELP },
