@@ -86,3 +86,19 @@ def test_summary_groups():
     counts = [int(l.split()[0]) for l in out.split("summary:")[1].splitlines()[1:]
               if l.strip() and l.strip()[0].isdigit()]
     assert counts and all(c >= 2 for c in counts), out
+
+
+def test_sarif_one_result_per_signature():
+    import json
+    ss = [s for s in all_samples() if s.truth.get("crash")][:5]
+    cores = [str(s.core) for s in ss] + [str(ss[0].core)]
+    rc, lines, err = run_jsonl(["triage", "--jobs", "2"] + cores, timeout=600)
+    sigs = {l["signature"]: l["class"] for l in lines if "signature" in l}
+    rc, out, err = run(["triage", "--sarif"] + cores, timeout=600)
+    log = json.loads(out)
+    assert log["version"] == "2.1.0"
+    results = log["runs"][0]["results"]
+    assert {r["partialFingerprints"]["coretoolSignature/v1"] for r in results} == set(sigs)
+    for r in results:
+        assert r["ruleId"] == sigs[r["partialFingerprints"]["coretoolSignature/v1"]]
+    assert sum(r["properties"]["count"] for r in results) == len(cores)
