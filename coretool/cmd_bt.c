@@ -54,13 +54,7 @@ static void bt_thread(struct cli *cli, struct target *t, const struct go_sched *
 	if (g)
 		printf(", goroutine %" PRIu64 " (%s)", g->goid, go_g_status_name(s, g->status));
 	putchar('\n');
-	for (size_t i = 0; i < bt->n; i++) {
-		if (i == nc && i > 0)
-			printf("    -- cgo call from goroutine %" PRIu64 " --\n", g ? g->goid : 0);
-		frame_out(o, &bt->frames[i]);
-	}
-	if (bt->stop)
-		printf("    (%s)\n", bt->stop);
+	backtrace_text(o, bt, nc, g ? g->goid : 0);
 }
 
 int cmd_bt(struct cli *cli, int argc, char **argv)
@@ -129,8 +123,7 @@ int cmd_bt(struct cli *cli, int argc, char **argv)
 				out_obj_end(o);
 			} else {
 				printf("\ngoroutine %" PRIu64 " (%s)\n", g->goid, go_g_status_name(s, g->status));
-				for (size_t k = 0; k < bt->n; k++)
-					frame_out(o, &bt->frames[k]);
+				backtrace_text(o, bt, 0, g->goid);
 			}
 		}
 	}

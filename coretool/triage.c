@@ -553,13 +553,7 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 	if (tr->abort_msg[0])
 		fprintf(fp, "glibc:     %s\n", tr->abort_msg);
 	fprintf(fp, "backtrace:\n");
-	for (size_t i = 0; i < tr->bt.n; i++) {
-		if (i == tr->n_c_frames && i > 0)
-			fprintf(fp, "    -- cgo call from goroutine %" PRIu64 " --\n", tr->goid);
-		frame_out(o, &tr->bt.frames[i]);
-	}
-	if (tr->bt.stop)
-		fprintf(fp, "    (%s)\n", tr->bt.stop);
+	backtrace_text(o, &tr->bt, tr->n_c_frames, tr->goid);
 	if (f->has_addr) {
 		fprintf(fp, "fault address:\n");
 		struct out sub;
