@@ -6,8 +6,8 @@ CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -O2 -g -fPI
 CFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS_PKG = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-LIB_SRCS := $(filter-out coretool/main.c coretool/cmd_%.c,$(wildcard coretool/*.c))
-CLI_SRCS := coretool/main.c $(wildcard coretool/cmd_*.c)
+LIB_SRCS := $(filter-out coretool/main.c,$(wildcard coretool/*.c))
+CLI_SRCS := coretool/main.c
 LIB_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(LIB_SRCS))
 CLI_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(CLI_SRCS))
 HDRS := $(wildcard coretool/*.h)
@@ -26,13 +26,14 @@ build/obj/%.o: coretool/%.c $(HDRS) | $(DEPS_STAMP)
 	$(CC) $(CFLAGS_BASE) $(CFLAGS_PKG) $(CFLAGS) -c $< -o $@
 
 build/libcoretool.a: $(LIB_OBJS)
-	ar rcs $@ $^
+	rm -f $@.tmp && ar rcs $@.tmp $^ && mv $@.tmp $@
 
+# Link to a temporary name, then rename: a running test keeps its old binary.
 build/libcoretool.so: $(LIB_OBJS)
-	$(CC) -shared -o $@ $^ $(LIBS_PKG) $(LDFLAGS)
+	$(CC) -shared -o $@.tmp $^ $(LIBS_PKG) $(LDFLAGS) && mv $@.tmp $@
 
 build/coretool: $(CLI_OBJS) build/libcoretool.a
-	$(CC) -o $@ $(CLI_OBJS) build/libcoretool.a $(LIBS_PKG) $(LDFLAGS)
+	$(CC) -o $@.tmp $(CLI_OBJS) build/libcoretool.a $(LIBS_PKG) $(LDFLAGS) && mv $@.tmp $@
 
 toolchains: $(DEPS_STAMP)
 	bash scripts/toolchains.sh
@@ -107,14 +108,10 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build/fuzz/libco
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Icoretool $(CFLAGS_PKG) \
 		-DCT_FUZZ_ROOT='"$(CURDIR)"' -o $@ $< build/fuzz/libcoretool.a $(LIBS_PKG)
 
-# Seed extractor: an ordinary (unsanitized) program over the normal library.
-build/fuzz/mkseed: tests/fuzz/mkseed.c tests/fuzz/fuzz_common.h build/libcoretool.a
-	@mkdir -p build/fuzz
-	$(CC) $(CFLAGS_BASE) -Icoretool $(CFLAGS_PKG) -o $@ $< build/libcoretool.a $(LIBS_PKG)
-
 fuzz-build: $(FUZZ_BINS)
 
-fuzz-seeds: build/fuzz/mkseed
+# The harnesses record their own seeds from the sample cores (CT_FUZZ_RECORD).
+fuzz-seeds: fuzz-build
 	python3 tests/fuzz/mkseeds.py
 
 fuzz: fuzz-build fuzz-seeds

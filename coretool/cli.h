@@ -4,6 +4,7 @@
 #define CT_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "ct_error.h"
 #include "out.h"
@@ -21,8 +22,12 @@ struct cli {
 	const char *exe;
 	const char *sysroot;
 	bool json, quiet, verbose;
-	struct out out;
+	struct out out;   /* results */
+	FILE *err;        /* messages (stderr; a buffer when called through the API) */
 	const char *verb;
+	/* A target opened by the caller (the gdb front end): verbs use it instead
+	 * of opening the core named on their command line, and do not close it. */
+	struct target *preopened;
 };
 
 struct cli_verb {
@@ -33,13 +38,22 @@ struct cli_verb {
 	const char *help;    /* the rest of `coretool VERB --help` */
 };
 
+extern const struct cli_verb cli_verbs[];
+extern const size_t cli_nverbs;
+void cli_help(FILE *f);
+void cli_verb_help(const struct cli_verb *v, FILE *f);
+
 /* Reports an error at the edge: stderr always, and an {"error": ...} object on
  * stdout in JSON mode. Returns the exit code for it. */
 int cli_fail(struct cli *cli, struct ct_error *err);
 /* Usage error for a verb: message, then a pointer to --help. Returns 64. */
 int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Opens the core named on the command line with the global options. */
+/* Opens the core named on the command line with the global options (or hands
+ * back the preopened target); cli_close() closes what cli_open() opened. */
 struct ct_error *cli_open(struct cli *cli, const char *core_path, struct target **ret);
+void cli_close(struct cli *cli, struct target *t);
+/* Runs a verb's handler: argv[0] is the verb. Returns its exit status. */
+int cli_run_verb(struct cli *cli, int argc, char **argv);
 /* Prints the target's warnings on stderr (unless -q); returns 1 if any, else 0. */
 int cli_warnings(struct cli *cli, const struct target *t);
 /* True if argv[i] is -h or --help. */

@@ -50,10 +50,10 @@ static void bt_thread(struct cli *cli, struct target *t, const struct go_sched *
 		out_obj_end(o);
 		return;
 	}
-	printf("thread %d (%s)", tid, why);
+	fprintf(cli->out.f, "thread %d (%s)", tid, why);
 	if (g)
-		printf(", goroutine %" PRIu64 " (%s)", g->goid, go_g_status_name(s, g->status));
-	putchar('\n');
+		fprintf(cli->out.f, ", goroutine %" PRIu64 " (%s)", g->goid, go_g_status_name(s, g->status));
+	fputc('\n', cli->out.f);
 	backtrace_text(o, bt, nc, g ? g->goid : 0);
 }
 
@@ -85,7 +85,7 @@ int cmd_bt(struct cli *cli, int argc, char **argv)
 	struct backtrace *bt = malloc(sizeof(*bt));
 	bool *g_done = s ? calloc(s->ngs + 1, 1) : NULL;
 	if (!bt) {
-		target_close(t);
+		cli_close(cli, t);
 		return CT_EXIT_FATAL;
 	}
 	struct out *o = &cli->out;
@@ -100,7 +100,7 @@ int cmd_bt(struct cli *cli, int argc, char **argv)
 			if (th->tid == f.tid)
 				continue;
 			if (!cli->json)
-				putchar('\n');
+				fputc('\n', cli->out.f);
 			bt_thread(cli, t, s, th->tid, th->regs, "thread state in the core", bt, g_done);
 		}
 		for (size_t i = 0; s && i < s->ngs; i++) {
@@ -122,7 +122,7 @@ int cmd_bt(struct cli *cli, int argc, char **argv)
 				out_arr_end(o);
 				out_obj_end(o);
 			} else {
-				printf("\ngoroutine %" PRIu64 " (%s)\n", g->goid, go_g_status_name(s, g->status));
+				fprintf(cli->out.f, "\ngoroutine %" PRIu64 " (%s)\n", g->goid, go_g_status_name(s, g->status));
 				backtrace_text(o, bt, 0, g->goid);
 			}
 		}
@@ -134,6 +134,6 @@ int cmd_bt(struct cli *cli, int argc, char **argv)
 	free(bt);
 	free(g_done);
 	int rc = cli_warnings(cli, t);
-	target_close(t);
+	cli_close(cli, t);
 	return rc;
 }

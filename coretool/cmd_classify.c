@@ -59,7 +59,7 @@ int cmd_classify(struct cli *cli, int argc, char **argv)
 			for (char *tok = strtok(line, " \t\r\n,"); tok; tok = strtok(NULL, " \t\r\n,")) {
 				uint64_t a;
 				if (!cli_parse_addr(tok, &a)) {
-					fprintf(stderr, "coretool: stdin line %lu: '%s' is not an address\n",
+					fprintf(cli->err, "coretool: stdin line %lu: '%s' is not an address\n",
 						lineno, tok);
 					rc = CT_EXIT_PARTIAL;
 					continue;
@@ -71,6 +71,6 @@ int cmd_classify(struct cli *cli, int argc, char **argv)
 	}
 	if (cli_warnings(cli, t) != CT_EXIT_OK)
 		rc = CT_EXIT_PARTIAL;
-	target_close(t);
+	cli_close(cli, t);
 	return rc;
 }

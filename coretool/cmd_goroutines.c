@@ -35,12 +35,12 @@ int cmd_goroutines(struct cli *cli, int argc, char **argv)
 	const struct ct_error *serr = target_go_sched(t, &s);
 	if (serr) {
 		err = ct_error_fmt(CT_ERR_UNSUPPORTED, "no goroutines: %s", serr->msg);
-		target_close(t);
+		cli_close(cli, t);
 		return cli_fail(cli, err);
 	}
 	struct backtrace *bt = malloc(sizeof(*bt));
 	if (!bt) {
-		target_close(t);
+		cli_close(cli, t);
 		return CT_EXIT_FATAL;
 	}
 	struct out *o = &cli->out;
@@ -77,27 +77,27 @@ int cmd_goroutines(struct cli *cli, int argc, char **argv)
 			uf ? frame_out(o, uf) : out_null(o);
 			out_obj_end(o);
 		} else {
-			printf("goroutine %-6" PRIu64 " %-10s", g->goid, go_g_status_name(s, g->status));
+			fprintf(cli->out.f, "goroutine %-6" PRIu64 " %-10s", g->goid, go_g_status_name(s, g->status));
 			if (reason)
-				printf(" (%s)", reason);
+				fprintf(cli->out.f, " (%s)", reason);
 			if (tid >= 0)
-				printf(" on thread %" PRId64, tid);
+				fprintf(cli->out.f, " on thread %" PRId64, tid);
 			if (uf && uf->func)
-				printf("  %s%s%s:%d", uf->func, uf->file ? "  " : "", uf->file ? uf->file : "",
+				fprintf(cli->out.f, "  %s%s%s:%d", uf->func, uf->file ? "  " : "", uf->file ? uf->file : "",
 				       uf->line);
-			putchar('\n');
+			fputc('\n', cli->out.f);
 		}
 	}
 	if (cli->json) {
 		out_arr_end(o);
 		out_end_line(o);
 	} else {
-		printf("%zu goroutines\n", shown);
+		fprintf(cli->out.f, "%zu goroutines\n", shown);
 	}
 	free(bt);
 	int rc = s->partial ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 	if (cli_warnings(cli, t) != CT_EXIT_OK)
 		rc = CT_EXIT_PARTIAL;
-	target_close(t);
+	cli_close(cli, t);
 	return rc;
 }

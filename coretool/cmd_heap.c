@@ -53,22 +53,22 @@ int cmd_heap(struct cli *cli, int argc, char **argv)
 	if (herr) {
 		err = ct_error_fmt(herr->code == CT_ERR_NOMEM ? CT_ERR_NOMEM : CT_ERR_UNSUPPORTED,
 				   "no Go heap: %s", herr->msg);
-		target_close(t);
+		cli_close(cli, t);
 		return cli_fail(cli, err);
 	}
 	struct census *c = malloc(sizeof(*c));
 	if (!c) {
-		target_close(t);
+		cli_close(cli, t);
 		return CT_EXIT_FATAL;
 	}
 	int rc = CT_EXIT_OK;
 	if ((err = census_run(h, c))) {
-		fprintf(stderr, "coretool: warning: heap walk stopped: %s\n", err->msg);
+		fprintf(cli->err, "coretool: warning: heap walk stopped: %s\n", err->msg);
 		ct_error_destroy(err);
 		rc = CT_EXIT_PARTIAL;
 	}
 	if (c->unreadable) {
-		fprintf(stderr, "coretool: warning: %" PRIu64 " spans could not be read\n", c->unreadable);
+		fprintf(cli->err, "coretool: warning: %" PRIu64 " spans could not be read\n", c->unreadable);
 		rc = CT_EXIT_PARTIAL;
 	}
 	int order[CENSUS_NCLASSES], n = 0;
@@ -109,12 +109,12 @@ int cmd_heap(struct cli *cli, int argc, char **argv)
 		out_obj_end(o);
 		out_end_line(o);
 	} else {
-		printf("Go heap: %" PRIu64 " spans in use (%" PRIu64 " bytes), %" PRIu64
+		fprintf(cli->out.f, "Go heap: %" PRIu64 " spans in use (%" PRIu64 " bytes), %" PRIu64
 		       " live objects (%" PRIu64 " bytes), %" PRIu64 " free slots\n",
 		       c->spans, c->span_bytes, c->objects, c->live_bytes, c->free);
-		printf("stacks and other manual spans: %" PRIu64 " spans (%" PRIu64 " bytes)\n",
+		fprintf(cli->out.f, "stacks and other manual spans: %" PRIu64 " spans (%" PRIu64 " bytes)\n",
 		       c->stack_spans, c->stack_bytes);
-		printf("%6s %-6s %8s %7s %10s %10s %12s %12s\n", "class", "kind", "size", "spans",
+		fprintf(cli->out.f, "%6s %-6s %8s %7s %10s %10s %12s %12s\n", "class", "kind", "size", "spans",
 		       "objects", "free", "live-bytes", "span-bytes");
 		for (int i = 0; i < n; i++) {
 			const struct census_class *k = &c->cls[order[i]];
@@ -124,7 +124,7 @@ int cmd_heap(struct cli *cli, int argc, char **argv)
 				snprintf(size, sizeof(size), "%" PRIu64, k->elemsize);
 			else
 				snprintf(size, sizeof(size), "large");
-			printf("%6u %-6s %8s %7" PRIu64 " %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
+			fprintf(cli->out.f, "%6u %-6s %8s %7" PRIu64 " %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
 			       sc, go_spanclass_noscan(order[i]) ? "noscan" : "scan", size, k->spans,
 			       k->objects, k->free, k->live_bytes, k->span_bytes);
 		}
@@ -132,6 +132,6 @@ int cmd_heap(struct cli *cli, int argc, char **argv)
 	free(c);
 	if (cli_warnings(cli, t) != CT_EXIT_OK)
 		rc = CT_EXIT_PARTIAL;
-	target_close(t);
+	cli_close(cli, t);
 	return rc;
 }

@@ -124,54 +124,54 @@ static void info_json(struct cli *cli, const struct target *t)
 	out_end_line(o);
 }
 
-static void info_text(const struct target *t)
+static void info_text(struct cli *cli, const struct target *t)
 {
 	const struct core *c = t->core;
 	char id[96];
-	printf("core        %s (%" PRIu64 " bytes, %zu segments, %" PRIu64 " bytes not saved%s)\n",
+	fprintf(cli->out.f, "core        %s (%" PRIu64 " bytes, %zu segments, %" PRIu64 " bytes not saved%s)\n",
 	       c->path, c->size, c->nsegs, c->bytes_missing, c->truncated ? ", TRUNCATED" : "");
-	printf("process     pid %d, ppid %d, uid %d: %s\n", c->pid, c->ppid, c->uid,
+	fprintf(cli->out.f, "process     pid %d, ppid %d, uid %d: %s\n", c->pid, c->ppid, c->uid,
 	       c->psargs[0] ? c->psargs : c->fname);
 	if (c->siginfo.present) {
 		const char *name = core_signal_name(c->siginfo.signo);
-		printf("signal      %s (%d), code %d, addr 0x%" PRIx64 "  [core's NT_SIGINFO]\n",
+		fprintf(cli->out.f, "signal      %s (%d), code %d, addr 0x%" PRIx64 "  [core's NT_SIGINFO]\n",
 		       name ? name : "?", c->siginfo.signo, c->siginfo.code, c->siginfo.addr);
 	} else {
-		printf("signal      none recorded (no NT_SIGINFO)\n");
+		fprintf(cli->out.f, "signal      none recorded (no NT_SIGINFO)\n");
 	}
 	info_build_id(id, t->dw->build_id, t->dw->build_id_len);
-	printf("executable  %s\n            build-id %s (%s the core)\n", t->exe_path,
+	fprintf(cli->out.f, "executable  %s\n            build-id %s (%s the core)\n", t->exe_path,
 	       id[0] ? id : "none", info_exe_match(t));
 	if (t->dw->dbg)
-		printf("dwarf       version %d, %s\n", t->dw->version,
+		fprintf(cli->out.f, "dwarf       version %d, %s\n", t->dw->version,
 		       t->dw->compressed ? "compressed" : "uncompressed");
 	else
-		printf("dwarf       none\n");
+		fprintf(cli->out.f, "dwarf       none\n");
 	if (t->go)
-		printf("go          %s, %s maps\n", t->go->version[0] ? t->go->version : "(version unreadable)",
+		fprintf(cli->out.f, "go          %s, %s maps\n", t->go->version[0] ? t->go->version : "(version unreadable)",
 		       go_map_impl_name(t->go->map_impl));
 	else
-		printf("go          not a Go program\n");
-	printf("threads     %zu\n", c->nthreads);
+		fprintf(cli->out.f, "go          not a Go program\n");
+	fprintf(cli->out.f, "threads     %zu\n", c->nthreads);
 	for (size_t i = 0; i < c->nthreads; i++) {
 		const struct core_thread *th = &c->threads[i];
 		const char *fn = info_function(t, th->regs[CORE_REG_RIP]);
 		const char *sig = th->cursig ? core_signal_name(th->cursig) : NULL;
-		printf("  tid %-8d %-8s pc 0x%-14" PRIx64 " sp 0x%-14" PRIx64 " %s\n", th->tid,
+		fprintf(cli->out.f, "  tid %-8d %-8s pc 0x%-14" PRIx64 " sp 0x%-14" PRIx64 " %s\n", th->tid,
 		       sig ? sig : "-", th->regs[CORE_REG_RIP], th->regs[CORE_REG_RSP], fn ? fn : "??");
 	}
-	printf("modules     %zu\n", t->nmodules);
+	fprintf(cli->out.f, "modules     %zu\n", t->nmodules);
 	for (size_t i = 0; i < t->nmodules; i++) {
 		const struct target_module *m = &t->modules[i];
-		printf("  0x%012" PRIx64 "-0x%012" PRIx64 "  %s%s\n", m->start, m->end, m->name,
+		fprintf(cli->out.f, "  0x%012" PRIx64 "-0x%012" PRIx64 "  %s%s\n", m->start, m->end, m->name,
 		       m->file ? "" : "  [file not found]");
 	}
 	if (t->nwarnings) {
-		printf("missing\n");
+		fprintf(cli->out.f, "missing\n");
 		for (size_t i = 0; i < t->nwarnings; i++)
-			printf("  %s\n", t->warnings[i]);
+			fprintf(cli->out.f, "  %s\n", t->warnings[i]);
 	} else {
-		printf("missing     nothing\n");
+		fprintf(cli->out.f, "missing     nothing\n");
 	}
 }
 
@@ -186,8 +186,8 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		info_json(cli, t);
 	else
-		info_text(t);
+		info_text(cli, t);
 	int rc = cli_warnings(cli, t);
-	target_close(t);
+	cli_close(cli, t);
 	return rc;
 }

@@ -72,7 +72,7 @@ static int triage_one(struct cli *cli, const char *path, FILE *f)
 	}
 	struct triage *tr = malloc(sizeof(*tr));
 	if (!tr) {
-		target_close(t);
+		cli_close(cli, t);
 		return CT_EXIT_FATAL;
 	}
 	triage_run(t, tr);
@@ -92,7 +92,7 @@ static int triage_one(struct cli *cli, const char *path, FILE *f)
 		out_end_line(&o);
 	int rc = t->nwarnings ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 	free(tr);
-	target_close(t);
+	cli_close(cli, t);
 	return rc;
 }
 
@@ -243,19 +243,19 @@ static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
 			}
 			/* Print as results come: reports are independent (JSON Lines). */
 			if (r->text && !quiet)
-				fwrite(r->text, 1, r->len, stdout);
+				fwrite(r->text, 1, r->len, cli->out.f);
 			if (!cli->json && n > 1 && !quiet)
-				fputc('\n', stdout);
-			fflush(stdout);
+				fputc('\n', cli->out.f);
+			fflush(cli->out.f);
 			j->pid = 0;
 			nrun--;
 			done++;
 			if (progress)
-				fprintf(stderr, "\rtriage: %zu/%zu cores", done, n);
+				fprintf(cli->err, "\rtriage: %zu/%zu cores", done, n);
 		}
 	}
 	if (progress)
-		fputc('\n', stderr);
+		fputc('\n', cli->err);
 	free(running);
 }
 
@@ -282,7 +282,7 @@ static void triage_summary(struct cli *cli, struct triage_result *res, size_t n)
 		out_key(o, "summary");
 		out_arr_begin(o);
 	} else {
-		printf("summary: %zu cores\n", n);
+		fprintf(cli->out.f, "summary: %zu cores\n", n);
 	}
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
@@ -298,7 +298,7 @@ static void triage_summary(struct cli *cli, struct triage_result *res, size_t n)
 			out_kstr(o, "verdict", v[i]->verdict);
 			out_obj_end(o);
 		} else {
-			printf("  %5zu  %-16s %-22s e.g. %s\n         %s\n", j - i, sig, v[i]->klass,
+			fprintf(cli->out.f, "  %5zu  %-16s %-22s e.g. %s\n         %s\n", j - i, sig, v[i]->klass,
 			       v[i]->core, v[i]->verdict);
 		}
 		i = j;
@@ -313,7 +313,7 @@ static void triage_summary(struct cli *cli, struct triage_result *res, size_t n)
 
 /* SARIF 2.1.0: one rule per crash class, one result per signature (with its
  * count and an example core), located at the program's own frame. */
-static void triage_sarif(struct triage_result *res, size_t n)
+static void triage_sarif(struct cli *cli, struct triage_result *res, size_t n)
 {
 	struct triage_result **v = malloc(n * sizeof(*v));
 	if (!v)
@@ -322,7 +322,7 @@ static void triage_sarif(struct triage_result *res, size_t n)
 		v[i] = &res[i];
 	qsort(v, n, sizeof(*v), triage_sig_cmp);
 	struct out o;
-	out_init(&o, stdout, true);
+	out_init(&o, cli->out.f, true);
 	o.pretty = true;
 	out_obj_begin(&o);
 	out_kstr(&o, "version", "2.1.0");
@@ -459,9 +459,9 @@ int cmd_triage(struct cli *cli, int argc, char **argv)
 		fclose(mf);
 		struct triage_result r = { 0 };
 		triage_parse(&r, buf, len);
-		fwrite(r.text, 1, r.len, stdout);
+		fwrite(r.text, 1, r.len, cli->out.f);
 		if (r.klass[0] == 'e' && !strcmp(r.klass, "error"))
-			fprintf(stderr, "coretool: %s\n", r.verdict);
+			fprintf(cli->err, "coretool: %s\n", r.verdict);
 		free(buf);
 	} else {
 		struct triage_result *res = calloc(n, sizeof(*res));
@@ -477,7 +477,7 @@ int cmd_triage(struct cli *cli, int argc, char **argv)
 				rc = CT_EXIT_PARTIAL;
 		}
 		if (sarif)
-			triage_sarif(res, n);
+			triage_sarif(cli, res, n);
 		else if (summary)
 			triage_summary(cli, res, n);
 		/* The result texts were printed as they came; the buffers are freed with the process. */
