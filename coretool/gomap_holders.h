@@ -13,4 +13,7 @@
  * lies in a key or value slot of a live entry of a map reachable from globals. */
 bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n);
 
+struct gomap_holders;
+void gomap_holders_free(struct gomap_holders *h);
+
 #endif

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "target.h"
 
+#include "gomap_holders.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -436,6 +438,7 @@ void target_close(struct target *t)
 	if (!t)
 		return;
 	free(t->tstacks);
+	gomap_holders_free(t->map_holders);
 	go_heap_close(t->go_heap);
 	go_sched_free(t->go_sched);
 	cheap_close(t->cheap);

@@ -56,6 +56,7 @@ struct target {
 	struct go_sched *go_sched;
 	struct cheap *cheap;
 	struct ct_error *go_heap_err, *go_sched_err, *cheap_err;
+	struct gomap_holders *map_holders; /* map entries by address (gomap_holders.c) */
 	struct target_tstack *tstacks;
 	size_t ntstacks;
 	bool tstacks_done;
