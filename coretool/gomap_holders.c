@@ -23,6 +23,7 @@ struct gomap_holder_entry {
 
 struct gomap_holder_map {
 	char *path;
+	uint64_t header;
 	struct gomap_type type;
 };
 
@@ -90,6 +91,7 @@ static bool gomap_holders_found(void *arg, const struct gomap_found *f)
 		return true;
 	}
 	hm->path = strdup(f->path);
+	hm->header = f->addr;
 	struct gomap_holders_walk w = { h, (uint32_t)h->nmaps };
 	h->nmaps++;
 	struct gomap_visitor v = { .entry = gomap_holders_entry, .arg = &w };
@@ -170,4 +172,64 @@ bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n)
 	snprintf(buf, n, "%s[%s] (%s)", m->path, key ? key : "?", e->is_key ? "key" : "value");
 	free(key);
 	return true;
+}
+
+struct gomap_writing_walk {
+	const struct gomap_ctx *ctx;
+	char *buf;
+	size_t n;
+	uint64_t *addr;
+	bool found;
+};
+
+static bool gomap_writing_found(void *arg, const struct gomap_found *f)
+{
+	struct gomap_writing_walk *w = arg;
+	struct gomap_type type;
+	struct gomap m;
+	if (!f->addr)
+		return true;
+	struct ct_error *err = gomap_type_from_die(w->ctx, f->type, &type);
+	if (!err)
+		err = gomap_read(w->ctx, &type, f->addr, &m);
+	if (err) {
+		ct_error_destroy(err);
+		return true;
+	}
+	/* A writer was inside when the process died: Swiss maps' writing byte,
+	 * classic maps' hashWriting flag. */
+	bool writing = type.impl == GO_MAP_SWISS ? m.writing != 0 :
+		       (m.flags & gomap_ctx_consts(w->ctx)->flag_hash_writing) != 0;
+	if (!writing)
+		return true;
+	snprintf(w->buf, w->n, "%s", f->path);
+	*w->addr = f->addr;
+	w->found = true;
+	return false;
+}
+
+bool gomap_writing_map(struct target *t, char *buf, size_t n, uint64_t *addr)
+{
+	if (!t->map_holders)
+		t->map_holders = gomap_holders_build(t);
+	struct gomap_holders *h = t->map_holders;
+	if (!h || !h->ctx)
+		return false;
+	struct gomap_writing_walk w = { h->ctx, buf, n, addr, false };
+	struct ct_error *err = gomap_foreach_global_map(h->ctx, NULL, gomap_writing_found, &w, NULL);
+	ct_error_destroy(err);
+	return w.found;
+}
+
+bool gomap_map_with_header(struct target *t, uint64_t header, char *buf, size_t n)
+{
+	if (!t->map_holders)
+		t->map_holders = gomap_holders_build(t);
+	struct gomap_holders *h = t->map_holders;
+	for (size_t i = 0; h && i < h->nmaps; i++)
+		if (h->maps[i].header == header && h->maps[i].path) {
+			snprintf(buf, n, "%s", h->maps[i].path);
+			return true;
+		}
+	return false;
 }

@@ -13,6 +13,13 @@
  * lies in a key or value slot of a live entry of a map reachable from globals. */
 bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n);
 
+/* The first global map whose writer flag is set (a writer was inside when
+ * the process died: the map of a "concurrent map writes"). */
+bool gomap_writing_map(struct target *t, char *buf, size_t n, uint64_t *addr);
+
+/* The path of the global map whose header is at `header`. */
+bool gomap_map_with_header(struct target *t, uint64_t header, char *buf, size_t n);
+
 struct gomap_holders;
 void gomap_holders_free(struct gomap_holders *h);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gomap_holders.h"
+
 /* ---- Go's and glibc's last words ---- */
 
 /* runtime.printBacklog (print.go, Go 1.18+) keeps the runtime's last 512 bytes
@@ -76,6 +78,38 @@ static void triage_abort_msg(struct target *t, struct triage *tr)
 			while (n && isspace((unsigned char)msg[n - 1]))
 				msg[--n] = 0;
 			snprintf(tr->abort_msg, sizeof(tr->abort_msg), "%s", msg);
+			return;
+		}
+	}
+}
+
+/* The map of a "concurrent map writes": one whose writer flag is still set
+ * (classic maps toggle it, so a racing pair can leave it clear), else the
+ * global map whose header the throwing goroutine's stack holds nearest to its
+ * stack pointer (mapassign's spilled argument). */
+#define TRIAGE_MAP_SCAN (64 * 1024)
+
+static void triage_fatal_map(struct target *t, struct triage *tr)
+{
+	if (gomap_writing_map(t, tr->fatal_map, sizeof(tr->fatal_map), &tr->fatal_map_addr))
+		return;
+	const struct go_sched *s;
+	if (!t->go || target_go_sched(t, &s))
+		return;
+	const struct go_m *m = go_sched_m_of_tid(s, tr->fault.tid);
+	const struct go_g *g = m && m->curg ? go_sched_g_at(s, m->curg) : NULL;
+	if (!g || g->sched_sp < g->stack_lo || g->sched_sp >= g->stack_hi)
+		return;
+	uint64_t hi = g->stack_hi - g->sched_sp > TRIAGE_MAP_SCAN ? g->sched_sp + TRIAGE_MAP_SCAN : g->stack_hi;
+	for (uint64_t a = g->sched_sp & ~7ULL; a + 8 <= hi; a += 8) {
+		uint64_t w;
+		struct ct_error *err = mem_read_u64(&t->mem, a, &w, "goroutine stack");
+		if (err) {
+			ct_error_destroy(err);
+			return;
+		}
+		if (w && gomap_map_with_header(t, w, tr->fatal_map, sizeof(tr->fatal_map))) {
+			tr->fatal_map_addr = w;
 			return;
 		}
 	}
@@ -306,8 +340,11 @@ static void triage_classify(struct target *t, struct triage *tr)
 
 	if (has(tr->go_fatal, "concurrent map")) {
 		tr->klass = "concurrent-map-write";
-		snprintf(v, n, "Go detected %s: two goroutines wrote a map without a lock (%s)",
-			 tr->go_fatal + (strncmp(tr->go_fatal, "fatal error: ", 13) ? 0 : 13), where);
+		char m[300] = "a map";
+		if (tr->fatal_map[0])
+			snprintf(m, sizeof(m), "map %s (0x%" PRIx64 ")", tr->fatal_map, tr->fatal_map_addr);
+		snprintf(v, n, "Go detected %s: goroutines used %s without a lock (%s)",
+			 tr->go_fatal + (strncmp(tr->go_fatal, "fatal error: ", 13) ? 0 : 13), m, where);
 	} else if (f->signo == SIGABRT && has(tr->abort_msg, "double free")) {
 		tr->klass = "double-free";
 		snprintf(v, n, "glibc aborted: \"%s\" in %s", tr->abort_msg, where);
@@ -401,6 +438,8 @@ void triage_run(struct target *t, struct triage *tr)
 	triage_frames(t, tr);
 	triage_go_fatal(t, tr);
 	triage_abort_msg(t, tr);
+	if (strstr(tr->go_fatal, "concurrent map"))
+		triage_fatal_map(t, tr);
 	if (tr->fault.has_addr) {
 		classify(t, tr->fault.addr, &tr->fault_verdict);
 		/* Holders only mean something for an address a program could have
@@ -519,6 +558,15 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		}
 		out_key(o, "go_fatal");
 		tr->go_fatal[0] ? out_str(o, tr->go_fatal) : out_null(o);
+		out_key(o, "fatal_map");
+		if (tr->fatal_map[0]) {
+			out_obj_begin(o);
+			out_kstr(o, "name", tr->fatal_map);
+			out_khex(o, "addr", tr->fatal_map_addr);
+			out_obj_end(o);
+		} else {
+			out_null(o);
+		}
 		out_key(o, "abort_msg");
 		tr->abort_msg[0] ? out_str(o, tr->abort_msg) : out_null(o);
 		out_key(o, "warnings");

@@ -35,6 +35,8 @@ struct triage {
 	const struct holder *victim;
 	struct holders victim_holders;
 	char go_fatal[512];             /* "concurrent map writes", ... */
+	char fatal_map[256];            /* the map whose writer flag is set, if any */
+	uint64_t fatal_map_addr;
 	char abort_msg[512];            /* glibc's __abort_msg */
 	const char *cfunc;              /* the first frame of the program's own C code */
 	const char *gocaller;           /* the first Go frame outside the runtime and cgo stubs */

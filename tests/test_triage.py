@@ -38,6 +38,10 @@ def test_triage_matches_truth(case):
                    for f in rep["backtrace"])
     if crash.get("fatal_msg"):
         assert rep["go_fatal"] and crash["fatal_msg"] in rep["go_fatal"]
+    if crash.get("class") == "concurrent-map-write" and crash.get("map"):
+        assert rep["fatal_map"] and rep["fatal_map"]["name"] == crash["map"]
+        assert int(rep["fatal_map"]["addr"], 16) == int(crash["map_addr"], 16)
+        assert crash["map"] in rep["verdict"]
     if crash.get("abort_msg"):
         assert rep["abort_msg"] == crash["abort_msg"]
     holder = crash.get("holder") or {}
