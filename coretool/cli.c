@@ -31,6 +31,9 @@ const struct cli_verb cli_verbs[] = {
 	  CMD_GOROUTINES_HELP },
 	{ "bt", cmd_bt, "CORE [--all]", "stitched C/Go backtraces of the faulting thread (or all)",
 	  CMD_BT_HELP },
+	{ "cgocheck", cmd_cgocheck, "CORE",
+	  "pointers across the cgo boundary: Go pointers in C memory, freed C pointers in Go",
+	  CMD_CGOCHECK_HELP },
 	{ "heap", cmd_heap, "CORE [--top N]", "Go heap census by size class", CMD_HEAP_HELP },
 };
 const size_t cli_nverbs = sizeof(cli_verbs) / sizeof(cli_verbs[0]);

@@ -71,7 +71,9 @@ int cmd_heap(struct cli *cli, int argc, char **argv);
 int cmd_triage(struct cli *cli, int argc, char **argv);
 int cmd_goroutines(struct cli *cli, int argc, char **argv);
 int cmd_bt(struct cli *cli, int argc, char **argv);
+int cmd_cgocheck(struct cli *cli, int argc, char **argv);
 extern const char CMD_CLASSIFY_HELP[], CMD_MAPS_HELP[], CMD_MAP_HELP[], CMD_HEAP_HELP[],
-	CMD_TRIAGE_HELP[], CMD_GOROUTINES_HELP[], CMD_BT_HELP[];
+	CMD_TRIAGE_HELP[], CMD_GOROUTINES_HELP[], CMD_BT_HELP[],
+	CMD_CGOCHECK_HELP[];
 
 #endif

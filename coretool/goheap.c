@@ -73,6 +73,11 @@ struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
 		free(h);
 		return ct_error_fmt(CT_ERR_UNSUPPORTED, "runtime.mspan is %" PRIu64 " bytes: unexpected", size);
 	}
+	struct ct_error *opt = dw_field(dw, "runtime.mspan", "pinnerBits", &h->f_pinnerbits);
+	if (opt) {
+		ct_error_destroy(opt);
+		h->f_pinnerbits.size = 0;
+	}
 	h->arenas = h->mheap + arenas.off;
 	h->allspans_addr = h->mheap + allspans.off;
 	h->ha_spans_off = spans_off;
@@ -107,15 +112,15 @@ struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
 		h->inline_min = 16;
 		h->inline_max = h->header_min;
 	}
-	uint64_t v;
 	h->gcphase = -1;
-	if (!mem_read_u64(rt->mem, h->mheap + sweepgen.off, &v, "mheap_.sweepgen"))
-		h->sweepgen = (uint32_t)v;
+	unsigned char b4[4], b8[8];
+	if (mem_read(rt->mem, h->mheap + sweepgen.off, b8, 8) == MEM_OK)
+		h->sweepgen = (uint32_t)mem_load(b8, 8);
 	uint64_t gcphase_addr;
-	unsigned char b4[4];
-	if (!go_var_addr(rt, "runtime.gcphase", &gcphase_addr) &&
-	    mem_read(rt->mem, gcphase_addr, b4, 4) == MEM_OK)
+	struct ct_error *e = go_var_addr(rt, "runtime.gcphase", &gcphase_addr);
+	if (!e && mem_read(rt->mem, gcphase_addr, b4, 4) == MEM_OK)
 		h->gcphase = (int64_t)mem_load(b4, 4);
+	ct_error_destroy(e);
 	*ret = h;
 	return NULL;
 }
@@ -146,6 +151,7 @@ struct ct_error *go_span_read(const struct go_heap *h, uint64_t addr, struct go_
 	s->state = F(f_state);
 	s->elemsize = F(f_elemsize);
 	s->limit = F(f_limit);
+	s->pinner_bits = h->f_pinnerbits.size ? F(f_pinnerbits) : 0;
 #undef F
 	return NULL;
 }
@@ -324,4 +330,19 @@ struct ct_error *go_span_count_allocated(const struct go_heap *h, const struct g
 	}
 	*ret = count;
 	return NULL;
+}
+
+int go_span_pinned(const struct go_heap *h, const struct go_span *span, uint64_t i)
+{
+	if (!h->f_pinnerbits.size)
+		return -1;
+	if (!span->pinner_bits)
+		return 0; /* no object of the span was ever pinned */
+	bool b;
+	struct ct_error *err = go_bit(h, span->pinner_bits, 2 * i, &b, "span pinnerBits");
+	if (err) {
+		ct_error_destroy(err);
+		return -1;
+	}
+	return b;
 }

@@ -15,7 +15,7 @@
 struct go_span {
 	uint64_t addr; /* the mspan structure */
 	uint64_t start, limit, npages, elemsize, nelems, freeindex;
-	uint64_t alloc_bits, mark_bits, sweepgen, alloc_count;
+	uint64_t alloc_bits, mark_bits, sweepgen, alloc_count, pinner_bits;
 	uint8_t spanclass, state;
 };
 
@@ -61,6 +61,8 @@ struct go_heap {
 	uint64_t inline_size, inline_marks_off, inline_min, inline_max;
 	/* mheap_.allspans, for walks over every span */
 	uint64_t allspans_addr;
+	/* mspan.pinnerBits (Go 1.21+: runtime.Pinner), 0 size if absent */
+	struct dw_field f_pinnerbits;
 };
 
 struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret);
@@ -88,6 +90,11 @@ struct ct_error *go_heap_foreach_span(const struct go_heap *h,
 /* Number of allocated slots of a span (freeindex, then allocBits), exact. */
 struct ct_error *go_span_count_allocated(const struct go_heap *h, const struct go_span *s,
 					 uint64_t *ret);
+
+/* Is slot i of the span pinned by a runtime.Pinner? pinnerBits hold two bits
+ * per object, the pin bit at 2*i (runtime/pinner.go, ofObject). -1 when the
+ * runtime has no pinning (before 1.21) or the bits are unreadable. */
+int go_span_pinned(const struct go_heap *h, const struct go_span *span, uint64_t i);
 
 /* Size class and noscan bit of a span class. */
 static inline unsigned go_spanclass_sizeclass(uint8_t sc) { return sc >> 1; }

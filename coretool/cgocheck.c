@@ -1,0 +1,441 @@
+#define _GNU_SOURCE
+#include "cgocheck.h"
+
+#include <dwarf.h>
+#include <elf.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gomap_holders.h"
+
+const char *cgocheck_verdict_name(enum cgocheck_verdict v)
+{
+	return v == CGOCHECK_DANGLING ? "dangling" : v == CGOCHECK_UNPINNED ? "unpinned" : "ok";
+}
+
+const char *cgocheck_place_name(enum cgocheck_place p)
+{
+	static const char *const n[] = { "global", "chunk", "map", "go-heap", "stack" };
+	return (unsigned)p < 5 ? n[p] : "?";
+}
+
+/* ---- address ranges ---- */
+
+struct range {
+	uint64_t lo, hi;
+};
+
+struct ranges {
+	struct range *r;
+	size_t n, cap;
+};
+
+static void ranges_add(struct ranges *rs, uint64_t lo, uint64_t hi)
+{
+	if (hi <= lo)
+		return;
+	if (rs->n == rs->cap) {
+		size_t ncap = rs->cap ? rs->cap * 2 : 16;
+		struct range *n = realloc(rs->r, ncap * sizeof(*n));
+		if (!n)
+			return;
+		rs->r = n;
+		rs->cap = ncap;
+	}
+	rs->r[rs->n++] = (struct range){ lo, hi };
+}
+
+/* Removes [lo, hi) from every range. */
+static void ranges_cut(struct ranges *rs, uint64_t lo, uint64_t hi)
+{
+	size_t n = rs->n;
+	for (size_t i = 0; i < n; i++) {
+		struct range r = rs->r[i];
+		if (hi <= r.lo || lo >= r.hi)
+			continue;
+		rs->r[i].hi = rs->r[i].lo; /* emptied; the pieces outside are re-added */
+		if (r.lo < lo)
+			ranges_add(rs, r.lo, lo);
+		if (hi < r.hi)
+			ranges_add(rs, hi, r.hi);
+	}
+}
+
+/* The Go runtime's own data and bss (runtime.firstmoduledata): what is not C's. */
+static void cgocheck_go_data(struct target *t, struct ranges *go)
+{
+	static const char *const f[][2] = { { "noptrdata", "enoptrdata" }, { "data", "edata" },
+					    { "bss", "ebss" }, { "noptrbss", "enoptrbss" } };
+	uint64_t md;
+	struct ct_error *err = go_var_addr(t->go, "runtime.firstmoduledata", &md);
+	if (err) {
+		ct_error_destroy(err);
+		return;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		uint64_t off_lo, off_hi, lo, hi;
+		if ((err = dw_member_offset(t->dw, "runtime.moduledata", f[i][0], &off_lo)) ||
+		    (err = dw_member_offset(t->dw, "runtime.moduledata", f[i][1], &off_hi)) ||
+		    (err = mem_read_u64(&t->mem, md + off_lo, &lo, "moduledata")) ||
+		    (err = mem_read_u64(&t->mem, md + off_hi, &hi, "moduledata"))) {
+			ct_error_destroy(err);
+			continue;
+		}
+		ranges_add(go, lo, hi);
+	}
+}
+
+/* Writable data of a module's file: .data and .bss (plus bias). */
+static void cgocheck_module_data(const struct target_module *m, struct ranges *out)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(m->dwmod, &bias);
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || !(sh.sh_flags & SHF_WRITE))
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && (!strcmp(name, ".data") || !strcmp(name, ".bss")))
+			ranges_add(out, sh.sh_addr + bias, sh.sh_addr + bias + sh.sh_size);
+	}
+}
+
+/* ---- C variables by address: static C variables of a cgo binary are only in
+ * DWARF (Go's linker keeps no local C symbols). ---- */
+
+struct cvar {
+	uint64_t lo, hi;
+	const char *name;
+};
+
+struct cvars {
+	struct cvar *v;
+	size_t n, cap;
+	const struct dw *dw;
+	uint64_t bias;
+};
+
+static bool cvars_collect(const struct dw_entry *e, void *arg)
+{
+	struct cvars *cv = arg;
+	Dwarf_Die d, cu, type;
+	if (!dwarf_offdie(cv->dw->dbg, e->off, &d) || !dwarf_diecu(&d, &cu, NULL, NULL))
+		return true;
+	Dwarf_Attribute a;
+	Dwarf_Word lang = 0;
+	if (dwarf_attr(&cu, DW_AT_language, &a))
+		dwarf_formudata(&a, &lang);
+	if (lang == DW_LANG_Go)
+		return true;
+	uint64_t addr, size = 1;
+	struct ct_error *err = dw_var_addr(cv->dw, e->name, &addr);
+	if (err) {
+		ct_error_destroy(err);
+		return true;
+	}
+	if (dw_type_of(&d, &type))
+		dw_size(&type, &size);
+	if (cv->n == cv->cap) {
+		size_t ncap = cv->cap ? cv->cap * 2 : 256;
+		struct cvar *n = realloc(cv->v, ncap * sizeof(*n));
+		if (!n)
+			return false;
+		cv->v = n;
+		cv->cap = ncap;
+	}
+	cv->v[cv->n++] = (struct cvar){ addr + cv->bias, addr + cv->bias + (size ? size : 1), e->name };
+	return true;
+}
+
+static int cvar_cmp(const void *a, const void *b)
+{
+	const struct cvar *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static const struct cvar *cvars_find(const struct cvars *cv, uint64_t addr)
+{
+	size_t lo = 0, hi = cv->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cv->v[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < cv->v[lo - 1].hi ? &cv->v[lo - 1] : NULL;
+}
+
+/* ---- the audit ---- */
+
+struct cgocheck {
+	struct target *t;
+	const struct go_heap *h;
+	struct cheap *c;
+	struct cvars cvars;
+	cgocheck_fn fn;
+	void *arg;
+	struct cgocheck_stats *st;
+	bool stop;
+};
+
+static void cgocheck_emit(struct cgocheck *ck, struct cgocheck_finding *f)
+{
+	if (f->place == CGOCHECK_STACK)
+		ck->st->on_stacks++;
+	else
+		ck->st->n[f->verdict]++;
+	if (!ck->stop && !ck->fn(ck->arg, f))
+		ck->stop = true;
+}
+
+static void cgocheck_name_c(struct cgocheck *ck, uint64_t at, const char *region_what,
+			    struct cgocheck_finding *f)
+{
+	const struct cvar *v = cvars_find(&ck->cvars, at);
+	if (v) {
+		snprintf(f->holder, sizeof(f->holder), "%s+0x%" PRIx64 " (C variable)", v->name, at - v->lo);
+		return;
+	}
+	struct verdict w;
+	classify(ck->t, at, &w);
+	if (w.region == REGION_IMAGE && w.d.image.symbol)
+		snprintf(f->holder, sizeof(f->holder), "%s+0x%" PRIx64 " (%s)", w.d.image.symbol,
+			 w.d.image.sym_offset, w.d.image.section ? w.d.image.section : "image");
+	else
+		snprintf(f->holder, sizeof(f->holder), "%s", region_what);
+}
+
+/* A word of C memory: is it a Go heap (or stack) pointer, and how bad? */
+static void cgocheck_c_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum cgocheck_place place,
+			    const char *where)
+{
+	enum go_span_kind kind;
+	struct go_span span;
+	struct ct_error *err = go_heap_span_of(ck->h, w, &kind, &span);
+	if (err || kind == GO_SPAN_NONE) {
+		ct_error_destroy(err);
+		return;
+	}
+	struct cgocheck_finding f = { .kind = CGOCHECK_C_HOLDS_GO, .place = place, .at = at, .value = w };
+	classify(ck->t, w, &f.target);
+	const struct verdict *v = &f.target;
+	if (v->region == REGION_GO_HEAP) {
+		if (v->state == VSTATE_FREE || v->state == VSTATE_GARBAGE) {
+			f.verdict = CGOCHECK_DANGLING;
+		} else if (v->state == VSTATE_ALLOCATED) {
+			int pinned = go_span_pinned(ck->h, &v->d.heap.span, v->d.heap.slot.index);
+			f.verdict = pinned == 1 ? CGOCHECK_OK : CGOCHECK_UNPINNED;
+		} else {
+			return;
+		}
+	} else if (v->region == REGION_GO_STACK) {
+		/* Stacks move when they grow: C may never keep a pointer into one. */
+		f.verdict = v->state == VSTATE_FREE ? CGOCHECK_DANGLING : CGOCHECK_UNPINNED;
+	} else {
+		return;
+	}
+	if (place == CGOCHECK_CHUNK || place == CGOCHECK_STACK)
+		snprintf(f.holder, sizeof(f.holder), "%s", where);
+	else
+		cgocheck_name_c(ck, at, where, &f);
+	cgocheck_emit(ck, &f);
+}
+
+/* A word of Go memory: a pointer to a freed C chunk? */
+static void cgocheck_go_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum cgocheck_place place,
+			     const char *where, bool conservative)
+{
+	if (w < 0x10000 || !ck->c)
+		return;
+	struct cgocheck_finding f = { .kind = CGOCHECK_GO_HOLDS_FREED_C, .verdict = CGOCHECK_DANGLING,
+				      .place = place, .at = at, .value = w, .conservative = conservative };
+	const struct core_segment *s = ck->t->core ? core_segment_of(ck->t->core, w) : NULL;
+	if (s) {
+		bool found = false;
+		struct cheap_chunk ch;
+		struct ct_error *err = cheap_lookup(ck->c, w, &found, &ch);
+		if (err || !found || ch.state != CHEAP_FREE || ch.bin == CHEAP_BIN_TOP || w != ch.user) {
+			ct_error_destroy(err);
+			return; /* only pointers to the start of a freed chunk: what malloc returned */
+		}
+	} else {
+		/* free() unmaps a large (mmapped) chunk at once; its user pointer
+		 * was 16 bytes into a page. Without a mapping nothing proves it,
+		 * so this is only flagged as likely. */
+		if ((w & 0xfff) != 0x10 || w >= 0x800000000000ULL || w < 0x10000000ULL)
+			return;
+		f.conservative = true;
+	}
+	classify(ck->t, w, &f.target);
+	if (place == CGOCHECK_MAP || place == CGOCHECK_GO_HEAP) {
+		if (!gomap_holder_describe(ck->t, at, f.holder, sizeof(f.holder))) {
+			if (place == CGOCHECK_MAP)
+				return;
+			snprintf(f.holder, sizeof(f.holder), "%s", where);
+		} else {
+			f.place = CGOCHECK_MAP;
+			f.conservative = conservative && !s;
+		}
+	} else {
+		struct verdict hv;
+		classify(ck->t, at, &hv);
+		if (hv.region == REGION_IMAGE && hv.d.image.symbol)
+			snprintf(f.holder, sizeof(f.holder), "%s+0x%" PRIx64 " (Go global)", hv.d.image.symbol,
+				 hv.d.image.sym_offset);
+		else
+			snprintf(f.holder, sizeof(f.holder), "%s", where);
+	}
+	cgocheck_emit(ck, &f);
+}
+
+typedef void (*cgocheck_word_fn)(struct cgocheck *ck, uint64_t at, uint64_t w,
+				 enum cgocheck_place place, const char *where, bool flag);
+
+static void cgocheck_c_word_adapter(struct cgocheck *ck, uint64_t at, uint64_t w,
+				    enum cgocheck_place place, const char *where, bool flag)
+{
+	(void)flag;
+	cgocheck_c_word(ck, at, w, place, where);
+}
+
+/* Scans [lo, hi) word by word; unreadable pieces are skipped. */
+static uint64_t cgocheck_scan(struct cgocheck *ck, uint64_t lo, uint64_t hi, enum cgocheck_place place,
+			      const char *where, cgocheck_word_fn fn, bool flag)
+{
+	static _Thread_local uint64_t buf[8192];
+	uint64_t scanned = 0;
+	lo = (lo + 7) & ~7ULL;
+	for (uint64_t a = lo; a + 8 <= hi && !ck->stop;) {
+		uint64_t n = (hi - a) / 8;
+		if (n > 8192)
+			n = 8192;
+		if (mem_read(&ck->t->mem, a, buf, n * 8) != MEM_OK) {
+			a += n * 8;
+			continue;
+		}
+		for (uint64_t k = 0; k < n && !ck->stop; k++)
+			if (buf[k] >= 0x10000)
+				fn(ck, a + k * 8, buf[k], place, where, flag);
+		scanned += n * 8;
+		a += n * 8;
+	}
+	return scanned;
+}
+
+static bool cgocheck_chunk(const struct cheap_chunk *ch, void *arg)
+{
+	struct cgocheck *ck = arg;
+	if (ch->state != CHEAP_ALLOCATED)
+		return !ck->stop;
+	char where[96];
+	snprintf(where, sizeof(where), "C chunk 0x%" PRIx64 " (%" PRIu64 " bytes)", ch->user, ch->user_size);
+	ck->st->chunks++;
+	ck->st->c_bytes += cgocheck_scan(ck, ch->user, ch->user + ch->user_size, CGOCHECK_CHUNK, where,
+					 cgocheck_c_word_adapter, false);
+	return !ck->stop;
+}
+
+struct cgocheck_heapwalk {
+	struct cgocheck *ck;
+};
+
+static bool cgocheck_go_span(const struct go_span *s, void *arg)
+{
+	struct cgocheck *ck = arg;
+	if (s->state != ck->h->span_inuse || !s->elemsize || s->nelems > 65536)
+		return !ck->stop;
+	for (uint64_t i = 0; i < s->nelems && !ck->stop; i++) {
+		bool alloc;
+		struct ct_error *err = go_span_allocated(ck->h, s, i, &alloc);
+		if (err) {
+			ct_error_destroy(err);
+			return true;
+		}
+		if (!alloc)
+			continue;
+		uint64_t base = s->start + i * s->elemsize;
+		ck->st->go_bytes += cgocheck_scan(ck, base, base + s->elemsize, CGOCHECK_GO_HEAP,
+						  "Go heap object", cgocheck_go_word, true);
+	}
+	return !ck->stop;
+}
+
+struct ct_error *cgocheck_run(struct target *t, cgocheck_fn fn, void *arg, struct cgocheck_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	struct cgocheck ck = { .t = t, .fn = fn, .arg = arg, .st = st };
+	const struct ct_error *herr = target_go_heap(t, &ck.h);
+	if (herr)
+		return ct_error_fmt(CT_ERR_UNSUPPORTED, "no Go heap: %s", herr->msg);
+	if (target_cheap(t, &ck.c))
+		ck.c = NULL; /* no glibc heap: only globals are audited */
+	ck.cvars.dw = t->dw;
+	ck.cvars.bias = t->bias;
+	if (t->dw->dbg) {
+		dw_foreach(t->dw, DW_TAG_variable, cvars_collect, &ck.cvars);
+		if (ck.cvars.n)
+			qsort(ck.cvars.v, ck.cvars.n, sizeof(*ck.cvars.v), cvar_cmp);
+	}
+
+	/* 1. C memory holding Go pointers: C globals, allocated chunks, thread stacks. */
+	struct ranges go = { 0 }, cdata = { 0 };
+	cgocheck_go_data(t, &go);
+	for (size_t i = 0; i < t->nmodules; i++)
+		if (!strstr(t->modules[i].name, "vdso"))
+			cgocheck_module_data(&t->modules[i], &cdata);
+	for (size_t i = 0; i < go.n; i++)
+		ranges_cut(&cdata, go.r[i].lo, go.r[i].hi);
+	for (size_t i = 0; i < cdata.n && !ck.stop; i++)
+		st->c_bytes += cgocheck_scan(&ck, cdata.r[i].lo, cdata.r[i].hi, CGOCHECK_GLOBAL, "C data",
+					     cgocheck_c_word_adapter, false);
+	if (ck.c && !ck.stop) {
+		struct ct_error *err = cheap_foreach_chunk(ck.c, cgocheck_chunk, &ck);
+		if (err) {
+			target_warn(t, "C heap walk: %s", err->msg);
+			ct_error_destroy(err);
+		}
+	}
+	const struct target_tstack *ts;
+	size_t nts;
+	target_thread_stacks(t, &ts, &nts);
+	for (size_t i = 0; i < nts && !ck.stop; i++) {
+		/* An M's stacks run the runtime itself, full of Go pointers by
+		 * right: only threads C made on its own are looked at. */
+		if (ts[i].m_id >= 0 || ts[i].g0)
+			continue;
+		char where[64];
+		snprintf(where, sizeof(where), "stack of thread %" PRId64, ts[i].tid);
+		/* The live part only: below sp is dead. */
+		uint64_t lo = ts[i].sp > ts[i].lo && ts[i].sp < ts[i].hi ? ts[i].sp : ts[i].lo;
+		cgocheck_scan(&ck, lo, ts[i].hi, CGOCHECK_STACK, where, cgocheck_c_word_adapter, false);
+	}
+
+	/* 2. Go memory holding freed C pointers: Go globals, then every live Go
+	 * object (map buckets/groups among them, named as map entries). */
+	for (size_t i = 0; i < go.n && !ck.stop; i++)
+		st->go_bytes += cgocheck_scan(&ck, go.r[i].lo, go.r[i].hi, CGOCHECK_GLOBAL, "Go global data",
+					      cgocheck_go_word, false);
+	if (!ck.stop) {
+		uint64_t unreadable = 0;
+		struct ct_error *err = go_heap_foreach_span(ck.h, cgocheck_go_span, &ck, &unreadable);
+		if (err) {
+			target_warn(t, "Go heap walk: %s", err->msg);
+			ct_error_destroy(err);
+		}
+		if (unreadable)
+			target_warn(t, "%" PRIu64 " Go spans could not be read", unreadable);
+	}
+	st->truncated = ck.stop;
+	free(go.r);
+	free(cdata.r);
+	free(ck.cvars.v);
+	return NULL;
+}
