@@ -5,7 +5,10 @@
  *
  * Environment: CORETOOL_CHEAP_NO_DEBUGINFO=1 ignores libc's debug info (symbol
  * main_arena, DWARF struct malloc_state) and uses the search and the table, as
- * on a machine without libc6-dbg; the tests compare the two. */
+ * on a machine without libc6-dbg; the tests compare the two.
+ * CORETOOL_CHEAP_GLIBC_VERSION=2.NN says which glibc the process ran, for a
+ * libc.so.6 that is not at hand; 0 says "unknown" (layouts, safe-linking and
+ * the tcache counts' width are then told from the data). */
 #ifndef CT_CHEAP_H
 #define CT_CHEAP_H
 
@@ -17,6 +20,7 @@
 #include "mem.h"
 
 #define CHEAP_ENV_NO_DEBUGINFO "CORETOOL_CHEAP_NO_DEBUGINFO"
+#define CHEAP_ENV_GLIBC_VERSION "CORETOOL_CHEAP_GLIBC_VERSION"
 
 struct target;
 
@@ -57,8 +61,11 @@ void cheap_close(struct cheap *c); /* NULL allowed */
 /* The chunk holding addr, if addr lies in a glibc heap (the brk heap, a thread
  * arena's heap, or an mmapped chunk); *found = false otherwise. A chunk that
  * cannot be told (the walk of its heap stopped at a corrupt size, bytes not in
- * the core) is found with state CHEAP_UNKNOWN and the reason. Walks every heap
- * and every free list once, on the first call (cheap_load). */
+ * the core, lists that contradict the chunk headers) is found with state
+ * CHEAP_UNKNOWN and the reason. The first 8 bytes of a chunk (its prev_size)
+ * belong to the chunk before when that one is in use (its usable size reaches
+ * them); a heap's heap_info + malloc_state are found as allocated with chunk 0.
+ * Walks every heap and every free list once, on the first call (cheap_load). */
 struct ct_error *cheap_lookup(struct cheap *c, uint64_t addr, bool *found, struct cheap_chunk *ret);
 
 /* Every chunk of every heap, in address order per heap, the top chunks, then

@@ -88,7 +88,7 @@ static void verdict_detail_json(struct out *o, const struct verdict *v)
 		out_kuint(o, "size", c->size);
 		out_khex(o, "user", c->user);
 		out_kuint(o, "user_size", c->user_size);
-		out_kuint(o, "offset", v->addr - c->user);
+		out_kint(o, "offset", (int64_t)(v->addr - c->user)); /* < 0: in the chunk header */
 		out_kbool(o, "mmapped", c->mmapped);
 		out_key(o, "bin");
 		c->state == CHEAP_FREE ? out_str(o, cheap_bin_name(c->bin)) : out_null(o);
@@ -171,10 +171,11 @@ static void verdict_detail_text(FILE *f, const struct verdict *v)
 		const struct cheap_chunk *c = &v->d.chunk;
 		if (!c->chunk)
 			break;
+		int64_t off = (int64_t)(v->addr - c->user);
 		fprintf(f, "    chunk 0x%" PRIx64 " size %" PRIu64 ", user 0x%" PRIx64 " (%" PRIu64
-			   " bytes) +0x%" PRIx64 "%s\n",
-			c->chunk, c->size, c->user, c->user_size, v->addr - c->user,
-			c->mmapped ? ", mmapped" : "");
+			   " bytes) %s0x%" PRIx64 "%s\n",
+			c->chunk, c->size, c->user, c->user_size, off < 0 ? "-" : "+",
+			(uint64_t)(off < 0 ? -off : off), c->mmapped ? ", mmapped" : "");
 		if (c->mmapped)
 			break;
 		fprintf(f, "    arena 0x%" PRIx64 " (%s)", c->arena, c->main_arena ? "main" : "thread");

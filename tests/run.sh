@@ -11,10 +11,11 @@ mkdir -p build/unit
 cflags=$(pkg-config --cflags libdw libelf)
 libs=$(pkg-config --libs libdw libelf)
 upass=0; ufail=0
+notrunc=$(${CC:-cc} -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-format-truncation)
 for src in tests/unit/test_*.c; do
   [ -e "$src" ] || continue
   bin=build/unit/$(basename "${src%.c}")
-  if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -g -Icoretool $cflags -o "$bin" "$src" \
+  if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror $notrunc -g -Icoretool $cflags -o "$bin" "$src" \
        build/libcoretool.a $libs; then
     echo "FAIL (build) $src"; ufail=$((ufail+1)); continue
   fi
