@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# Builds the sample programs and crashes them into real core files with their ground truth.
+#
+#   samples/build.sh
+#
+# Go crasher (samples/go/crasher), once per toolchain in build/toolchains/list:
+#   build/samples/<toolchain>/bin/crasher
+#   build/samples/<toolchain>/<scenario>/{core,truth.json,exe,stdout.txt,stderr.txt}
+# Plain C program (samples/c/ccrash.c):
+#   build/samples/c/bin/ccrash
+#   build/samples/c/<scenario>/{core,truth.json,exe,stdout.txt,stderr.txt}
+# exe is a hard link to (or copy of) the binary that crashed.
+#
+# Environment:
+#   TOOLCHAINS="go1.22 go1.26"   only these toolchains (default: every line of the list)
+#   SCENARIOS="maps go-uaf"      only these scenarios (Go and C names; default: all)
+#   NO_C=1                       skip the plain C program
+#   JOBS=N                       toolchains built/run in parallel (default: number of CPUs)
+#   FORCE=1                      re-run every scenario even when its core is up to date
+#   SAMPLES_OUT=DIR              output directory (default: build/samples)
+#   CORE_MODE=kernel|gdb         default: kernel when core_pattern is a plain relative name,
+#                                else gdb (run under gdb, gcore at the signal that kills it)
+#
+# Incremental: a binary is rebuilt when a source is newer than its stamp (and replaced only if
+# its bytes changed); a scenario is re-run unless its core and truth.json are newer than the
+# binary. Prints one line per core and exits non-zero if any core or truth is missing.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${SAMPLES_OUT:-$top/build/samples}
+list=$top/build/toolchains/list
+src_go=$top/samples/go
+src_c=$top/samples/c
+
+GO_SCENARIOS="c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free c-null-deref c-stack-overflow maps"
+C_SCENARIOS="c-uaf null-deref"
+RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+
+log() { echo "samples: $*" >&2; }
+
+want_scenario() {
+	[ -z "${SCENARIOS:-}" ] && return 0
+	case " ${SCENARIOS//,/ } " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# ---- how cores are made ----
+core_pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo "|unknown")
+mode=${CORE_MODE:-}
+if [ -z "$mode" ]; then
+	case $core_pattern in
+	'|'* | */*) mode=gdb ;;
+	*) mode=kernel ;;
+	esac
+	if [ "$mode" = kernel ] && ! (ulimit -c unlimited) 2>/dev/null; then
+		mode=gdb
+	fi
+fi
+if [ "$mode" = gdb ] && ! command -v gdb >/dev/null; then
+	log "core_pattern is '$core_pattern' and gdb is not installed: cannot make cores"
+	exit 2
+fi
+
+# gdb driver: let every signal through to the program's own handlers (Go catches SIGSEGV and
+# SIGABRT); stop only when a fatal signal arrives that the process does not catch (Go resets
+# SIGABRT to SIG_DFL before re-raising it), write the core there and kill the process.
+gdb_py=$out/.gcore-at-death.py
+write_gdb_driver() {
+	mkdir -p "$out"
+	cat >"$gdb_py.tmp" <<'EOF'
+import gdb
+
+FATAL = "SIGSEGV SIGABRT SIGBUS SIGILL SIGFPE SIGSYS"
+
+def caught(pid, sig):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return (int(line.split()[1], 16) >> (sig - 1)) & 1
+    except OSError:
+        pass
+    return 0
+
+gdb.execute("set pagination off")
+gdb.execute("set confirm off")
+gdb.execute("set disable-randomization off")  # addresses as in a normal run
+gdb.execute("handle all nostop noprint pass")
+gdb.execute("handle %s stop print pass" % FATAL)
+# "run ARGS" replaces the --args arguments: repeat them, with the redirections
+shown = gdb.execute("show args", to_string=True)
+args = shown[shown.index('"') + 1:shown.rindex('"')]
+gdb.execute("run %s >stdout.txt 2>stderr.txt" % args)
+while True:
+    inf = gdb.selected_inferior()
+    if inf is None or inf.pid == 0:
+        break
+    try:
+        sig = int(gdb.parse_and_eval("$_siginfo.si_signo"))
+    except gdb.error:
+        break
+    if caught(inf.pid, sig):
+        gdb.execute("continue")
+        continue
+    gdb.execute("gcore core")
+    gdb.execute("kill")
+    break
+EOF
+	mv "$gdb_py.tmp" "$gdb_py"
+}
+[ "$mode" = gdb ] && write_gdb_driver
+
+is_core() { # ELF magic and e_type == ET_CORE
+	[ -f "$1" ] || return 1
+	[ "$(od -An -tx1 -N4 "$1" 2>/dev/null | tr -d ' \n')" = 7f454c46 ] || return 1
+	[ "$(od -An -tx1 -j16 -N2 "$1" 2>/dev/null | tr -d ' \n')" = 0400 ]
+}
+
+signame() {
+	case $1 in
+	134) echo SIGABRT ;; 139) echo SIGSEGV ;; 135) echo SIGBUS ;; 137) echo SIGKILL ;;
+	*) if [ "$1" -gt 128 ] 2>/dev/null; then echo "SIG$(kill -l $(($1 - 128)) 2>/dev/null)"; else echo "exit=$1"; fi ;;
+	esac
+}
+
+# expected stderr marker per scenario
+marker() {
+	case $1 in
+	concurrent-map-writes) echo "fatal error: concurrent map writes" ;;
+	c-double-free) echo "free(): double free detected in tcache 2" ;;
+	c-uaf | null-deref) echo "" ;;
+	*) echo "signal arrived during cgo execution" ;;
+	esac
+}
+
+# run_one LABEL BIN SCENARIO DIR [ENV...]: crash BIN SCENARIO into DIR; writes DIR/status
+run_one() {
+	local label=$1 bin=$2 sc=$3 dir=$4
+	shift 4
+	if [ -z "${FORCE:-}" ] && [ -f "$dir/core" ] && [ -f "$dir/truth.json" ] &&
+		[ "$dir/core" -nt "$bin" ] && [ "$dir/truth.json" -nt "$bin" ] && [ -f "$dir/status" ]; then
+		sed -i 's/ (cached)$//; s/$/ (cached)/' "$dir/status"
+		return 0
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	ln -f "$bin" "$dir/exe" 2>/dev/null || cp -p "$bin" "$dir/exe"
+	local rc
+	if [ "$mode" = kernel ]; then
+		# (no exec: this subshell reaps the crashed program, so the shell's "Aborted" notice
+		# goes to its stderr, /dev/null, and rc is 128+signal)
+		(
+			cd "$dir" || exit 99
+			ulimit -c unlimited
+			env "$@" GOTRACEBACK=crash timeout -s KILL "$RUN_TIMEOUT" "$dir/exe" "$sc" "$dir" >stdout.txt 2>stderr.txt
+		) 2>/dev/null
+		rc=$?
+		local f
+		for f in "$dir"/*; do
+			case ${f##*/} in exe | truth.json | stdout.txt | stderr.txt | status | core) continue ;; esac
+			if is_core "$f"; then mv -f "$f" "$dir/core"; fi
+		done
+	else
+		(
+			cd "$dir" || exit 99
+			exec env "$@" GOTRACEBACK=crash timeout -s KILL "$RUN_TIMEOUT" gdb -nx -batch -x "$gdb_py" --args "$dir/exe" "$sc" "$dir" >gdb.log 2>&1
+		)
+		rc=$?
+		# gcore writes every page it can read, zeros included (a Go process reserves GBs):
+		# punch the zero blocks out again, as the kernel's own cores are sparse
+		[ -f "$dir/core" ] && { fallocate --dig-holes "$dir/core" 2>/dev/null || true; }
+	fi
+	local st=ok notes="" size sig m warns
+	if ! is_core "$dir/core"; then
+		st=FAIL
+		notes+=" no-core"
+		rm -f "$dir/core"
+	fi
+	if [ ! -s "$dir/truth.json" ] || ! python3 -m json.tool "$dir/truth.json" >/dev/null 2>&1; then
+		st=FAIL
+		notes+=" no-valid-truth"
+		[ -f "$dir/truth.json" ] && mv -f "$dir/truth.json" "$dir/truth.json.bad"
+	fi
+	m=$(marker "$sc")
+	if [ -n "$m" ] && ! grep -qF "$m" "$dir/stderr.txt" 2>/dev/null; then
+		[ "$st" = ok ] && st=CHECK
+		notes+=" stderr-lacks:'$m'"
+	fi
+	warns=$(grep -c '^TRUTH-WARNING' "$dir/stderr.txt" 2>/dev/null)
+	[ "${warns:-0}" -gt 0 ] && notes+=" truth-warnings=$warns"
+	size=$([ -f "$dir/core" ] && du -h "$dir/core" | cut -f1 || echo -)
+	if [ "$mode" = kernel ]; then sig=$(signame "$rc"); else sig=gcore; fi
+	printf '%-8s %-22s %-5s core=%-6s %s%s\n' "$label" "$sc" "$st" "$size" "$sig" "$notes" >"$dir/status"
+}
+
+needs_rebuild() { # needs_rebuild STAMP SRC...: a source newer than the stamp (or no stamp)
+	local stamp=$1
+	shift
+	[ -f "$stamp" ] || return 0
+	[ -n "$(find "$@" -newer "$stamp" -type f -print -quit 2>/dev/null)" ]
+}
+
+# install_if_changed NEW BIN: replace BIN by NEW only if the bytes differ (keeps mtime, and
+# never rewrites in place: scenario dirs hold hard links to the old binary)
+install_if_changed() {
+	if [ -f "$2" ] && cmp -s "$1" "$2"; then rm -f "$1"; else mv -f "$1" "$2"; fi
+}
+
+do_toolchain() { # do_toolchain NAME GOROOT
+	local name=$1 goroot=$2 tdir=$out/$1
+	local bin=$tdir/bin/crasher stamp=$tdir/bin/.stamp
+	mkdir -p "$tdir/bin"
+	if needs_rebuild "$stamp" "$src_go" "$src_c/heapplan.h" || [ ! -x "$bin" ]; then
+		if ! (cd "$src_go" && GOROOT=$goroot PATH=$goroot/bin:$PATH GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+			CGO_ENABLED=1 "$goroot/bin/go" build -o "$bin.new" ./crasher) >"$tdir/bin/build.log" 2>&1; then
+			log "$name: build failed (see $tdir/bin/build.log)"
+			cat "$tdir/bin/build.log" >&2
+			for sc in $GO_SCENARIOS; do
+				want_scenario "$sc" || continue
+				printf '%-8s %-22s FAIL  build failed\n' "$name" "$sc" >"$tdir/$sc.status-build"
+			done
+			return 1
+		fi
+		install_if_changed "$bin.new" "$bin"
+		touch "$stamp"
+	fi
+	for sc in $GO_SCENARIOS; do
+		want_scenario "$sc" || continue
+		run_one "$name" "$bin" "$sc" "$tdir/$sc"
+	done
+}
+
+do_c() {
+	local cdir=$out/c bin=$out/c/bin/ccrash stamp=$out/c/bin/.stamp
+	mkdir -p "$cdir/bin"
+	if needs_rebuild "$stamp" "$src_c" || [ ! -x "$bin" ]; then
+		if ! ${CC:-cc} -std=gnu11 -O0 -g -Wall -o "$bin.new" "$src_c/ccrash.c" >"$cdir/bin/build.log" 2>&1; then
+			log "c: build failed (see $cdir/bin/build.log)"
+			cat "$cdir/bin/build.log" >&2
+			return 1
+		fi
+		install_if_changed "$bin.new" "$bin"
+		touch "$stamp"
+	fi
+	for sc in $C_SCENARIOS; do
+		want_scenario "$sc" || continue
+		run_one c "$bin" "$sc" "$cdir/$sc"
+	done
+}
+
+# ---- which toolchains ----
+if [ ! -f "$list" ]; then
+	log "no $list: run scripts/toolchains.sh first"
+	exit 2
+fi
+names=() roots=()
+while read -r n r _; do
+	[ -n "${n:-}" ] || continue
+	if [ -n "${TOOLCHAINS:-}" ]; then
+		case " ${TOOLCHAINS//,/ } " in *" $n "*) ;; *) continue ;; esac
+	fi
+	names+=("$n")
+	roots+=("$r")
+done <"$list"
+if [ -n "${TOOLCHAINS:-}" ]; then
+	for t in ${TOOLCHAINS//,/ }; do
+		case " ${names[*]} " in *" $t "*) ;; *) log "toolchain $t is not in $list" ;; esac
+	done
+fi
+
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+log "core mode: $mode (core_pattern '$core_pattern'); toolchains: ${names[*]:-none}; jobs: $jobs"
+mkdir -p "$out"
+rm -f "$out"/*/*.status-build
+
+running=0
+for i in "${!names[@]}"; do
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	do_toolchain "${names[$i]}" "${roots[$i]}" &
+	running=$((running + 1))
+done
+if [ -z "${NO_C:-}" ]; then
+	do_c &
+fi
+wait
+
+# ---- summary ----
+missing=0
+report() { # report LABEL DIR SCENARIO
+	local label=$1 dir=$2 sc=$3
+	if [ -f "$dir.status-build" ]; then
+		cat "$dir.status-build"
+		missing=$((missing + 1))
+		return
+	fi
+	if [ -f "$dir/status" ]; then cat "$dir/status"; else printf '%-8s %-22s FAIL  not run\n' "$label" "$sc"; fi
+	if [ ! -f "$dir/core" ] || [ ! -f "$dir/truth.json" ]; then missing=$((missing + 1)); fi
+}
+for n in "${names[@]}"; do
+	for sc in $GO_SCENARIOS; do
+		want_scenario "$sc" || continue
+		report "$n" "$out/$n/$sc" "$sc"
+	done
+done
+if [ -z "${NO_C:-}" ]; then
+	for sc in $C_SCENARIOS; do
+		want_scenario "$sc" || continue
+		report c "$out/c/$sc" "$sc"
+	done
+fi
+log "$(du -sh "$out" 2>/dev/null | cut -f1) in $out"
+if [ "$missing" -gt 0 ]; then
+	log "$missing expected core(s) or truth file(s) missing"
+	exit 1
+fi
+exit 0

@@ -1,0 +1,106 @@
+// Command crasher sets up memory the way one crash scenario needs, writes what it knows by
+// construction to OUTDIR/truth.json (write + fsync + close), then crashes.
+//
+//	GOTRACEBACK=crash crasher SCENARIO OUTDIR
+//
+// Scenarios: c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free
+// c-null-deref c-stack-overflow maps. See samples/README.md.
+package main
+
+/*
+#cgo CFLAGS: -D_GNU_SOURCE -O0 -g -I${SRCDIR}/../../c
+#cgo LDFLAGS: -lpthread
+#include "crasher.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// The main goroutine stays on the main thread: every cgo call it makes runs there, so the C
+// heap plan lives in glibc's main arena and the main thread's tcache.
+func init() { runtime.LockOSThread() }
+
+type scenario struct {
+	name string
+	run  func(outdir string)
+}
+
+// A slice, not a map: package main's only global maps are the ones the truth describes.
+var scenarioList = []scenario{
+	{"c-uaf-map", scenarioCUAFMap},
+	{"go-uaf", scenarioGoUAF},
+	{"map-grow-stale", scenarioMapGrowStale},
+	{"concurrent-map-writes", scenarioConcurrentMapWrites},
+	{"c-double-free", scenarioCDoubleFree},
+	{"c-null-deref", scenarioCNullDeref},
+	{"c-stack-overflow", scenarioCStackOverflow},
+	{"maps", scenarioMaps},
+}
+
+func usage() {
+	fmt.Fprintf(os.Stderr, "usage: crasher SCENARIO OUTDIR\nscenarios:")
+	for _, s := range scenarioList {
+		fmt.Fprintf(os.Stderr, " %s", s.name)
+	}
+	fmt.Fprintln(os.Stderr)
+	os.Exit(64)
+}
+
+func main() {
+	debug.SetTraceback("crash")
+	if len(os.Args) != 3 {
+		usage()
+	}
+	name, outdir := os.Args[1], os.Args[2]
+	var run func(string)
+	for _, s := range scenarioList {
+		if s.name == name {
+			run = s.run
+		}
+	}
+	if run == nil {
+		fmt.Fprintf(os.Stderr, "crasher: unknown scenario %q\n", name)
+		usage()
+	}
+	if st, err := os.Stat(outdir); err != nil || !st.IsDir() {
+		fmt.Fprintf(os.Stderr, "crasher: %s is not a directory\n", outdir)
+		os.Exit(2)
+	}
+	C.crasher_init()
+	warmUpThreads()
+	run(outdir)
+	time.Sleep(30 * time.Second)
+	fmt.Fprintf(os.Stderr, "crasher: scenario %s did not crash\n", name)
+	os.Exit(1)
+}
+
+// warmUpThreads makes the runtime start a few Ms now (goroutines blocked in C each hold one),
+// so that later it finds idle Ms instead of creating threads from the main thread: creating
+// a thread mallocs on the creating thread and would disturb the main arena's bins.
+func warmUpThreads() {
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			C.crasher_block_ms(30)
+		}()
+	}
+	wg.Wait()
+}
+
+func die(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "crasher: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func warn(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "TRUTH-WARNING: "+format+"\n", args...)
+}

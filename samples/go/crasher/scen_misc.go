@@ -1,0 +1,90 @@
+package main
+
+// #include "crasher.h"
+import "C"
+
+import (
+	"runtime"
+	"time"
+)
+
+// shared is written by several goroutines without a lock.
+var shared map[int]int
+
+const sharedKeys = 100
+
+// concurrent-map-writes: the keys exist before the writers start and every writer stores
+// shared[k] = k, so the map never grows and its contents are known; only the runtime's
+// concurrent-write check fires.
+func scenarioConcurrentMapWrites(outdir string) {
+	shared = make(map[int]int)
+	for k := 0; k < sharedKeys; k++ {
+		shared[k] = k
+	}
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
+	t := newTruth("concurrent-map-writes")
+	t.Maps = append(t.Maps, mapTruth("main.shared", shared))
+	t.Crash = map[string]any{
+		"class":       "concurrent-map-write",
+		"signal":      "SIGABRT",
+		"core_signal": "SIGABRT",
+		"fatal_msg":   "concurrent map writes",
+		"map":         "main.shared",
+		"map_addr":    hexp(reflectMapPointer(shared)),
+		"go_function": "main.racyWriter",
+	}
+	t.write(outdir)
+	for i := 0; i < 4; i++ {
+		go racyWriter(i)
+	}
+	time.Sleep(20 * time.Second)
+}
+
+//go:noinline
+func racyWriter(id int) {
+	for i := id; ; i++ {
+		k := i % sharedKeys
+		shared[k] = k
+	}
+}
+
+// c-stack-overflow: a goroutine (on its own locked thread: a pthread with a guard page) calls
+// C that recurses without bound.
+func scenarioCStackOverflow(outdir string) {
+	go overflowWorker(outdir)
+	time.Sleep(20 * time.Second)
+}
+
+//go:noinline
+func overflowWorker(outdir string) {
+	runtime.LockOSThread()
+	var lo, hi, guard C.uintptr_t
+	C.thread_stack_bounds(&lo, &hi, &guard)
+	if lo == 0 || guard == 0 {
+		warn("c-stack-overflow: no stack bounds or guard for this thread (lo=%#x guard=%#x)", uintptr(lo), uintptr(guard))
+	}
+	goid := curGoid()
+	t := newTruth("c-stack-overflow")
+	mid := uintptr(lo) + uintptr(hi-lo)/2
+	t.add(Addr{Addr: hexp(mid), What: "middle of the overflowing thread's stack", Region: "thread-stack", State: "allocated",
+		Detail: map[string]any{"stack_lo": hexp(uintptr(lo)), "stack_hi": hexp(uintptr(hi))}})
+	if guard != 0 {
+		t.add(Addr{Addr: hexp(uintptr(lo) - uintptr(guard)/2), What: "the thread's guard page (glibc: PROT_NONE, right below the stack)", Region: "unmapped", State: "unmapped",
+			Detail: map[string]any{"reason": "stack-guard", "guard_lo": hexp(uintptr(lo) - uintptr(guard)), "guard_hi": hexp(uintptr(lo))}})
+	}
+	t.Crash = map[string]any{
+		"class":        "stack-overflow",
+		"signal":       "SIGSEGV",
+		"core_signal":  "SIGABRT",
+		"c_function":   "recurse_deep",
+		"go_caller":    "main.overflowWorker",
+		"goid":         goid,
+		"thread_stack": map[string]any{"lo": hexp(uintptr(lo)), "hi": hexp(uintptr(hi)), "guard_size": uint64(guard)},
+		"fault_range":  []string{hexp(uintptr(lo) - uintptr(guard)), hexp(uintptr(lo))},
+	}
+	t.Notes = append(t.Notes, "fault_range is [guard_lo, stack_lo): the exact fault address is wherever the recursion first touched the guard page")
+	t.write(outdir)
+	C.recurse_deep(0)
+}

@@ -1,0 +1,5 @@
+//go:build goexperiment.mapsplitgroup
+
+package main
+
+const splitGroup = true

@@ -1,0 +1,3 @@
+module coretool/samples
+
+go 1.22
