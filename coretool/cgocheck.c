@@ -249,6 +249,12 @@ static void cgocheck_c_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum c
 	cgocheck_emit(ck, &f);
 }
 
+/* Linux x86-64 places mmaps top-down just below the stacks (the mmap base is
+ * 128 TiB minus the stack gap and randomization): an unmapped "chunk pointer"
+ * far from there is an integer, not a freed large chunk. */
+#define CGOCHECK_MMAP_LOW 0x7e0000000000ULL
+#define CGOCHECK_MMAP_TOP 0x800000000000ULL
+
 /* A word of Go memory: a pointer to a freed C chunk? */
 static void cgocheck_go_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum cgocheck_place place,
 			     const char *where, bool conservative)
@@ -270,7 +276,7 @@ static void cgocheck_go_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum 
 		/* free() unmaps a large (mmapped) chunk at once; its user pointer
 		 * was 16 bytes into a page. Without a mapping nothing proves it,
 		 * so this is only flagged as likely. */
-		if ((w & 0xfff) != 0x10 || w >= 0x800000000000ULL || w < 0x10000000ULL)
+		if ((w & 0xfff) != 0x10 || w >= CGOCHECK_MMAP_TOP || w < CGOCHECK_MMAP_LOW)
 			return;
 		f.conservative = true;
 	}

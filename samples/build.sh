@@ -32,7 +32,7 @@ list=$top/build/toolchains/list
 src_go=$top/samples/go
 src_c=$top/samples/c
 
-GO_SCENARIOS="c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free c-null-deref c-stack-overflow maps"
+GO_SCENARIOS="c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free c-null-deref c-stack-overflow maps cgocheck"
 C_SCENARIOS="c-uaf null-deref"
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 

@@ -63,4 +63,12 @@ struct helper_info {
 void start_helper_thread(struct helper_info *out);
 int addr_mapped(uintptr_t a);
 
+/* cgocheck */
+void cg_keep(int which, void *p);
+void cg_keep_handle(uintptr_t h);
+uintptr_t cg_kept_addr(int which);
+void *cg_malloc_guarded(size_t n);
+void cg_free(void *p);
+uint64_t *cg_noise_chunk(size_t n, uintptr_t go_heap);
+
 #endif

@@ -4,7 +4,7 @@
 //	GOTRACEBACK=crash crasher SCENARIO OUTDIR
 //
 // Scenarios: c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free
-// c-null-deref c-stack-overflow maps. See samples/README.md.
+// c-null-deref c-stack-overflow maps cgocheck. See samples/README.md.
 package main
 
 /*
@@ -42,6 +42,7 @@ var scenarioList = []scenario{
 	{"c-null-deref", scenarioCNullDeref},
 	{"c-stack-overflow", scenarioCStackOverflow},
 	{"maps", scenarioMaps},
+	{"cgocheck", scenarioCgocheck},
 }
 
 func usage() {

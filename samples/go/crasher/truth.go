@@ -25,6 +25,7 @@ type Truth struct {
 	Maps      []MapTruth     `json:"maps"`
 	Crash     map[string]any `json:"crash"`
 	Notes     []string       `json:"notes,omitempty"`
+	Extra     map[string]any `json:"extra,omitempty"` // scenario-specific truth (cgocheck)
 }
 
 // Addr is one address with its expected classification.
