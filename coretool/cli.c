@@ -21,7 +21,7 @@ const struct cli_verb cli_verbs[] = {
 	{ "classify", cmd_classify, "CORE ADDR... | CORE -",
 	  "what each address is: Go heap, goroutine stack, C heap, image, thread stack, ...",
 	  CMD_CLASSIFY_HELP },
-	{ "maps", cmd_maps, "CORE", "every Go map reachable from globals, with its health",
+	{ "maps", cmd_maps, "CORE [PATTERN] [--depth N] [--no-walk]", "every Go map reachable from globals, with its health",
 	  CMD_MAPS_HELP },
 	{ "map", cmd_map, "CORE NAME|ADDR:TYPE [--limit N] [--layout]",
 	  "one Go map's entries, or its buckets/groups with --layout", CMD_MAP_HELP },

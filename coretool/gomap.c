@@ -66,12 +66,21 @@ struct ct_error *gomap_ctx_create(const struct go_rt *rt, struct gomap_ctx **ret
 			ct_error_destroy(err);
 		}
 	}
+	struct govalue_opts vo = { .max_string = 256 };
+	struct ct_error *err = govalue_create(rt, ctx, &vo, &ctx->gv);
+	if (err) {
+		free(ctx);
+		return err;
+	}
 	*ret = ctx;
 	return NULL;
 }
 
 void gomap_ctx_destroy(struct gomap_ctx *ctx)
 {
+	if (!ctx)
+		return;
+	govalue_destroy(ctx->gv);
 	free(ctx);
 }
 
@@ -303,6 +312,8 @@ struct ct_error *gomap_type_from_die(const struct gomap_ctx *ctx, Dwarf_Die *typ
 	    !gomap_attr_die(type, DW_AT_go_elem, &t.elem) || !dw_size(&t.key, &t.key_size) ||
 	    !dw_size(&t.elem, &t.elem_size))
 		return gomap_unsupported(t.name, "no DW_AT_go_key/DW_AT_go_elem with sizes");
+	t.key_name = dwarf_diename(&t.key) ? dwarf_diename(&t.key) : "?";
+	t.elem_name = dwarf_diename(&t.elem) ? dwarf_diename(&t.elem) : "?";
 	if (!dw_type_of(type, &p) || !dw_peel(&p, &p) || dwarf_tag(&p) != DW_TAG_pointer_type ||
 	    !dw_type_of(&p, &hdr) || !dw_peel(&hdr, &hdr) ||
 	    dwarf_tag(&hdr) != DW_TAG_structure_type)
@@ -619,7 +630,7 @@ bool gomap_check_header(const struct gomap_ctx *ctx, const struct gomap *m,
 			    m->dir_len, GOMAP_MAX_DIRLEN_BITS);
 		return false;
 	}
-	if (m->global_depth >= 64 || ((int64_t)1 << m->global_depth) != m->dir_len)
+	if (m->global_depth >= 63 || ((uint64_t)1 << m->global_depth) != (uint64_t)m->dir_len)
 		gomap_issue(h, "dirLen %" PRId64 " != 1 << globalDepth (%u)", m->dir_len,
 			    m->global_depth);
 	if (m->global_shift != 64 - m->global_depth)

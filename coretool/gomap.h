@@ -43,6 +43,7 @@ struct gomap_type {
 	Dwarf_Die map;       /* the typedef map[K]V (DW_AT_go_kind 21) */
 	const char *name;    /* "map[string]int", owned by libdw */
 	Dwarf_Die key, elem; /* K and V (DW_AT_go_key, DW_AT_go_elem) */
+	const char *key_name, *elem_name;
 	uint64_t key_size, elem_size;
 	bool key_indirect, elem_indirect; /* > 128 bytes: the slot holds a pointer */
 	unsigned slots;                   /* per bucket or group: 8 */
@@ -207,24 +208,31 @@ struct gomap_found {
 	uint64_t addr;      /* the header (0: nil map) */
 	Dwarf_Die *type;    /* the map[K]V type */
 	unsigned ptr_depth; /* pointers followed from the global */
+	bool unreadable;    /* the map pointer itself could not be read (addr is 0) */
 };
 
 struct gomap_find_opts {
-	unsigned max_ptr_depth;   /* pointers followed from a global (default 3) */
-	uint64_t max_objects;     /* objects visited in total (default 100000) */
-	uint64_t max_elems;       /* array/slice elements looked at per array (default 4096) */
-	const char *var_prefix;   /* only globals whose name is a prefix of this (NULL: all) */
+	unsigned max_ptr_depth;   /* pointers (and slices) followed from a global; 0 = none */
+	uint64_t max_objects;     /* objects reached through pointers in total (0: 100000) */
+	uint64_t max_elems;       /* array/slice elements looked at per array (0: 4096) */
+	const char *var_prefix;   /* only globals whose name is a prefix of this path (NULL: all) */
 };
+#define GOMAP_FIND_DEFAULTS { 3, 100000, 4096, NULL }
 
 struct gomap_find_stats {
-	uint64_t globals, objects, unreadable;
+	uint64_t globals, objects;
+	uint64_t unreadable;          /* pointers on the way that could not be read (wild
+				       * or unsaved; a map pointer among them is also
+				       * handed to the callback as unreadable) */
+	char first_unreadable[256];   /* the first of them: "path at 0x..." */
 	bool truncated; /* a bound was hit: there may be more maps */
 };
 
 typedef bool (*gomap_found_fn)(void *arg, const struct gomap_found *f);
 
 /* Calls fn for every map reachable from a global variable, globals in name
- * order. fn returning false stops the search. opts and stats may be NULL. */
+ * order. fn returning false stops the search. opts (NULL: GOMAP_FIND_DEFAULTS)
+ * and stats may be NULL. */
 struct ct_error *gomap_foreach_global_map(const struct gomap_ctx *ctx,
 					  const struct gomap_find_opts *opts, gomap_found_fn fn,
 					  void *arg, struct gomap_find_stats *stats);

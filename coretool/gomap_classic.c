@@ -31,6 +31,18 @@ static const char *classic_status_word(enum mem_status st)
 	return st == MEM_NOT_SAVED ? "not saved in the core" : "unmapped (wild pointer)";
 }
 
+static const char *classic_in_array(const struct classic_walk *w, uint64_t addr)
+{
+	const struct gomap *m = w->m;
+	uint64_t bs = m->type.group_size;
+	uint64_t nb = (uint64_t)1 << m->B, nold = gomap_nold(w->ctx, m);
+	if (addr >= m->buckets && addr - m->buckets < nb * bs)
+		return "bucket array";
+	if (nold && addr >= m->oldbuckets && addr - m->oldbuckets < nold * bs)
+		return "old bucket array";
+	return NULL;
+}
+
 /* Walks one bucket and its overflow chain. *first_tophash gets tophash[0] of the
  * first bucket (for the evacuation test), *live the live entries it held;
  * false if the first bucket could not be read. */
@@ -46,6 +58,16 @@ static bool classic_chain(struct classic_walk *w, enum chain_mode mode, uint64_t
 	for (unsigned chain = 0; addr; chain++) {
 		if (chain > 0) {
 			bool seen;
+			/* The arrays hold only the 2^B (or old) buckets themselves: the
+			 * overflow buckets makeBucketArray preallocates sit past their end. An
+			 * overflow pointer into an array loops or cross-links chains. */
+			const char *arr = classic_in_array(w, addr);
+			if (arr) {
+				gomap_issue(h, "overflow pointer of %s %" PRIu64 " (after %u buckets) "
+					       "points into the %s at 0x%" PRIx64 ": chain cut there",
+					    what, index, chain, arr, addr);
+				return true;
+			}
 			if ((w->err = gomap_addrset_add(&w->seen, addr, &seen))) {
 				w->halt = true;
 				return false;

@@ -22,6 +22,7 @@ struct gomap_ctx {
 	const struct dw *dw;
 	const struct mem *mem;
 	struct gomap_consts consts;
+	struct govalue *gv; /* dynamic types of interfaces (the finder looks into them) */
 };
 
 void gomap_issue(struct gomap_health *h, const char *fmt, ...)

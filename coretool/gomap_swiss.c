@@ -105,6 +105,15 @@ static bool swiss_group(struct swiss_walk *w, struct gomap_table *tab, uint64_t 
 	return true;
 }
 
+/* Directory entries a table of this localDepth fills: 2^(globalDepth-localDepth),
+ * 0 when that cannot be (the header check has said why). */
+static uint64_t swiss_span(const struct gomap *m, unsigned local_depth)
+{
+	if (local_depth > m->global_depth || m->global_depth - local_depth > GOMAP_MAX_DIRLEN_BITS)
+		return 0;
+	return (uint64_t)1 << (m->global_depth - local_depth);
+}
+
 /* maxGrowthLeft of a table (go1.24+ table.go): capacity-1 for one group, else 7/8. */
 static uint64_t swiss_max_growth(const struct gomap_ctx *ctx, const struct gomap_type *t,
 				 uint64_t capacity)
@@ -162,7 +171,7 @@ static void swiss_table(struct swiss_walk *w, uint64_t di, uint64_t tp)
 		gomap_issue(h, "table 0x%" PRIx64 ": localDepth %u > globalDepth %u", tp,
 			    tab.local_depth, m->global_depth);
 	else
-		tab.dir_count = (uint64_t)1 << (m->global_depth - tab.local_depth);
+		tab.dir_count = swiss_span(m, tab.local_depth);
 	uint64_t maxgroups = c->max_table_capacity / t->slots;
 	if (mask >= maxgroups || tab.capacity == 0 || tab.capacity > c->max_table_capacity ||
 	    (tab.capacity & (tab.capacity - 1)) != 0 || (uint64_t)tab.capacity != (mask + 1) * t->slots) {
@@ -262,8 +271,8 @@ static struct ct_error *swiss_walk_dir(struct swiss_walk *w)
 				unsigned char ld;
 				uint64_t span = 1;
 				if (mem_read(w->ctx->mem, tp + m->type.tab_local_depth, &ld, 1) == MEM_OK &&
-				    ld <= m->global_depth)
-					span = (uint64_t)1 << (m->global_depth - ld);
+				    swiss_span(m, ld))
+					span = swiss_span(m, ld);
 				cur_end = di + span;
 				continue;
 			}

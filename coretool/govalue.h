@@ -1,7 +1,8 @@
 /* Rendering a Go value of a DWARF type from memory into struct out (text or
  * JSON), by its reflect kind (DW_AT_go_kind): integers, floats, bool, strings
- * (bounded, invalid UTF-8 escaped), pointers/unsafe.Pointer/uintptr/chan/func
- * as "0x..." strings, structs as objects keyed by field name, arrays as
+ * (bounded, invalid UTF-8 escaped), pointers/unsafe.Pointer/chan/func as
+ * "0x..." strings (uintptr too in text; a number in JSON, as Go's reflect and
+ * the samples' ground truth see it), structs as objects keyed by field name, arrays as
  * arrays, slices as {len, cap, ptr}, interfaces as {type, data}, maps as
  * {map, count}. Recursion depth and element counts are bounded.
  *
@@ -16,6 +17,7 @@
 
 #include "ct_error.h"
 #include "goruntime.h"
+#include "mem.h"
 #include "out.h"
 
 /* reflect.Kind, go src/internal/abi/type.go (the values DW_AT_go_kind carries). */
@@ -55,11 +57,33 @@ void govalue_destroy(struct govalue *gv); /* NULL allowed */
 struct ct_error *govalue_render(struct govalue *gv, struct out *o, Dwarf_Die *type, uint64_t addr,
 				uint64_t *unreadable);
 
+/* The Go kind of a type: the first DW_AT_go_kind along its typedef chain (Go
+ * puts it on the named typedef: "interface {}" is a runtime.eface struct
+ * underneath), else guessed from the DWARF tag; -1 if unknown. *under gets the
+ * type with typedefs peeled. */
+int govalue_kind(Dwarf_Die *type, Dwarf_Die *under);
+
 /* The Go type name of a DWARF type ("main.Key", "map[string]int", "*int"). */
 const char *govalue_type_name(Dwarf_Die *type);
 
 /* The DWARF type whose runtime type descriptor is at addr (load bias applied),
  * as interfaces hold them; false if none. */
 bool govalue_type_of_rtype(struct govalue *gv, uint64_t rtype, Dwarf_Die *ret);
+/* An interface value (eface or iface) at addr, st its DWARF struct (typedefs
+ * peeled): the dynamic type and where the dynamic value is (the data word
+ * itself for pointer-shaped types, else what it points at). MEM_UNMAPPED also
+ * for a struct that is not an interface. */
+struct govalue_iface {
+	bool nil;
+	uint64_t rtype, data;
+	bool known;          /* type is valid */
+	Dwarf_Die type;
+	uint64_t value_addr;
+};
+enum mem_status govalue_iface(struct govalue *gv, Dwarf_Die *st, uint64_t addr,
+			      struct govalue_iface *ret);
+
+/* The runtime's name for the type descriptor at rtype ("int", "*main.T"). */
+bool govalue_rtype_name(struct govalue *gv, uint64_t rtype, char *buf, size_t cap);
 
 #endif

@@ -57,16 +57,17 @@ int main(int argc, char **argv)
 				verb = &cli_verbs[i];
 		if (!verb) {
 			fprintf(stderr, "coretool: unknown verb '%s'\nTry 'coretool --help'.\n", rest[0]);
+			free(rest);
 			return CT_EXIT_USAGE;
 		}
 	}
-	if (!verb) {
-		cli_help(help ? stdout : stderr);
+	if (!verb || help) {
+		if (verb)
+			cli_verb_help(verb, stdout);
+		else
+			cli_help(help ? stdout : stderr);
+		free(rest);
 		return help ? CT_EXIT_OK : CT_EXIT_USAGE;
-	}
-	if (help) {
-		cli_verb_help(verb, stdout);
-		return CT_EXIT_OK;
 	}
 	cli.verb = verb->name;
 	int rc = verb->run(&cli, nrest, rest);

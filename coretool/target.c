@@ -15,6 +15,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* libdwfl's find_elf has no argument of ours: the target whose files are
+ * looked up is handed over in a thread-local (cores of a batch may be read in
+ * parallel threads). */
+static _Thread_local const struct target *target_reporting;
+
+void target_dwfl_begin_use(const struct target *t)
+{
+	target_reporting = t;
+}
+
 void target_warn(struct target *t, const char *fmt, ...)
 {
 	char *msg;
@@ -33,17 +43,24 @@ void target_warn(struct target *t, const char *fmt, ...)
 	w[t->nwarnings++] = msg;
 }
 
-/* libdwfl's find_elf has no argument of ours: the sysroot of the report under
- * way is handed over in a thread-local (reports of several cores may run in
- * parallel threads). */
-static _Thread_local const char *target_report_sysroot;
 
 /* With a sysroot, the paths the core names are looked up under it first; then
  * the usual build-id search. */
 static int target_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 			   Dwarf_Addr base, char **file_name, Elf **elfp)
 {
-	const char *sysroot = target_report_sysroot;
+	const struct target *t = target_reporting;
+	const char *sysroot = t ? t->sysroot : NULL;
+	/* The executable the core names is the one given with --exe (or found):
+	 * a Go binary linked by Go's own linker has no GNU build-id to search by. */
+	const char *exe_named = t && t->core ? core_exe_path(t->core) : NULL;
+	if (t && t->exe_path && modname && exe_named && !strcmp(modname, exe_named)) {
+		int fd = open(t->exe_path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			*file_name = strdup(t->exe_path);
+			return fd;
+		}
+	}
 	if (sysroot && modname && modname[0] == '/') {
 		char *path;
 		if (asprintf(&path, "%s%s", sysroot, modname) >= 0) {
@@ -123,7 +140,7 @@ static enum mem_status target_mem_read(void *arg, uint64_t addr, void *buf, size
 }
 
 static char *target_debuginfo_path = NULL;
-static const Dwfl_Callbacks target_dwfl_callbacks = {
+const Dwfl_Callbacks target_dwfl_callbacks = {
 	.find_elf = target_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &target_debuginfo_path,
@@ -179,21 +196,22 @@ static struct ct_error *target_report_modules(struct target *t)
 	if (!t->dwfl)
 		return ct_error_fmt(CT_ERR_NOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
 	dwfl_report_begin(t->dwfl);
-	target_report_sysroot = t->sysroot;
+	target_reporting = t;
 	int n = dwfl_core_file_report(t->dwfl, t->core->elf, t->exe_path);
 	int rc = dwfl_report_end(t->dwfl, NULL, NULL);
 	if (rc != 0 || n < 0) {
-		target_report_sysroot = NULL;
+		target_reporting = NULL;
 		target_warn(t, "dwfl_core_file_report: %s", dwfl_errmsg(-1));
 		return NULL;
 	}
 	struct target_modlist ml = { t, NULL };
 	dwfl_getmodules(t->dwfl, target_add_module, &ml, 0);
 	if (ml.err) {
-		target_report_sysroot = NULL;
+		target_reporting = NULL;
 		return ml.err;
 	}
-	qsort(t->modules, t->nmodules, sizeof(*t->modules), target_mod_cmp);
+	if (t->nmodules)
+		qsort(t->modules, t->nmodules, sizeof(*t->modules), target_mod_cmp);
 	for (size_t i = 0; i < t->nmodules; i++) {
 		struct target_module *m = &t->modules[i];
 		Dwarf_Addr bias;
@@ -204,6 +222,8 @@ static struct ct_error *target_report_modules(struct target *t)
 			m->file = strdup(mainfile);
 		else if (elf && strstr(m->name, "vdso"))
 			m->file = strdup("[vdso: read from the core]");
+		else if (elf) /* handed to dwfl_core_file_report as the executable */
+			m->file = strdup(t->exe_path);
 		else
 			target_warn(t, "module %s: file not found%s", m->name,
 				    t->sysroot ? " under --sysroot" : " (use --sysroot)");
@@ -217,7 +237,7 @@ static struct ct_error *target_report_modules(struct target *t)
 				    t->exe_path);
 		}
 	}
-	target_report_sysroot = NULL;
+	target_reporting = NULL;
 	return NULL;
 }
 
@@ -301,6 +321,16 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 	if (t->core->truncated)
 		target_warn(t, "core file is truncated: %" PRIu64 " bytes of memory are not in it",
 			    t->core->bytes_missing);
+	/* The kernel saves writable memory whole (coredump_filter's defaults):
+	 * writable bytes missing mean a filter or damaged program headers, and
+	 * answers about heaps and stacks may be missing too. */
+	uint64_t wmissing = 0;
+	for (size_t i = 0; i < t->core->nsegs; i++)
+		if (t->core->segs[i].flags & PF_W)
+			wmissing += t->core->segs[i].memsz - t->core->segs[i].filesz;
+	if (wmissing && !t->core->truncated)
+		target_warn(t, "%" PRIu64 " bytes of writable memory are not in the core "
+			       "(coredump_filter, or damaged program headers)", wmissing);
 	*ret = t;
 	return NULL;
 fail:
@@ -451,6 +481,7 @@ void target_close(struct target *t)
 	for (size_t i = 0; i < t->nmodules; i++) {
 		free(t->modules[i].name);
 		free(t->modules[i].file);
+		symidx_destroy(t->modules[i].syms);
 	}
 	free(t->modules);
 	dw_close(t->dw);
@@ -482,4 +513,16 @@ const struct target_module *target_module_of(const struct target *t, uint64_t ad
 			return m;
 	}
 	return NULL;
+}
+
+const char *target_module_symbol(struct target *t, const struct target_module *m, uint64_t addr,
+				 uint64_t *off)
+{
+	struct target_module *mm = &t->modules[m - t->modules];
+	if (!mm->syms_tried) {
+		mm->syms_tried = true;
+		/* No index (no symbol table, no memory): libdwfl answers each lookup itself. */
+		ct_error_destroy(symidx_build(mm->dwmod, &mm->syms));
+	}
+	return symidx_lookup(mm->syms, mm->dwmod, addr, off);
 }

@@ -16,6 +16,7 @@
 #include "goroutine.h"
 #include "goruntime.h"
 #include "mem.h"
+#include "symidx.h"
 
 struct target_module {
 	char *name;      /* path as the process had it */
@@ -26,6 +27,8 @@ struct target_module {
 	bool is_exe;
 	bool build_id_mismatch; /* the file found is not the one the process ran */
 	Dwfl_Module *dwmod;
+	struct symidx *syms; /* address -> symbol, built on first use (target_module_symbol) */
+	bool syms_tried;
 };
 
 /* A file the core maps, opened for the bytes the core did not save. */
@@ -90,6 +93,12 @@ void target_close(struct target *t);
 
 void target_warn(struct target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* libdwfl callbacks that find the files a core names (the executable given,
+ * the sysroot, build-ids). Call target_dwfl_begin_use(t) before a libdwfl
+ * call that may look files up for t. */
+extern const Dwfl_Callbacks target_dwfl_callbacks;
+void target_dwfl_begin_use(const struct target *t);
+
 /* The models, opened on first use. The error (if any) stays owned by the
  * target: do not destroy it. */
 const struct ct_error *target_go_heap(struct target *t, const struct go_heap **ret);
@@ -101,5 +110,9 @@ void target_thread_stacks(struct target *t, const struct target_tstack **ret, si
 
 /* The module containing addr, or NULL. */
 const struct target_module *target_module_of(const struct target *t, uint64_t addr);
+/* The symbol of module m (one of t's) holding addr, and the offset into it: what
+ * dwfl_module_addrinfo() answers, through an index built on first use (symidx.h). */
+const char *target_module_symbol(struct target *t, const struct target_module *m, uint64_t addr,
+				 uint64_t *off);
 
 #endif

@@ -133,11 +133,8 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
 	}
 	/* A fresh Dwfl per walk: libdwfl attaches one thread set per Dwfl, and we
 	 * choose the registers each time. The modules are reported from the core. */
-	Dwfl_Callbacks cb = { .find_elf = dwfl_build_id_find_elf,
-			      .find_debuginfo = dwfl_standard_find_debuginfo };
-	static char *debuginfo_path;
-	cb.debuginfo_path = &debuginfo_path;
-	Dwfl *dwfl = dwfl_begin(&cb);
+	target_dwfl_begin_use(t);
+	Dwfl *dwfl = dwfl_begin(&target_dwfl_callbacks);
 	if (!dwfl) {
 		bt->stop = "dwfl_begin failed";
 		return;
