@@ -8,6 +8,7 @@
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static uint64_t dw_hash(const char *s)
@@ -119,6 +120,19 @@ struct ct_error *dw_open(const char *path, struct dw **ret)
 	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
 		err = ct_error_fmt(CT_ERR_FORMAT, "executable %s: not an executable (ELF type %u)",
 				   path, eh.e_type);
+		goto fail;
+	}
+	/* A cut or damaged file loses its section headers, and with them the
+	 * DWARF and the marks of a Go binary: say so rather than report a C
+	 * program without debug info. */
+	struct stat sb;
+	size_t shnum = 0;
+	if (fstat(dw->fd, &sb) == 0 && eh.e_shoff &&
+	    (elf_getshdrnum(dw->elf, &shnum) != 0 || eh.e_shoff > (uint64_t)sb.st_size ||
+	     ((uint64_t)sb.st_size - eh.e_shoff) / (eh.e_shentsize ? eh.e_shentsize : 1) < shnum)) {
+		err = ct_error_fmt(CT_ERR_FORMAT,
+				   "executable %s: damaged: its section headers are not in the file "
+				   "(truncated?)", path);
 		goto fail;
 	}
 	dw->entry = eh.e_entry;
@@ -413,7 +427,7 @@ static void dw_index_cus(struct dw *dw)
 		qsort(dw->cus, dw->ncus, sizeof(*dw->cus), dw_cu_cmp);
 }
 
-bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line)
+bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go)
 {
 	if (!dw->cus_done)
 		dw_index_cus(dw);
@@ -441,6 +455,8 @@ bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line)
 			continue;
 		*file = f;
 		*line = n;
+		if (go)
+			*go = r->go;
 		return true;
 	}
 	return false;

@@ -80,7 +80,7 @@ struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *re
 /* Source file and line of a pc (an address in the file, no bias). Go binaries
  * have no .debug_aranges, and with external linking libdw's lookup lands in a
  * C unit: we index the units' own ranges, Go units first. */
-bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line);
+bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go);
 
 /* Go's DWARF extensions (cmd/link/internal/dwarf: DW_AT_go_kind = 0x2900, ...). */
 enum { DW_AT_go_kind = 0x2900, DW_AT_go_key = 0x2901, DW_AT_go_elem = 0x2902,

@@ -32,6 +32,7 @@ const char *fault_source_name(enum fault_source s)
 	switch (s) {
 	case FAULT_SOURCE_CORE: return "core";
 	case FAULT_SOURCE_SIGNAL_FRAME: return "signal-frame";
+	case FAULT_SOURCE_GOROUTINE: return "goroutine";
 	default: return "none";
 	}
 }
@@ -195,6 +196,7 @@ static void fault_from_core(const struct target *t, struct fault *f)
 void fault_find(struct target *t, struct fault *ret)
 {
 	fault_from_core(t, ret);
+	ret->pc = ret->regs[CORE_REG_RIP];
 	if (!t->core || fault_sync(ret->signo))
 		return; /* the core's own signal is the fault (a plain C crash) */
 	struct fault best = { 0 };
@@ -219,9 +221,31 @@ void fault_find(struct target *t, struct fault *ret)
 			hi = sp + FAULT_SCAN_MAX;
 		fault_scan(t, sp, hi, th->tid, &best);
 	}
+	if (best.source != FAULT_SOURCE_SIGNAL_FRAME || !fault_sync(best.signo)) {
+		/* A fault in Go code became a panic (sigpanic): the handler returned,
+		 * its frame is gone, but the goroutine keeps the signal, the fault
+		 * address and pc (runtime2.go: g.sig, g.sigcode0/1, g.sigpc). */
+		const struct go_m *m = gs ? go_sched_m_of_tid(gs, ret->tid) : NULL;
+		const struct go_g *g = m && m->curg ? go_sched_g_at(gs, m->curg) : NULL;
+		if (g && fault_sync((int)g->sig)) {
+			/* The crash's own SIGABRT frame (Go's crash() raised it on
+			 * the goroutine's stack) has registers that walk back to the
+			 * faulting frame; the core's are inside the signal handler. */
+			if (best.source == FAULT_SOURCE_SIGNAL_FRAME && best.tid == ret->tid)
+				memcpy(ret->regs, best.regs, sizeof(ret->regs));
+			ret->source = FAULT_SOURCE_GOROUTINE;
+			ret->signo = (int)g->sig;
+			ret->code = (int)g->sigcode0;
+			ret->addr = g->sigcode1;
+			ret->has_addr = true;
+			ret->pc = g->sigpc;
+			return;
+		}
+	}
 	if (best.source != FAULT_SOURCE_SIGNAL_FRAME)
 		return;
 	/* A SIGABRT frame only replaces the core's SIGABRT if it adds the registers
 	 * at abort() (the C caller), which the core's thread state no longer has. */
 	*ret = best;
+	ret->pc = ret->regs[CORE_REG_RIP];
 }

@@ -17,6 +17,7 @@ enum fault_source {
 	FAULT_SOURCE_NONE,
 	FAULT_SOURCE_CORE,         /* the core's own NT_SIGINFO and thread registers */
 	FAULT_SOURCE_SIGNAL_FRAME, /* a kernel signal frame found on a signal stack */
+	FAULT_SOURCE_GOROUTINE,    /* a fault in Go code, turned into a panic: g.sig, g.sigcode1 */
 };
 
 struct fault {
@@ -25,7 +26,9 @@ struct fault {
 	int signo, code, errnum;
 	uint64_t addr;        /* si_addr (SIGSEGV, SIGBUS, SIGFPE, SIGILL) */
 	int32_t sender_pid;   /* kill/tgkill sender (SIGABRT from abort()) */
-	uint64_t regs[CORE_NREGS]; /* at the fault, in core_reg order */
+	uint64_t regs[CORE_NREGS]; /* at the fault, in core_reg order (goroutine source:
+				    * the thread's registers at the crash, not at the fault) */
+	uint64_t pc;          /* where the fault happened */
 	uint64_t frame;       /* address of the siginfo in the signal frame, or 0 */
 	bool has_addr;        /* si_addr is meaningful for this signal and code */
 };

@@ -13,8 +13,8 @@
 struct go_g_layout {
 	uint64_t size;
 	struct dw_field stack_lo, stack_hi, sched_sp, sched_pc, sched_bp, syscallsp, syscallpc,
-		status, goid, m, waitreason, gopc;
-	bool has_waitreason, has_gopc;
+		status, goid, m, waitreason, gopc, sig, sigcode0, sigcode1, sigpc;
+	bool has_waitreason, has_gopc, has_sig;
 };
 
 struct go_m_layout {
@@ -47,6 +47,12 @@ static struct ct_error *go_g_layout(const struct dw *dw, struct go_g_layout *l)
 	ct_error_destroy(opt);
 	if (!(opt = dw_field(dw, "runtime.g", "gopc", &l->gopc)))
 		l->has_gopc = true;
+	ct_error_destroy(opt);
+	if (!(opt = dw_field(dw, "runtime.g", "sig", &l->sig)) &&
+	    !(opt = dw_field(dw, "runtime.g", "sigcode0", &l->sigcode0)) &&
+	    !(opt = dw_field(dw, "runtime.g", "sigcode1", &l->sigcode1)) &&
+	    !(opt = dw_field(dw, "runtime.g", "sigpc", &l->sigpc)))
+		l->has_sig = true;
 	ct_error_destroy(opt);
 	l->stack_lo = (struct dw_field){ stack.off + lo, 8 };
 	l->stack_hi = (struct dw_field){ stack.off + hi, 8 };
@@ -94,6 +100,12 @@ static struct ct_error *go_g_read(const struct go_rt *rt, const struct go_g_layo
 	g->m = F(m);
 	g->waitreason = l->has_waitreason ? (int)F(waitreason) : -1;
 	g->gopc = l->has_gopc ? F(gopc) : 0;
+	if (l->has_sig) {
+		g->sig = (uint32_t)F(sig);
+		g->sigcode0 = F(sigcode0);
+		g->sigcode1 = F(sigcode1);
+		g->sigpc = F(sigpc);
+	}
 #undef F
 	return NULL;
 }
@@ -181,33 +193,60 @@ struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret)
 		err = ct_error_fmt(CT_ERR_CORRUPT, "runtime.allgs claims %" PRIu64 " goroutines", len);
 		goto fail;
 	}
-	s->gs = calloc(len ? len : 1, sizeof(*s->gs));
-	if (!s->gs) {
-		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
-		goto fail;
-	}
+	/* Grown as goroutines are read: a damaged length must not cost its
+	 * claimed size in memory, nor one failed read per entry in time. */
+	size_t cap = 0;
 	for (uint64_t i = 0; i < len; i++) {
-		uint64_t gp;
-		struct ct_error *e = mem_read_u64(rt->mem, arr + i * 8, &gp, "runtime.allgs entry");
-		if (!e && gp)
-			e = go_g_read(rt, &gl, gp, buf, &s->gs[s->ngs]);
+		unsigned char b8[8];
+		if (mem_read(rt->mem, arr + i * 8, b8, 8) != MEM_OK) {
+			/* not in the core: skip to the array's next page */
+			uint64_t next = ((arr + i * 8) | 4095) + 1;
+			i = (next - arr + 7) / 8 - 1; /* arr may be unaligned: round up */
+			s->partial = true;
+			continue;
+		}
+		uint64_t gp = mem_load(b8, 8);
+		if (!gp)
+			continue;
+		if (s->ngs == cap) {
+			size_t ncap = cap ? 2 * cap : 256;
+			struct go_g *ng = realloc(s->gs, ncap * sizeof(*ng));
+			if (!ng) {
+				err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+				goto fail;
+			}
+			s->gs = ng;
+			cap = ncap;
+		}
+		struct ct_error *e = go_g_read(rt, &gl, gp, buf, &s->gs[s->ngs]);
 		if (e) {
 			ct_error_destroy(e);
 			s->partial = true;
 			continue;
 		}
-		if (gp) {
-			s->gs[s->ngs].status &= ~s->scan_bit;
-			s->ngs++;
-		}
+		s->gs[s->ngs].status &= ~s->scan_bit;
+		s->ngs++;
 	}
-	qsort(s->gs, s->ngs, sizeof(*s->gs), go_g_cmp);
+	if (s->ngs)
+		qsort(s->gs, s->ngs, sizeof(*s->gs), go_g_cmp);
 
 	uint64_t allm, mp;
 	if ((err = go_var_addr(rt, "runtime.allm", &allm)) ||
 	    (err = mem_read_u64(rt->mem, allm, &mp, "runtime.allm")))
 		goto fail;
+	/* Brent's cycle check: a damaged alllink that loops back must not list
+	 * the same Ms again and again up to the bound. */
+	uint64_t cycle_mark = mp, cycle_power = 1, cycle_len = 0;
 	for (size_t n = 0; mp && n < GO_MAX_MS; n++) {
+		if (n > 0 && mp == cycle_mark) {
+			s->partial = true;
+			break;
+		}
+		if (++cycle_len == cycle_power) {
+			cycle_mark = mp;
+			cycle_power *= 2;
+			cycle_len = 0;
+		}
 		if (mem_read(rt->mem, mp, buf, ml.size) != MEM_OK) {
 			s->partial = true;
 			break;
@@ -231,18 +270,18 @@ struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret)
 #undef F
 		unsigned char *gbuf = malloc(gl.size);
 		struct go_g g;
-		if (gbuf && m->g0 && !go_g_read(rt, &gl, m->g0, gbuf, &g)) {
+		struct ct_error *e0 = NULL, *e1 = NULL;
+		if (gbuf && m->g0 && !(e0 = go_g_read(rt, &gl, m->g0, gbuf, &g))) {
 			m->g0_lo = g.stack_lo;
 			m->g0_hi = g.stack_hi;
 		}
-		if (gbuf && m->gsignal && !go_g_read(rt, &gl, m->gsignal, gbuf, &g)) {
+		if (gbuf && m->gsignal && !(e1 = go_g_read(rt, &gl, m->gsignal, gbuf, &g))) {
 			m->gsignal_lo = g.stack_lo;
 			m->gsignal_hi = g.stack_hi;
 		}
+		ct_error_destroy(e0);
+		ct_error_destroy(e1);
 		free(gbuf);
-		/* A cycle in a damaged list ends at the bound; a self-loop at once. */
-		if (next == mp)
-			break;
 		mp = next;
 	}
 	free(buf);

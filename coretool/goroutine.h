@@ -17,6 +17,10 @@ struct go_g {
 	uint64_t syscallsp, syscallpc;
 	uint64_t m;          /* the M running it, or 0 */
 	int waitreason;      /* runtime.waitReason, -1 if unknown */
+	/* The signal that turned into a panic in this goroutine (sigpanic):
+	 * g.sig, g.sigcode0 (si_code), g.sigcode1 (fault address), g.sigpc. */
+	uint32_t sig;
+	uint64_t sigcode0, sigcode1, sigpc;
 	uint64_t gopc;       /* pc of the go statement that created it */
 };
 

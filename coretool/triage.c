@@ -21,11 +21,14 @@ static void triage_go_fatal(struct target *t, struct triage *tr)
 		return;
 	uint64_t buf_addr, idx_addr, idx;
 	char buf[512 + 1];
-	if (go_var_addr(t->go, "runtime.printBacklog", &buf_addr) ||
-	    go_var_addr(t->go, "runtime.printBacklogIndex", &idx_addr) ||
-	    mem_read_u64(&t->mem, idx_addr, &idx, "runtime.printBacklogIndex") ||
-	    mem_read(&t->mem, buf_addr, buf, 512) != MEM_OK || idx >= 512)
+	struct ct_error *err;
+	if ((err = go_var_addr(t->go, "runtime.printBacklog", &buf_addr)) ||
+	    (err = go_var_addr(t->go, "runtime.printBacklogIndex", &idx_addr)) ||
+	    (err = mem_read_u64(&t->mem, idx_addr, &idx, "runtime.printBacklogIndex")) ||
+	    mem_read(&t->mem, buf_addr, buf, 512) != MEM_OK || idx >= 512) {
+		ct_error_destroy(err); /* no backlog: nothing to say */
 		return;
+	}
 	/* Unroll the ring: oldest bytes first. */
 	char ring[513];
 	memcpy(ring, buf + idx, 512 - idx);
@@ -66,9 +69,12 @@ static void triage_abort_msg(struct target *t, struct triage *tr)
 			const char *name = dwfl_module_getsym_info(m, s, &sym, &addr, NULL, NULL, NULL);
 			if (!name || strcmp(name, "__abort_msg") != 0)
 				continue;
-			uint64_t p;
 			char msg[512];
-			if (mem_read_u64(&t->mem, addr, &p, "__abort_msg") || !p)
+			unsigned char pb[8];
+			if (mem_read(&t->mem, addr, pb, 8) != MEM_OK) /* no error object to leak */
+				return;
+			uint64_t p = mem_load(pb, 8);
+			if (!p)
 				return;
 			size_t n = 0;
 			while (n < sizeof(msg) - 1 && mem_read(&t->mem, p + 4 + n, &msg[n], 1) == MEM_OK &&
@@ -130,6 +136,9 @@ static bool triage_libc_frame(const struct frame *f)
 
 static void triage_frames(struct target *t, struct triage *tr)
 {
+	/* A fault in Go code that became a panic: the fault's registers are gone,
+	 * but the panic ran on, and crashed, on the same goroutine stack: the
+	 * thread's registers walk back through sigpanic to the faulting frame. */
 	unwind_thread(t, tr->fault.tid, tr->fault.regs, &tr->bt);
 	tr->n_c_frames = tr->bt.n;
 	const struct go_sched *s;
@@ -148,7 +157,7 @@ static void triage_frames(struct target *t, struct triage *tr)
 	}
 	for (size_t i = 0; i < tr->n_c_frames; i++) {
 		const struct frame *f = &tr->bt.frames[i];
-		if (!triage_libc_frame(f) && f->func && !strstr(f->func, "runtime.") &&
+		if (!f->go && !triage_libc_frame(f) && f->func && !strstr(f->func, "runtime.") &&
 		    strncmp(f->func, "__restore_rt", 12) != 0) {
 			tr->cfunc = f->func;
 			break;
@@ -156,7 +165,10 @@ static void triage_frames(struct target *t, struct triage *tr)
 	}
 	/* Go threw on the system stack (systemstack saved the goroutine's state
 	 * in g.sched): its own frames say where. */
-	if (!tr->cfunc && t->go && !target_go_sched(t, &s)) {
+	bool own_go = false; /* a frame of the program's own Go code already? */
+	for (size_t i = 0; i < tr->bt.n; i++)
+		own_go |= tr->bt.frames[i].go && !triage_runtime_frame(tr->bt.frames[i].func);
+	if (!tr->cfunc && !own_go && t->go && !target_go_sched(t, &s)) {
 		const struct go_m *m = go_sched_m_of_tid(s, tr->fault.tid);
 		const struct go_g *g = m && m->curg ? go_sched_g_at(s, m->curg) : NULL;
 		if (g && !g->syscallsp && g->sched_pc) {
@@ -191,6 +203,8 @@ static const enum core_reg triage_gprs[16] = {
 
 static void triage_registers(struct target *t, struct triage *tr)
 {
+	if (tr->fault.source == FAULT_SOURCE_GOROUTINE)
+		return; /* only the pc survived */
 	for (size_t i = 0; i < 16; i++) {
 		uint64_t v = tr->fault.regs[triage_gprs[i]];
 		/* "Looks like a pointer": mapped in the process, or a freed C chunk's
@@ -501,7 +515,7 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		} else {
 			out_null(o);
 		}
-		out_khex(o, "pc", f->regs[CORE_REG_RIP]);
+		out_khex(o, "pc", f->pc);
 		out_khex(o, "sp", f->regs[CORE_REG_RSP]);
 		out_key(o, "c_function");
 		tr->cfunc ? out_str(o, tr->cfunc) : out_null(o);
@@ -591,7 +605,9 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 	if (tr->has_g)
 		fprintf(fp, ", goroutine %" PRIu64 " (%s)", tr->goid, tr->g_status);
 	fprintf(fp, "\n           from %s", f->source == FAULT_SOURCE_SIGNAL_FRAME ?
-		"the signal frame on the signal stack" : "the core's signal information");
+		"the signal frame on the signal stack" : f->source == FAULT_SOURCE_GOROUTINE ?
+		"the goroutine's saved signal (a fault in Go code, turned into a panic)" :
+		"the core's signal information");
 	if (tr->core_signo && tr->core_signo != f->signo)
 		fprintf(fp, " (the core itself says %s: re-raised)",
 			core_signal_name(tr->core_signo) ? core_signal_name(tr->core_signo) : "?");

@@ -82,8 +82,11 @@ void unwind_symbolize(struct target *t, struct frame *f)
 	f->module = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	Dwarf_Addr start;
 	dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
-	if (t->dw && pc >= t->bias && dw_line(t->dw, pc - t->bias, &f->file, &f->line))
+	bool go = false;
+	if (t->dw && pc >= t->bias && dw_line(t->dw, pc - t->bias, &f->file, &f->line, &go)) {
+		f->go |= go; /* the unit's language says whose frame it is */
 		return; /* the executable: our own unit index (see dw_line) */
+	}
 	Dwfl_Line *line = dwfl_module_getsrc(m, pc);
 	if (line) {
 		int lineno;
@@ -172,6 +175,22 @@ void unwind_goroutine(struct target *t, const struct go_sched *s, const struct g
 		pc = g->sched_pc;
 		sp = g->sched_sp;
 		bp = g->sched_bp;
+	}
+	/* systemstack saves no frame pointer for the goroutine it leaves
+	 * (gosave_systemstack_switch): there, Go's own CFI (.debug_frame) walks
+	 * from the saved pc and sp instead. */
+	if (!bp && t->core && t->core->nthreads) {
+		uint64_t regs[CORE_NREGS] = { 0 };
+		regs[CORE_REG_RIP] = pc;
+		regs[CORE_REG_RSP] = sp;
+		size_t first_go = bt->n;
+		unwind_thread(t, t->core->threads[0].tid, regs, bt);
+		for (size_t i = first_go; i < bt->n; i++)
+			bt->frames[i].go = true;
+		if (bt->n > first_go + 1)
+			return;
+		bt->n = first_go;
+		bt->stop = NULL;
 	}
 	/* reentersyscall saves bp in sched.bp along with syscallsp (proc.go); a
 	 * frame pointer outside the goroutine's stack ends the walk. */

@@ -32,7 +32,7 @@ list=$top/build/toolchains/list
 src_go=$top/samples/go
 src_c=$top/samples/c
 
-GO_SCENARIOS="c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free c-null-deref c-stack-overflow maps cgocheck"
+GO_SCENARIOS="c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free c-null-deref c-stack-overflow maps cgocheck go-nil-deref"
 C_SCENARIOS="c-uaf null-deref"
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 
@@ -128,6 +128,7 @@ marker() {
 	case $1 in
 	concurrent-map-writes) echo "fatal error: concurrent map writes" ;;
 	c-double-free) echo "free(): double free detected in tcache 2" ;;
+	go-nil-deref) echo "invalid memory address or nil pointer dereference" ;;
 	c-uaf | null-deref) echo "" ;;
 	*) echo "signal arrived during cgo execution" ;;
 	esac

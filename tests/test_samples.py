@@ -3,7 +3,7 @@ never silently shrink it."""
 from conftest import SAMPLES, all_samples, toolchains
 
 GO_SCENARIOS = ["c-uaf-map", "go-uaf", "map-grow-stale", "concurrent-map-writes",
-                "c-double-free", "c-null-deref", "c-stack-overflow", "maps", "cgocheck"]
+                "c-double-free", "c-null-deref", "c-stack-overflow", "maps", "cgocheck", "go-nil-deref"]
 C_SCENARIOS = ["c-uaf", "null-deref"]
 
 

@@ -21,7 +21,9 @@ def test_triage_matches_truth(case):
         assert rep["signal"]["name"] == crash["signal"], rep["signal"]
     if crash.get("core_signal"):
         assert rep["signal"]["core_signal"] == crash["core_signal"]
-    if sample.is_go and crash.get("signal") == "SIGSEGV":
+    if crash.get("source"):
+        assert rep["signal"]["source"] == crash["source"]
+    elif sample.is_go and crash.get("signal") == "SIGSEGV":
         # the core says SIGABRT; the SIGSEGV came out of Go's signal frame
         assert rep["signal"]["source"] == "signal-frame"
     if crash.get("fault_addr"):

@@ -4,7 +4,7 @@
 //	GOTRACEBACK=crash crasher SCENARIO OUTDIR
 //
 // Scenarios: c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free
-// c-null-deref c-stack-overflow maps cgocheck. See samples/README.md.
+// c-null-deref c-stack-overflow maps cgocheck go-nil-deref. See samples/README.md.
 package main
 
 /*
@@ -43,6 +43,7 @@ var scenarioList = []scenario{
 	{"c-stack-overflow", scenarioCStackOverflow},
 	{"maps", scenarioMaps},
 	{"cgocheck", scenarioCgocheck},
+	{"go-nil-deref", scenarioGoNilDeref},
 }
 
 func usage() {
