@@ -115,6 +115,10 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 	memset(f, 0, sizeof(*f));
 	f->pc = pc;
 	f->activation = activation;
+	/* Go injects a call to runtime.sigpanic at the faulting instruction: the
+	 * frame above it is at that instruction, not after a call. */
+	if (bt->n >= 2 && f[-1].func && !strcmp(f[-1].func, "runtime.sigpanic"))
+		f->activation = true;
 	Dwarf_Word sp;
 	if (dwfl_frame_reg(state, 7, &sp) == 0)
 		f->sp = sp;
