@@ -6,12 +6,17 @@
 #include <string.h>
 
 #include "cli.h"
+#include "gomap.h"
+#include "govalue.h"
 #include "target.h"
 
 struct ct_session {
 	struct target *t;
 	ct_read_fn read;
 	void *arg;
+	/* Built on first use by the map and value calls, kept for the session. */
+	struct gomap_ctx *maps;
+	struct govalue *gv;
 };
 
 static char *api_strdup_err(struct ct_error *err)
@@ -71,13 +76,39 @@ void ct_close(ct_session *s)
 {
 	if (!s)
 		return;
+	govalue_destroy(s->gv);
+	gomap_ctx_destroy(s->maps);
 	target_close(s->t);
 	free(s);
+}
+
+/* Verbs that read the core's threads, registers, notes or segment table: over
+ * a memory callback (a live process in gdb) they have nothing to read them
+ * from. The others (maps, map, heap, goroutines, classify) work from memory
+ * and DWARF alone; classify then knows the Go heap and goroutine stacks but
+ * not the mappings, thread stacks or the C heap. */
+static const char *const api_core_verbs[] = { "info", "triage", "bt", "cgocheck" };
+
+int ct_verb_needs_core(const char *verb)
+{
+	for (size_t i = 0; verb && i < sizeof(api_core_verbs) / sizeof(api_core_verbs[0]); i++)
+		if (!strcmp(verb, api_core_verbs[i]))
+			return 1;
+	return 0;
 }
 
 int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **out, char **err)
 {
 	char *obuf = NULL, *ebuf = NULL;
+	if (argc >= 1 && !s->t->core && ct_verb_needs_core(argv[0])) {
+		if (out)
+			*out = NULL;
+		if (err && asprintf(err, "coretool: %s needs a core file: threads, registers and "
+				    "mappings cannot be read through a memory reader (write one "
+				    "with gdb's `gcore FILE`)\n", argv[0]) < 0)
+			*err = NULL;
+		return CT_EXIT_FATAL;
+	}
 	size_t olen = 0, elen = 0;
 	FILE *of = open_memstream(&obuf, &olen), *ef = open_memstream(&ebuf, &elen);
 	if (!of || !ef || argc < 1) {
@@ -116,6 +147,277 @@ int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **ou
 	else
 		free(ebuf);
 	return rc;
+}
+
+/* ---- Go maps and values ---- */
+
+static int api_fail(struct ct_error *err, char **errmsg)
+{
+	if (errmsg)
+		*errmsg = api_strdup_err(err);
+	else
+		ct_error_destroy(err);
+	return CT_EXIT_FATAL;
+}
+
+static struct ct_error *api_models(ct_session *s)
+{
+	struct ct_error *err;
+	if (!s->t->go)
+		return ct_error_fmt(CT_ERR_NOTFOUND, "not a Go program (no Go runtime in the DWARF)");
+	if (!s->maps && (err = gomap_ctx_create(s->t->go, &s->maps)))
+		return err;
+	if (!s->gv && (err = govalue_create(s->t->go, s->maps, NULL, &s->gv)))
+		return err;
+	return NULL;
+}
+
+static struct ct_error *api_map(ct_session *s, uint64_t addr, const char *type, struct gomap *m)
+{
+	struct gomap_type mt;
+	struct ct_error *err;
+	if (!type)
+		return ct_error_fmt(CT_ERR_USAGE, "no map type given");
+	if ((err = api_models(s)) || (err = gomap_type_by_name(s->maps, type, &mt)))
+		return err;
+	return gomap_read(s->maps, &mt, addr, m);
+}
+
+int ct_map_info(ct_session *s, uint64_t addr, const char *type, struct ct_map_info *ret,
+		char **errmsg)
+{
+	struct gomap m;
+	struct ct_error *err = api_map(s, addr, type, &m);
+	if (err)
+		return api_fail(err, errmsg);
+	memset(ret, 0, sizeof(*ret));
+	const struct gomap_type *t = &m.type;
+	ret->addr = m.addr;
+	ret->count = m.count;
+	ret->swiss = t->impl == GO_MAP_SWISS;
+	ret->key_indirect = t->key_indirect;
+	ret->elem_indirect = t->elem_indirect;
+	ret->slots = t->slots;
+	ret->key_size = t->key_size;
+	ret->elem_size = t->elem_size;
+	ret->type = t->name;
+	ret->key_type = t->key_name;
+	ret->elem_type = t->elem_name;
+	ret->impl = go_map_impl_name(t->impl);
+	ret->B = m.B;
+	ret->buckets = m.buckets;
+	ret->oldbuckets = m.oldbuckets;
+	ret->nevacuate = m.nevacuate;
+	ret->noverflow = m.noverflow;
+	ret->dir_ptr = m.dir_ptr;
+	ret->dir_len = m.dir_len;
+	ret->global_depth = m.global_depth;
+	gomap_growth_str(s->maps, &m, ret->growth, sizeof(ret->growth));
+	gomap_flags_str(s->maps, &m, ret->flags, sizeof(ret->flags));
+	return CT_EXIT_OK;
+}
+
+struct api_walk {
+	ct_session *s;
+	ct_map_entry_fn entry;
+	ct_map_unit_fn unit;
+	void *arg;
+};
+
+static bool api_walk_entry(void *arg, const struct gomap *m, const struct gomap_entry *e)
+{
+	struct api_walk *w = arg;
+	(void)m;
+	uint32_t flags = (e->key_ok ? 0 : CT_MAP_KEY_BAD) | (e->elem_ok ? 0 : CT_MAP_ELEM_BAD);
+	return w->entry(w->arg, e->key_addr, e->elem_addr, flags) != 0;
+}
+
+/* The state a tophash/ctrl byte gives its slot, by the constants gomap read
+ * (the same words `coretool map --layout --json` uses). */
+static const char *api_slot_state(const struct gomap_consts *c, enum go_map_impl impl, unsigned b)
+{
+	if (impl == GO_MAP_CLASSIC) {
+		if (b == c->empty_rest) return "emptyRest";
+		if (b == c->empty_one) return "emptyOne";
+		if (b == c->evacuated_x) return "evacuatedX";
+		if (b == c->evacuated_y) return "evacuatedY";
+		if (b == c->evacuated_empty) return "evacuatedEmpty";
+		if (b < c->min_top_hash) return "impossible";
+		return "live";
+	}
+	if (b == c->ctrl_empty) return "empty";
+	if (b == c->ctrl_deleted) return "deleted";
+	if (b & 0x80) return "impossible";
+	return "full";
+}
+
+static bool api_walk_group(void *arg, const struct gomap *m, const struct gomap_group *g)
+{
+	struct api_walk *w = arg;
+	const struct gomap_consts *c = gomap_ctx_consts(w->s->maps);
+	struct ct_map_unit u = {
+		.kind = g->kind == GOMAP_GROUP ? CT_MAP_GROUP :
+			g->kind == GOMAP_OLDBUCKET ? CT_MAP_OLDBUCKET : CT_MAP_BUCKET,
+		.nslots = m->type.slots < 8 ? m->type.slots : 8,
+		.addr = g->addr,
+		.index = g->index,
+		.chain = g->chain,
+		.overflow = g->overflow,
+		.evacuated = g->evacuated,
+		.table = g->table ? g->table->addr : 0,
+	};
+	for (unsigned i = 0; i < u.nslots; i++) {
+		u.ctrl[i] = g->ctrl[i];
+		u.state[i] = api_slot_state(c, m->type.impl, g->ctrl[i]);
+		u.live += !strcmp(u.state[i], "live") || !strcmp(u.state[i], "full");
+	}
+	return w->unit(w->arg, &u) != 0;
+}
+
+static void api_table_unit(const struct gomap_table *t, int kind, struct ct_map_unit *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->addr = t->addr;
+	u->dir_index = t->dir_index;
+	u->dir_count = t->dir_count;
+	u->table_index = t->index;
+	u->used = t->used;
+	u->capacity = t->capacity;
+	u->growth_left = t->growth_left;
+	u->local_depth = t->local_depth;
+	u->groups = t->groups;
+	u->ngroups = t->ngroups;
+	u->full = t->full;
+	u->deleted = t->deleted;
+	u->empty = t->empty;
+}
+
+static bool api_walk_table(void *arg, const struct gomap *m, const struct gomap_table *t)
+{
+	struct api_walk *w = arg;
+	struct ct_map_unit u;
+	(void)m;
+	api_table_unit(t, CT_MAP_TABLE, &u);
+	return w->unit(w->arg, &u) != 0;
+}
+
+static bool api_walk_table_end(void *arg, const struct gomap *m, const struct gomap_table *t)
+{
+	struct api_walk *w = arg;
+	struct ct_map_unit u;
+	(void)m;
+	api_table_unit(t, CT_MAP_TABLE_END, &u);
+	return w->unit(w->arg, &u) != 0;
+}
+
+int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn entry,
+		ct_map_unit_fn unit, void *arg, struct ct_map_health *health, char **errmsg)
+{
+	struct gomap m;
+	struct ct_error *err = api_map(s, addr, type, &m);
+	if (err)
+		return api_fail(err, errmsg);
+	struct api_walk w = { .s = s, .entry = entry, .unit = unit, .arg = arg };
+	struct gomap_visitor v = { .arg = &w };
+	if (entry)
+		v.entry = api_walk_entry;
+	if (unit) {
+		v.group = api_walk_group;
+		v.table = api_walk_table;
+		v.table_end = api_walk_table_end;
+	}
+	struct gomap_health *h = calloc(1, sizeof(*h));
+	if (!h)
+		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
+	if ((err = gomap_walk(s->maps, &m, &v, h))) {
+		free(h);
+		return api_fail(err, errmsg);
+	}
+	bool bad = gomap_health_bad(h);
+	if (health) {
+		memset(health, 0, sizeof(*health));
+		health->ok = !bad;
+		health->complete = h->complete || h->stopped_by_caller;
+		health->stopped_by_caller = h->stopped_by_caller;
+		health->nissues = h->nissues + h->issues_dropped;
+		health->count = m.count;
+		health->live = h->live;
+		snprintf(health->summary, sizeof(health->summary), "%s", gomap_health_summary(h));
+		if (h->stopped[0] && !h->stopped_by_caller)
+			snprintf(health->stopped, sizeof(health->stopped), "%s", h->stopped);
+	}
+	free(h);
+	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+}
+
+int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **out, char **errmsg)
+{
+	struct ct_error *err;
+	Dwarf_Die die;
+	*out = NULL;
+	if ((err = api_models(s)))
+		return api_fail(err, errmsg);
+	if (!type || !dw_type(s->t->dw, type, &die))
+		return api_fail(ct_error_fmt(CT_ERR_NOTFOUND, "no type '%s' in the DWARF",
+					     type ? type : ""), errmsg);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
+	struct out o;
+	out_init(&o, f, json != 0);
+	uint64_t bad = 0;
+	err = govalue_render(s->gv, &o, &die, addr, &bad);
+	fclose(f);
+	if (err) {
+		free(buf);
+		return api_fail(err, errmsg);
+	}
+	*out = buf;
+	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+}
+
+/* ---- the verbs' own descriptions ---- */
+
+static const struct cli_verb *api_verb(const char *name)
+{
+	for (size_t i = 0; name && i < cli_nverbs; i++)
+		if (!strcmp(cli_verbs[i].name, name))
+			return &cli_verbs[i];
+	return NULL;
+}
+
+int ct_has_verb(const char *verb)
+{
+	return api_verb(verb) != NULL;
+}
+
+char *ct_verb_help(const char *verb)
+{
+	const struct cli_verb *v = api_verb(verb);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	if (!v || !(f = open_memstream(&buf, &len)))
+		return NULL;
+	cli_verb_help(v, f);
+	fclose(f);
+	return buf;
+}
+
+size_t ct_struct_size(const char *name)
+{
+	if (!name)
+		return 0;
+	if (!strcmp(name, "ct_map_info"))
+		return sizeof(struct ct_map_info);
+	if (!strcmp(name, "ct_map_unit"))
+		return sizeof(struct ct_map_unit);
+	if (!strcmp(name, "ct_map_health"))
+		return sizeof(struct ct_map_health);
+	return 0;
 }
 
 void ct_free(void *p)

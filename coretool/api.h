@@ -28,6 +28,115 @@ void ct_close(ct_session *s);
  * returns the exit status the CLI would (0, 1, 2, 64). */
 int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **out, char **err);
 
+/* ---- Go maps for front ends that render entries themselves (gdb printers) ----
+ * Thin over gomap.h: the front end names a map by its header address and its
+ * type name ("map[string]int"), gets its header, then walks it with callbacks.
+ * Every layout rule stays in libcoretool; the front end only sees addresses of
+ * keys and values and the bucket/group bookkeeping. */
+
+/* A map's header and type. The strings are owned by the session. */
+struct ct_map_info {
+	uint64_t addr;            /* the header; 0: a nil map */
+	uint64_t count;           /* hmap.count / Map.used */
+	int32_t swiss;            /* 1: Swiss tables, 0: classic buckets */
+	int32_t key_indirect;     /* > 128 bytes: the slot holds a pointer to the key */
+	int32_t elem_indirect;
+	uint32_t slots;           /* per bucket/group */
+	uint64_t key_size, elem_size;
+	const char *type;         /* "map[string]int" */
+	const char *key_type;     /* "string" */
+	const char *elem_type;    /* "int" */
+	const char *impl;         /* "classic" | "swiss" */
+	/* classic */
+	uint64_t B, buckets, oldbuckets, nevacuate, noverflow;
+	/* swiss */
+	uint64_t dir_ptr, global_depth;
+	int64_t dir_len;
+	char growth[128];         /* "not growing", "growing (2x), 3/8 old buckets evacuated", "n/a" */
+	char flags[96];           /* "iterator|hashWriting", "" */
+};
+
+/* One live entry, handed to the entry callback: where its key and value are
+ * (indirect keys/values already followed). flags: CT_MAP_KEY_BAD /
+ * CT_MAP_ELEM_BAD when the indirect pointer could not be read (the address is
+ * then the slot itself). Return 0 to stop the walk, 1 to go on. */
+enum { CT_MAP_KEY_BAD = 1, CT_MAP_ELEM_BAD = 2 };
+typedef int (*ct_map_entry_fn)(void *arg, uint64_t key_addr, uint64_t elem_addr, uint32_t flags);
+
+enum ct_map_unit_kind {
+	CT_MAP_TABLE = 1,     /* swiss: a table starts (its groups follow) */
+	CT_MAP_TABLE_END = 2, /* swiss: the table's totals (full/deleted/empty) */
+	CT_MAP_BUCKET = 3,    /* classic: buckets[index], or its chain-th overflow bucket */
+	CT_MAP_OLDBUCKET = 4, /* classic, growing: oldbuckets[index] (or overflow) */
+	CT_MAP_GROUP = 5,     /* swiss: a group of a table, or the one group of a small map */
+};
+
+/* A bucket, group or table for the layout view; the entries of a bucket or
+ * group come right after it (when both callbacks are given). */
+struct ct_map_unit {
+	int32_t kind;           /* enum ct_map_unit_kind */
+	uint32_t nslots;        /* bytes of ctrl and states used: 8 */
+	uint64_t addr;
+	uint64_t index;         /* bucket index; group index within its table */
+	uint64_t chain;         /* classic: 0 = the bucket, n = its n-th overflow bucket */
+	uint64_t overflow;      /* classic: next bucket of the chain, 0 = none */
+	int32_t evacuated;      /* classic old bucket: moved to the new array */
+	int32_t live;           /* live (classic) / full (swiss) slots of this unit */
+	uint64_t table;         /* swiss group: its table, 0 for a small map */
+	uint8_t ctrl[8];        /* tophash (classic) or ctrl (swiss) bytes */
+	/* per slot, the state the ctrl byte says: classic "live", "emptyRest",
+	 * "emptyOne", "evacuatedX", "evacuatedY", "evacuatedEmpty"; swiss "full",
+	 * "empty", "deleted"; both "impossible" */
+	const char *state[8];
+	/* swiss table (CT_MAP_TABLE, CT_MAP_TABLE_END) */
+	uint64_t dir_index, dir_count;  /* first directory slot and how many share it */
+	int64_t table_index;
+	uint32_t used, capacity, growth_left, local_depth;
+	uint64_t groups, ngroups;
+	uint64_t full, deleted, empty;  /* CT_MAP_TABLE_END only */
+};
+typedef int (*ct_map_unit_fn)(void *arg, const struct ct_map_unit *u);
+
+/* What a walk found out about the map. */
+struct ct_map_health {
+	int32_t ok;              /* nothing wrong found */
+	int32_t complete;        /* every bucket/group read, or the caller stopped the walk */
+	int32_t stopped_by_caller;
+	uint32_t nissues;
+	uint64_t count, live;    /* the header's count and the live slots found */
+	char summary[256];       /* "ok" or the first problem */
+	char stopped[256];       /* where and why the walk stopped on damage; "" if it did not */
+};
+
+/* The map of type `type` ("map[K]V" as the DWARF names it) whose header is at
+ * addr (0: a nil map). Returns 0, or 2 with a message in *errmsg (ct_free). */
+int ct_map_info(ct_session *s, uint64_t addr, const char *type, struct ct_map_info *ret,
+		char **errmsg);
+/* Walks that map: each live entry once (classic maps mid-growth included), and
+ * when `unit` is given the tables, buckets and groups. Either callback may be
+ * NULL; health may be NULL. Returns 0 (walked, healthy or stopped by the
+ * caller), 1 (damaged: what was readable was handed out, health says where it
+ * stopped), 2 (error: *errmsg). */
+int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn entry,
+		ct_map_unit_fn unit, void *arg, struct ct_map_health *health, char **errmsg);
+
+/* Renders the Go value of type `type` (a DWARF type name: "error",
+ * "interface {}", "main.T") at addr as the CLI renders map entries: text (Go
+ * syntax, one line) or JSON. Returns 0, 1 (some memory unreadable: rendered in
+ * place), 2 (error: *errmsg). */
+int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **out, char **errmsg);
+
+/* 1 if the verb reads what only a core has (threads and registers, notes,
+ * the mappings): ct_run refuses it on a session over a memory callback. */
+int ct_verb_needs_core(const char *verb);
+/* 1 if the library has this verb ("cgocheck" may come later). */
+int ct_has_verb(const char *verb);
+/* The text of `coretool VERB --help` (ct_free it); NULL for an unknown verb. */
+char *ct_verb_help(const char *verb);
+/* sizeof of the structs above ("ct_map_info", "ct_map_unit", "ct_map_health"),
+ * so that a binding can check its mirror of them; 0 for an unknown name. */
+size_t ct_struct_size(const char *name);
+
 void ct_free(void *p);
 
 /* Version of the library, e.g. "0.1". */

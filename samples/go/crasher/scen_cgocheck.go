@@ -85,8 +85,13 @@ func scenarioCgocheck(outdir string) {
 		Region: "go-heap", State: "free", Detail: map[string]any{"elemsize": 1024}})
 	t.add(Addr{Addr: hexp(uintptr(unsafe.Pointer(cgoPinned))), What: "pinned Go object C keeps",
 		Region: "go-heap", State: "allocated", Detail: map[string]any{"elemsize": 1024}})
+	// By construction: 64 bytes fit a tcache bin; the 3000-byte chunk goes to the unsorted
+	// bin on free() and is sorted into a large bin by the next malloc that walks the
+	// unsorted list (the noise chunk's malloc, served by mmap only after that walk).
+	bins := map[string]string{"freed-64": "tcache", "freed-3000": "large"}
 	for k, a := range freedAddrs {
-		t.add(Addr{Addr: hexp(a), What: "C chunk " + k + " freed, still in main.freedC", Region: "c-heap", State: "free"})
+		t.add(Addr{Addr: hexp(a), What: "C chunk " + k + " freed, still in main.freedC", Region: "c-heap", State: "free",
+			Detail: map[string]any{"bin": bins[k], "mmapped": false}})
 	}
 	t.add(Addr{Addr: hexp(uintptr(live)), What: "C chunk still live, in main.freedC", Region: "c-heap", State: "allocated"})
 	t.Maps = append(t.Maps, mapTruth("main.freedC", freedC))

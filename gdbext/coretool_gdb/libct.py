@@ -1,0 +1,318 @@
+"""ctypes binding of libcoretool's C API (coretool/api.h).
+
+Only this module knows the C signatures. The structs mirror api.h field for
+field; `ct_struct_size` lets us refuse a library whose structs differ from
+this mirror instead of reading garbage.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import pathlib
+from typing import Callable, List, Optional, Tuple
+
+
+class CoretoolError(Exception):
+    """An error for the person at the gdb prompt: one line, no traceback."""
+
+
+ENTRY_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
+                            ctypes.c_uint32)
+READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p,
+                           ctypes.c_size_t)
+
+CT_MAP_KEY_BAD = 1
+CT_MAP_ELEM_BAD = 2
+
+CT_MAP_TABLE = 1
+CT_MAP_TABLE_END = 2
+CT_MAP_BUCKET = 3
+CT_MAP_OLDBUCKET = 4
+CT_MAP_GROUP = 5
+
+
+class MapInfo(ctypes.Structure):
+    _fields_ = [
+        ("addr", ctypes.c_uint64),
+        ("count", ctypes.c_uint64),
+        ("swiss", ctypes.c_int32),
+        ("key_indirect", ctypes.c_int32),
+        ("elem_indirect", ctypes.c_int32),
+        ("slots", ctypes.c_uint32),
+        ("key_size", ctypes.c_uint64),
+        ("elem_size", ctypes.c_uint64),
+        ("type", ctypes.c_char_p),
+        ("key_type", ctypes.c_char_p),
+        ("elem_type", ctypes.c_char_p),
+        ("impl", ctypes.c_char_p),
+        ("B", ctypes.c_uint64),
+        ("buckets", ctypes.c_uint64),
+        ("oldbuckets", ctypes.c_uint64),
+        ("nevacuate", ctypes.c_uint64),
+        ("noverflow", ctypes.c_uint64),
+        ("dir_ptr", ctypes.c_uint64),
+        ("global_depth", ctypes.c_uint64),
+        ("dir_len", ctypes.c_int64),
+        ("growth", ctypes.c_char * 128),
+        ("flags", ctypes.c_char * 96),
+    ]
+
+
+class MapUnit(ctypes.Structure):
+    _fields_ = [
+        ("kind", ctypes.c_int32),
+        ("nslots", ctypes.c_uint32),
+        ("addr", ctypes.c_uint64),
+        ("index", ctypes.c_uint64),
+        ("chain", ctypes.c_uint64),
+        ("overflow", ctypes.c_uint64),
+        ("evacuated", ctypes.c_int32),
+        ("live", ctypes.c_int32),
+        ("table", ctypes.c_uint64),
+        ("ctrl", ctypes.c_uint8 * 8),
+        ("state", ctypes.c_char_p * 8),
+        ("dir_index", ctypes.c_uint64),
+        ("dir_count", ctypes.c_uint64),
+        ("table_index", ctypes.c_int64),
+        ("used", ctypes.c_uint32),
+        ("capacity", ctypes.c_uint32),
+        ("growth_left", ctypes.c_uint32),
+        ("local_depth", ctypes.c_uint32),
+        ("groups", ctypes.c_uint64),
+        ("ngroups", ctypes.c_uint64),
+        ("full", ctypes.c_uint64),
+        ("deleted", ctypes.c_uint64),
+        ("empty", ctypes.c_uint64),
+    ]
+
+
+class MapHealth(ctypes.Structure):
+    _fields_ = [
+        ("ok", ctypes.c_int32),
+        ("complete", ctypes.c_int32),
+        ("stopped_by_caller", ctypes.c_int32),
+        ("nissues", ctypes.c_uint32),
+        ("count", ctypes.c_uint64),
+        ("live", ctypes.c_uint64),
+        ("summary", ctypes.c_char * 256),
+        ("stopped", ctypes.c_char * 256),
+    ]
+
+
+UNIT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(MapUnit))
+
+_lib: Optional[ctypes.CDLL] = None
+
+
+def _candidates() -> List[str]:
+    env = os.environ.get("CORETOOL_LIB")
+    if env:
+        return [env]
+    here = pathlib.Path(__file__).resolve()
+    # gdbext/coretool_gdb/libct.py -> the repository's build/
+    out = [str(here.parent.parent.parent / "build" / "libcoretool.so")]
+    found = ctypes.util.find_library("coretool")
+    if found:
+        out.append(found)
+    return out
+
+
+def _bind(lib: ctypes.CDLL) -> None:
+    vp, cp, u64 = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint64
+    pcp = ctypes.POINTER(ctypes.c_void_p)
+    lib.ct_open_core.restype = vp
+    lib.ct_open_core.argtypes = [cp, cp, cp, pcp]
+    lib.ct_open_memory.restype = vp
+    lib.ct_open_memory.argtypes = [READ_FN, vp, cp, u64, pcp]
+    lib.ct_close.restype = None
+    lib.ct_close.argtypes = [vp]
+    lib.ct_run.restype = ctypes.c_int
+    lib.ct_run.argtypes = [vp, ctypes.c_int, ctypes.POINTER(cp), ctypes.c_int, pcp, pcp]
+    lib.ct_free.restype = None
+    lib.ct_free.argtypes = [vp]
+    lib.ct_version.restype = cp
+    lib.ct_version.argtypes = []
+    lib.ct_map_info.restype = ctypes.c_int
+    lib.ct_map_info.argtypes = [vp, u64, cp, ctypes.POINTER(MapInfo), pcp]
+    lib.ct_map_walk.restype = ctypes.c_int
+    lib.ct_map_walk.argtypes = [vp, u64, cp, ENTRY_FN, UNIT_FN, vp, ctypes.POINTER(MapHealth), pcp]
+    lib.ct_render.restype = ctypes.c_int
+    lib.ct_render.argtypes = [vp, cp, u64, ctypes.c_int, pcp, pcp]
+    lib.ct_verb_needs_core.restype = ctypes.c_int
+    lib.ct_verb_needs_core.argtypes = [cp]
+    lib.ct_has_verb.restype = ctypes.c_int
+    lib.ct_has_verb.argtypes = [cp]
+    lib.ct_verb_help.restype = vp
+    lib.ct_verb_help.argtypes = [cp]
+    lib.ct_struct_size.restype = ctypes.c_size_t
+    lib.ct_struct_size.argtypes = [cp]
+    for name, mirror in (("ct_map_info", MapInfo), ("ct_map_unit", MapUnit),
+                         ("ct_map_health", MapHealth)):
+        size = lib.ct_struct_size(name.encode())
+        if size != ctypes.sizeof(mirror):
+            raise CoretoolError(f"libcoretool's struct {name} is {size} bytes, this gdb "
+                                f"extension expects {ctypes.sizeof(mirror)}: rebuild or update "
+                                "one of them")
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library (loaded once); CoretoolError if it cannot be found."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    tried = []
+    for path in _candidates():
+        try:
+            candidate = ctypes.CDLL(path)
+        except OSError as e:
+            tried.append(str(e))
+            continue
+        try:
+            _bind(candidate)
+        except AttributeError as e:
+            raise CoretoolError(f"{path} is too old for this gdb extension ({e}): run `make`")
+        _lib = candidate
+        return _lib
+    raise CoretoolError("cannot load libcoretool (run `make`, or set CORETOOL_LIB): "
+                        + "; ".join(tried))
+
+
+def take_string(ptr: Optional[int]) -> str:
+    """A C string the library allocated, as text; frees it."""
+    if not ptr:
+        return ""
+    try:
+        return ctypes.string_at(ptr).decode("utf-8", "replace")
+    finally:
+        lib().ct_free(ptr)
+
+
+def has_verb(verb: str) -> bool:
+    return bool(lib().ct_has_verb(verb.encode()))
+
+
+def verb_help(verb: str) -> Optional[str]:
+    ptr = lib().ct_verb_help(verb.encode())
+    return take_string(ptr) if ptr else None
+
+
+def version() -> str:
+    return lib().ct_version().decode()
+
+
+class Handle:
+    """An open ct_session. Keeps alive whatever the C side calls back into."""
+
+    def __init__(self, ptr: int, keepalive: Tuple = ()) -> None:
+        self.ptr: Optional[int] = ptr
+        self._keepalive = keepalive
+
+    @classmethod
+    def open_core(cls, core: str, exe: Optional[str], sysroot: Optional[str]) -> "Handle":
+        err = ctypes.c_void_p()
+        ptr = lib().ct_open_core(core.encode(), exe.encode() if exe else None,
+                                 sysroot.encode() if sysroot else None, ctypes.byref(err))
+        if not ptr:
+            raise CoretoolError(take_string(err.value) or f"cannot open {core}")
+        return cls(ptr)
+
+    @classmethod
+    def open_memory(cls, read: Callable[[int, int], Tuple[int, bytes]], exe: str,
+                    bias: int) -> "Handle":
+        """read(addr, len) -> (status, bytes): status 0 ok, 1 unmapped, 2 unavailable."""
+
+        def c_read(_arg: Optional[int], addr: int, buf: int, length: int) -> int:
+            # A Python exception cannot cross into C: every failure is a status.
+            try:
+                status, data = read(addr, length)
+            except Exception:  # noqa: BLE001 - the C boundary; see above
+                return 1
+            if status == 0:
+                if len(data) != length:
+                    return 2
+                ctypes.memmove(buf, data, length)
+            return status
+
+        cb = READ_FN(c_read)
+        err = ctypes.c_void_p()
+        ptr = lib().ct_open_memory(cb, None, exe.encode(), bias, ctypes.byref(err))
+        if not ptr:
+            raise CoretoolError(take_string(err.value) or f"cannot open {exe}")
+        return cls(ptr, (cb, c_read, read))
+
+    def close(self) -> None:
+        if self.ptr:
+            lib().ct_close(self.ptr)
+            self.ptr = None
+
+    def _p(self) -> int:
+        if not self.ptr:
+            raise CoretoolError("the coretool session is closed")
+        return self.ptr
+
+    def run(self, argv: List[str], json: bool = False) -> Tuple[int, str, str]:
+        arr = (ctypes.c_char_p * len(argv))(*[a.encode() for a in argv])
+        out, err = ctypes.c_void_p(), ctypes.c_void_p()
+        rc = lib().ct_run(self._p(), len(argv), arr, 1 if json else 0, ctypes.byref(out),
+                          ctypes.byref(err))
+        return rc, take_string(out.value), take_string(err.value)
+
+    def map_info(self, addr: int, type_name: str) -> MapInfo:
+        info = MapInfo()
+        err = ctypes.c_void_p()
+        rc = lib().ct_map_info(self._p(), addr, type_name.encode(), ctypes.byref(info),
+                               ctypes.byref(err))
+        if rc != 0:
+            raise CoretoolError(take_string(err.value) or f"cannot read map at 0x{addr:x}")
+        return info
+
+    def map_walk(self, addr: int, type_name: str,
+                 on_entry: Optional[Callable[[int, int, int], bool]],
+                 on_unit: Optional[Callable[[MapUnit], bool]]) -> MapHealth:
+        """Walks the map; a callback returning False stops the walk. A
+        KeyboardInterrupt in a callback stops the walk and is raised again
+        after it (the C side cannot carry it)."""
+        pending: List[BaseException] = []
+
+        def c_entry(_arg: Optional[int], k: int, v: int, flags: int) -> int:
+            try:
+                return 1 if on_entry(k, v, flags) else 0
+            except KeyboardInterrupt as e:
+                pending.append(e)
+            except Exception as e:  # noqa: BLE001 - cannot cross into C; raised after the walk
+                pending.append(e)
+            return 0
+
+        def c_unit(_arg: Optional[int], u: "ctypes._Pointer[MapUnit]") -> int:
+            try:
+                return 1 if on_unit(u.contents) else 0
+            except KeyboardInterrupt as e:
+                pending.append(e)
+            except Exception as e:  # noqa: BLE001 - as above
+                pending.append(e)
+            return 0
+
+        ecb = ENTRY_FN(c_entry) if on_entry else ctypes.cast(None, ENTRY_FN)
+        ucb = UNIT_FN(c_unit) if on_unit else ctypes.cast(None, UNIT_FN)
+        health = MapHealth()
+        err = ctypes.c_void_p()
+        rc = lib().ct_map_walk(self._p(), addr, type_name.encode(), ecb, ucb, None,
+                               ctypes.byref(health), ctypes.byref(err))
+        if pending:
+            raise pending[0]
+        if rc == 2:
+            raise CoretoolError(take_string(err.value) or f"cannot walk map at 0x{addr:x}")
+        return health
+
+    def render(self, type_name: str, addr: int, json: bool = False) -> Tuple[int, str]:
+        out, err = ctypes.c_void_p(), ctypes.c_void_p()
+        rc = lib().ct_render(self._p(), type_name.encode(), addr, 1 if json else 0,
+                             ctypes.byref(out), ctypes.byref(err))
+        if rc == 2:
+            raise CoretoolError(take_string(err.value) or f"cannot render {type_name}")
+        return rc, take_string(out.value)
+
+
+def verb_needs_core(verb: str) -> bool:
+    return bool(lib().ct_verb_needs_core(verb.encode()))

@@ -1,0 +1,180 @@
+"""The libcoretool session behind gdb's current inferior.
+
+A core is opened by its path (`ct_open_core`): libcoretool then reads the core
+itself, notes and threads included, exactly as the CLI does. A live process (or
+a remote target) is opened over a memory callback (`ct_open_memory`) that reads
+through gdb, with the executable's load bias.
+
+Sessions are cached per inferior and keyed by what identifies the target: the
+connection (a new `core-file` makes a new connection), the pid and the
+executable. A live session is dropped whenever the process runs again (its
+models would be stale), memory is written, or the process exits; every session
+is dropped when objfiles change.
+"""
+from __future__ import annotations
+
+import os
+import re
+import struct
+from typing import Dict, Optional, Tuple
+
+import gdb
+
+from .libct import CoretoolError, Handle
+
+_CORE_RE = re.compile(r"Local core dump file:\s*\n\s*`(.+)', file type")
+
+_Key = Tuple[int, int, str, int, str]
+
+
+class Session:
+    def __init__(self, handle: Handle, key: _Key, live: bool, what: str) -> None:
+        self.handle = handle
+        self.key = key
+        self.live = live
+        self.what = what  # "core /path/core" or "process 1234", for messages
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+_sessions: Dict[int, Session] = {}
+# A target that failed to open fails again the same way until it changes:
+# printing a struct with 100 maps must not retry 100 times.
+_failures: Dict[int, Tuple[_Key, str]] = {}
+
+
+def _key(inf: gdb.Inferior) -> _Key:
+    conn = inf.connection
+    if conn is None or inf.pid == 0:
+        raise CoretoolError("no process and no core file: load one (`core-file CORE`, `run`, "
+                            "`attach PID`)")
+    exe = inf.progspace.filename or ""
+    return (inf.num, conn.num, conn.type or "", inf.pid, exe)
+
+
+def core_file_path() -> Optional[str]:
+    """The core file gdb has open (gdb 13 has no API for it: `info target`)."""
+    text = gdb.execute("info target", to_string=True)
+    m = _CORE_RE.search(text)
+    return m.group(1) if m else None
+
+
+def _sysroot() -> Optional[str]:
+    try:
+        root = gdb.parameter("sysroot")
+    except RuntimeError:
+        return None
+    if not root or root.startswith("target:") or not os.path.isdir(root) or root == "/":
+        return None
+    return root
+
+
+def _elf_entry(exe: str) -> Tuple[int, int]:
+    """(e_type, e_entry) of a 64-bit little-endian ELF file."""
+    with open(exe, "rb") as f:
+        head = f.read(32)
+    if len(head) < 32 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+        raise CoretoolError(f"{exe}: not a 64-bit little-endian ELF file")
+    e_type = struct.unpack_from("<H", head, 16)[0]
+    e_entry = struct.unpack_from("<Q", head, 24)[0]
+    return e_type, e_entry
+
+
+def _load_bias(exe: str) -> int:
+    """0 for a non-PIE executable; else AT_ENTRY (where it runs) - e_entry."""
+    e_type, e_entry = _elf_entry(exe)
+    if e_type != 3:  # ET_DYN
+        return 0
+    text = gdb.execute("info auxv", to_string=True)
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1] == "AT_ENTRY":
+            return int(parts[-1], 16) - e_entry
+    raise CoretoolError("cannot find the load address of the PIE executable (no AT_ENTRY "
+                        "in `info auxv`)")
+
+
+def _open(inf: gdb.Inferior, key: _Key) -> Session:
+    conn_type = key[2]
+    exe = inf.progspace.filename
+    if conn_type == "core":
+        core = core_file_path()
+        if not core:
+            raise CoretoolError("cannot find the core file's path in `info target`")
+        handle = Handle.open_core(core, exe, _sysroot())
+        return Session(handle, key, False, f"core {core}")
+    if not exe:
+        raise CoretoolError("no executable loaded (`file EXE`)")
+
+    def read(addr: int, length: int) -> Tuple[int, bytes]:
+        try:
+            return 0, bytes(inf.read_memory(addr, length))
+        except gdb.MemoryError:
+            return 1, b""
+
+    handle = Handle.open_memory(read, exe, _load_bias(exe))
+    return Session(handle, key, True, f"process {inf.pid}")
+
+
+def current() -> Session:
+    """The session of the selected inferior, opened on first use."""
+    inf = gdb.selected_inferior()
+    key = _key(inf)
+    s = _sessions.get(inf.num)
+    if s is not None and s.key == key:
+        return s
+    if s is not None:
+        drop(inf.num)
+    failed = _failures.get(inf.num)
+    if failed is not None and failed[0] == key:
+        raise CoretoolError(failed[1])
+    try:
+        s = _open(inf, key)
+    except CoretoolError as e:
+        _failures[inf.num] = (key, str(e))
+        raise
+    _sessions[inf.num] = s
+    return s
+
+
+def drop(num: Optional[int] = None, live_only: bool = False) -> None:
+    """Closes the session of inferior num (None: all of them)."""
+    for n in list(_failures):
+        if num is None or n == num:
+            del _failures[n]
+    for n in list(_sessions):
+        if num is not None and n != num:
+            continue
+        if live_only and not _sessions[n].live:
+            continue
+        _sessions.pop(n).close()
+
+
+def _on_exited(ev: gdb.ExitedEvent) -> None:
+    inf = getattr(ev, "inferior", None)
+    drop(inf.num if inf is not None else None)
+
+
+def _on_live_change(_ev: object) -> None:
+    drop(live_only=True)
+
+
+def _on_objfiles(_ev: object) -> None:
+    drop()
+
+
+_connected = False
+
+
+def connect_events() -> None:
+    global _connected
+    if _connected:
+        return
+    gdb.events.exited.connect(_on_exited)
+    gdb.events.cont.connect(_on_live_change)
+    gdb.events.memory_changed.connect(_on_live_change)
+    gdb.events.new_objfile.connect(_on_objfiles)
+    gdb.events.clear_objfiles.connect(_on_objfiles)
+    gdb.events.inferior_deleted.connect(lambda ev: drop(ev.inferior.num))
+    _connected = True

@@ -1,0 +1,225 @@
+"""The printer of Go map values (both implementations), iterating through
+libcoretool: ct_map_walk hands out where each key and value is; this module
+only turns those addresses into gdb.Values of K and V.
+
+Children are produced in chunks: the first walk stops after what `print
+elements` will show, and only if gdb asks for more is the map walked again
+(skipping what was already handed out), with twice the room each time. A
+damaged map yields what was readable and then a `<stopped>` child saying where
+and why the walk stopped.
+"""
+from __future__ import annotations
+
+from typing import Iterator, List, Optional, Tuple, Union
+
+import gdb
+
+from coretool_gdb import libct, session
+from coretool_gdb.libct import CoretoolError, MapInfo, MapUnit
+
+from . import gotypes, params
+
+Child = Tuple[str, Union[gdb.Value, str]]
+
+# How the CLI's layout view writes a slot's state (coretool map --help).
+_STATE_MARK = {
+    "emptyRest": "__", "emptyOne": "..", "evacuatedX": "eX", "evacuatedY": "eY",
+    "evacuatedEmpty": "e_", "empty": "--", "deleted": "DD", "impossible": "!!",
+}
+
+
+def print_elements() -> Optional[int]:
+    """gdb's `print elements` (None: unlimited)."""
+    try:
+        n = gdb.parameter("print elements")
+    except RuntimeError:
+        return 200
+    return n if n else None
+
+
+def ctrl_text(u: MapUnit) -> str:
+    marks = []
+    for i in range(u.nslots):
+        state = (u.state[i] or b"").decode()
+        marks.append(_STATE_MARK.get(state, f"{u.ctrl[i]:02x}"))
+    return " ".join(marks)
+
+
+def unit_child(u: MapUnit) -> Child:
+    """One bucket, group or table as (label, description): a key/value pair of children."""
+    if u.kind == libct.CT_MAP_TABLE:
+        last = u.dir_index + max(u.dir_count, 1) - 1
+        return (f"table 0x{u.addr:x} dir[{u.dir_index}..{last}]",
+                f"index {u.table_index}  localDepth {u.local_depth}  capacity {u.capacity}  "
+                f"used {u.used}  growthLeft {u.growth_left}  {u.ngroups} groups at 0x{u.groups:x}")
+    if u.kind == libct.CT_MAP_TABLE_END:
+        return (f"table 0x{u.addr:x} totals",
+                f"{u.full} full, {u.deleted} deleted, {u.empty} empty")
+    if u.kind == libct.CT_MAP_GROUP:
+        return (f"group {u.index} 0x{u.addr:x}", f"ctrl {ctrl_text(u)}  full {u.live}")
+    old = u.kind == libct.CT_MAP_OLDBUCKET
+    label = f"{'old bucket' if old else 'bucket'} {u.index}"
+    if u.chain:
+        label += f" overflow {u.chain}"
+    text = f"tophash {ctrl_text(u)}  live {u.live}"
+    if old and u.chain == 0:
+        text += "  evacuated" if u.evacuated else "  not evacuated"
+    if u.overflow:
+        text += f"  -> 0x{u.overflow:x}"
+    return f"{label} 0x{u.addr:x}", text
+
+
+def layout_header(info: MapInfo) -> str:
+    if info.swiss:
+        if not info.dir_ptr:
+            return "swiss: no groups"
+        if info.dir_len == 0:
+            return f"swiss: small map, one group at 0x{info.dir_ptr:x}"
+        return (f"swiss: dirLen {info.dir_len} (globalDepth {info.global_depth}) "
+                f"at 0x{info.dir_ptr:x}")
+    s = f"classic: B {info.B}, buckets 0x{info.buckets:x}"
+    if info.oldbuckets:
+        s += f", oldbuckets 0x{info.oldbuckets:x} ({info.growth.decode()})"
+    s += f", noverflow {info.noverflow}"
+    if info.flags:
+        s += f", flags {info.flags.decode()}"
+    return s
+
+
+# An item of a walk: ("entry", key_addr, elem_addr, flags) or ("unit", child).
+_Item = Tuple
+
+
+class GoMapPrinter:
+    """map[K]V: `map[K]V <len N>` and its entries (display hint 'map')."""
+
+    def __init__(self, val: gdb.Value, type_name: str) -> None:
+        self.val = val
+        self.type_name = type_name
+        self.addr = int(val) & 0xFFFFFFFFFFFFFFFF
+        self.layout = params.map_layout()
+        self.info: Optional[MapInfo] = None
+        self.error: Optional[str] = None
+        self.loaded = False
+
+    def _load(self) -> None:
+        if self.loaded:
+            return
+        self.loaded = True
+        try:
+            self.sess = session.current()
+            self.info = self.sess.handle.map_info(self.addr, self.type_name)
+        except (CoretoolError, gdb.error) as e:
+            self.error = str(e)
+
+    def to_string(self) -> str:
+        self._load()
+        if self.info is None:
+            return f"{self.type_name} <coretool: {self.error}>"
+        if not self.info.addr:
+            return f"{self.type_name} <nil>"
+        s = f"{self.type_name} <len {self.info.count}>"
+        if self.layout:
+            s += f" <{layout_header(self.info)}>"
+        return s
+
+    def display_hint(self) -> str:
+        return "map"
+
+    def _walk(self, skip: int, take: int) -> Tuple[List[_Item], Optional[libct.MapHealth]]:
+        """Items skip..skip+take-1 of a walk, and the health if the walk ended."""
+        items: List[_Item] = []
+        seen = 0
+
+        def keep(item: _Item) -> bool:
+            nonlocal seen
+            seen += 1
+            if seen > skip:
+                items.append(item)
+            return len(items) < take
+
+        def on_entry(k: int, v: int, flags: int) -> bool:
+            return keep(("entry", k, v, flags))
+
+        def on_unit(u: MapUnit) -> bool:
+            return keep(("unit", unit_child(u)))  # u lives only during the call
+
+        # The session of now: a printer kept by a front end (MI varobjs) may
+        # outlive the one it was made with.
+        self.sess = session.current()
+        health = self.sess.handle.map_walk(self.addr, self.type_name, on_entry,
+                                           on_unit if self.layout else None)
+        return items, (None if health.stopped_by_caller else health)
+
+    def _types(self) -> Tuple[Optional[gdb.Type], Optional[gdb.Type]]:
+        info = self.info
+        assert info is not None
+        kname, vname = info.key_type.decode(), info.elem_type.decode()
+        ksize = None if info.key_indirect else info.key_size
+        vsize = None if info.elem_indirect else info.elem_size
+        return (gotypes.find(self.val.type, kname, ksize),
+                gotypes.find(self.val.type, vname, vsize))
+
+    def _value(self, t: Optional[gdb.Type], type_name: str, addr: int, bad: bool,
+               what: str) -> Union[gdb.Value, str]:
+        if bad:
+            return f"<{what} unreadable: bad indirect pointer in slot 0x{addr:x}>"
+        if t is not None:
+            return gdb.Value(addr).cast(t.pointer()).dereference()
+        # No gdb type for it: libcoretool renders it from DWARF as text.
+        try:
+            return self.sess.handle.render(type_name, addr)[1]
+        except CoretoolError as e:
+            return f"<{what} of type {type_name} at 0x{addr:x}: {e}>"
+
+    def children(self) -> Iterator[Child]:
+        self._load()
+        if self.info is None or not self.info.addr:
+            return
+        ktype, vtype = self._types()
+        kname, vname = self.info.key_type.decode(), self.info.elem_type.decode()
+        limit = print_elements()
+        # Each item is two children (key and value, or label and description).
+        take = (limit // 2 + 2) if limit else 4096
+        done = 0
+        while True:
+            try:
+                items, health = self._walk(done, take)
+            except CoretoolError as e:
+                yield "key", "<stopped>"
+                yield "value", f"coretool: {e}"
+                return
+            for item in items:
+                if item[0] == "unit":
+                    yield "key", item[1][0]
+                    yield "value", item[1][1]
+                    continue
+                _, k, v, flags = item
+                yield "key", self._value(ktype, kname, k, bool(flags & libct.CT_MAP_KEY_BAD), "key")
+                yield "value", self._value(vtype, vname, v,
+                                           bool(flags & libct.CT_MAP_ELEM_BAD), "value")
+            done += len(items)
+            if health is not None:
+                if health.stopped:
+                    yield "key", "<stopped>"
+                    yield "value", health.stopped.decode()
+                elif not health.ok:
+                    yield "key", "<damaged>"
+                    yield "value", health.summary.decode()
+                return
+            take *= 2
+
+
+def map_type_name(t: gdb.Type) -> Optional[str]:
+    """'map[K]V' when t is Go's map typedef (a pointer to the header type)."""
+    t = t.unqualified()
+    if t.code != gdb.TYPE_CODE_TYPEDEF or not t.name or not t.name.startswith("map["):
+        return None
+    if t.strip_typedefs().code != gdb.TYPE_CODE_PTR:
+        return None
+    return t.name
+
+
+def lookup(val: gdb.Value) -> Optional[GoMapPrinter]:
+    name = map_type_name(val.type)
+    return GoMapPrinter(val, name) if name else None
