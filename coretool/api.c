@@ -232,29 +232,9 @@ static bool api_walk_entry(void *arg, const struct gomap *m, const struct gomap_
 	return w->entry(w->arg, e->key_addr, e->elem_addr, flags) != 0;
 }
 
-/* The state a tophash/ctrl byte gives its slot, by the constants gomap read
- * (the same words `coretool map --layout --json` uses). */
-static const char *api_slot_state(const struct gomap_consts *c, enum go_map_impl impl, unsigned b)
-{
-	if (impl == GO_MAP_CLASSIC) {
-		if (b == c->empty_rest) return "emptyRest";
-		if (b == c->empty_one) return "emptyOne";
-		if (b == c->evacuated_x) return "evacuatedX";
-		if (b == c->evacuated_y) return "evacuatedY";
-		if (b == c->evacuated_empty) return "evacuatedEmpty";
-		if (b < c->min_top_hash) return "impossible";
-		return "live";
-	}
-	if (b == c->ctrl_empty) return "empty";
-	if (b == c->ctrl_deleted) return "deleted";
-	if (b & 0x80) return "impossible";
-	return "full";
-}
-
 static bool api_walk_group(void *arg, const struct gomap *m, const struct gomap_group *g)
 {
 	struct api_walk *w = arg;
-	const struct gomap_consts *c = gomap_ctx_consts(w->s->maps);
 	struct ct_map_unit u = {
 		.kind = g->kind == GOMAP_GROUP ? CT_MAP_GROUP :
 			g->kind == GOMAP_OLDBUCKET ? CT_MAP_OLDBUCKET : CT_MAP_BUCKET,
@@ -268,7 +248,7 @@ static bool api_walk_group(void *arg, const struct gomap *m, const struct gomap_
 	};
 	for (unsigned i = 0; i < u.nslots; i++) {
 		u.ctrl[i] = g->ctrl[i];
-		u.state[i] = api_slot_state(c, m->type.impl, g->ctrl[i]);
+		u.state[i] = gomap_slot_state(w->s->maps, m->type.impl, g->ctrl[i]);
 		u.live += !strcmp(u.state[i], "live") || !strcmp(u.state[i], "full");
 	}
 	return w->unit(w->arg, &u) != 0;

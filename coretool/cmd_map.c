@@ -122,24 +122,6 @@ static void map_ctrl_text(const struct gomap_ctx *ctx, const struct gomap *m,
 	}
 }
 
-static const char *map_slot_state(const struct gomap_ctx *ctx, const struct gomap *m, unsigned b)
-{
-	const struct gomap_consts *c = gomap_ctx_consts(ctx);
-	if (m->type.impl == GO_MAP_CLASSIC) {
-		if (b == c->empty_rest) return "emptyRest";
-		if (b == c->empty_one) return "emptyOne";
-		if (b == c->evacuated_x) return "evacuatedX";
-		if (b == c->evacuated_y) return "evacuatedY";
-		if (b == c->evacuated_empty) return "evacuatedEmpty";
-		if (b < c->min_top_hash) return "impossible";
-		return "live";
-	}
-	if (b == c->ctrl_empty) return "empty";
-	if (b == c->ctrl_deleted) return "deleted";
-	if (b & 0x80) return "impossible";
-	return "full";
-}
-
 static bool map_group(void *arg, const struct gomap *m, const struct gomap_group *g)
 {
 	struct map_run *r = arg;
@@ -170,7 +152,7 @@ static bool map_group(void *arg, const struct gomap *m, const struct gomap_group
 		out_key(o, "slots");
 		out_arr_begin(o);
 		for (unsigned i = 0; i < m->type.slots; i++)
-			out_str(o, map_slot_state(r->ctx, m, g->ctrl[i]));
+			out_str(o, gomap_slot_state(r->ctx, m->type.impl, g->ctrl[i]));
 		out_arr_end(o);
 		if (m->type.impl == GO_MAP_CLASSIC) {
 			out_khex(o, "overflow", g->overflow);

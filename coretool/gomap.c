@@ -712,3 +712,21 @@ struct ct_error *gomap_walk(const struct gomap_ctx *ctx, const struct gomap *m,
 			    m->type.impl == GO_MAP_CLASSIC ? "count" : "used", m->count, h->live);
 	return NULL;
 }
+
+const char *gomap_slot_state(const struct gomap_ctx *ctx, enum go_map_impl impl, unsigned b)
+{
+	const struct gomap_consts *c = gomap_ctx_consts(ctx);
+	if (impl == GO_MAP_CLASSIC) {
+		if (b == c->empty_rest) return "emptyRest";
+		if (b == c->empty_one) return "emptyOne";
+		if (b == c->evacuated_x) return "evacuatedX";
+		if (b == c->evacuated_y) return "evacuatedY";
+		if (b == c->evacuated_empty) return "evacuatedEmpty";
+		if (b < c->min_top_hash) return "impossible";
+		return "live";
+	}
+	if (b == c->ctrl_empty) return "empty";
+	if (b == c->ctrl_deleted) return "deleted";
+	if (b & 0x80) return "impossible";
+	return "full";
+}

@@ -186,6 +186,12 @@ struct ct_error *gomap_walk(const struct gomap_ctx *ctx, const struct gomap *m,
 bool gomap_check_header(const struct gomap_ctx *ctx, const struct gomap *m,
 			struct gomap_health *health);
 
+/* What a tophash (classic) or ctrl (Swiss) byte says of its slot: classic
+ * "emptyRest", "emptyOne", "evacuatedX", "evacuatedY", "evacuatedEmpty",
+ * "live"; Swiss "empty", "deleted", "full"; "impossible" for bytes no runtime
+ * writes. */
+const char *gomap_slot_state(const struct gomap_ctx *ctx, enum go_map_impl impl, unsigned b);
+
 /* A health summary for people: "ok", or the first issue. */
 const char *gomap_health_summary(const struct gomap_health *h);
 /* True if the walk found a problem (issues, or incomplete for a reason other than the caller). */
