@@ -1,0 +1,145 @@
+#include "symidx.h"
+
+#include <gelf.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+/* A backward scan for the symbols holding an address stops after this many steps and asks
+ * libdwfl instead: a huge symbol far below would otherwise make every lookup linear again. */
+#define SYMIDX_MAX_SCAN 64
+
+struct symidx_sym {
+	uint64_t lo, hi; /* [lo, hi), load bias applied */
+	const char *name;
+	bool eligible; /* one libdwfl would answer with (named, defined, not a section/file/TLS) */
+};
+
+struct symidx {
+	struct symidx_sym *syms; /* every symbol with a size, by lo */
+	uint64_t *maxhi;         /* maxhi[i]: the highest hi of syms[0..i] (where a scan can stop) */
+	size_t nsyms;
+	uint64_t *labels; /* the addresses of sizeless symbols, sorted */
+	size_t nlabels;
+};
+
+static int symidx_sym_cmp(const void *a, const void *b)
+{
+	const struct symidx_sym *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+static int symidx_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct ct_error *symidx_build(Dwfl_Module *mod, struct symidx **ret)
+{
+	*ret = NULL;
+	int n = dwfl_module_getsymtab(mod);
+	if (n < 0)
+		return ct_error_fmt(CT_ERR_NOTFOUND, "dwfl_module_getsymtab: %s", dwfl_errmsg(-1));
+	struct symidx *x = calloc(1, sizeof(*x));
+	if (!x)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	x->syms = malloc((size_t)(n ? n : 1) * sizeof(*x->syms));
+	x->maxhi = malloc((size_t)(n ? n : 1) * sizeof(*x->maxhi));
+	x->labels = malloc((size_t)(n ? n : 1) * sizeof(*x->labels));
+	if (!x->syms || !x->maxhi || !x->labels) {
+		symidx_destroy(x);
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	}
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (!name)
+			continue;
+		if (sym.st_size == 0) {
+			x->labels[x->nlabels++] = addr;
+			continue;
+		}
+		if (addr + sym.st_size < addr)
+			continue; /* wraps: leave it to libdwfl */
+		int type = GELF_ST_TYPE(sym.st_info);
+		x->syms[x->nsyms++] = (struct symidx_sym){
+			addr, addr + sym.st_size, name,
+			name[0] && sym.st_shndx != SHN_UNDEF && type != STT_SECTION && type != STT_FILE &&
+				type != STT_TLS
+		};
+	}
+	qsort(x->syms, x->nsyms, sizeof(*x->syms), symidx_sym_cmp);
+	qsort(x->labels, x->nlabels, sizeof(*x->labels), symidx_u64_cmp);
+	for (size_t i = 0; i < x->nsyms; i++)
+		x->maxhi[i] = i && x->maxhi[i - 1] > x->syms[i].hi ? x->maxhi[i - 1] : x->syms[i].hi;
+	*ret = x;
+	return NULL;
+}
+
+static bool symidx_is_label(const struct symidx *x, uint64_t addr)
+{
+	size_t lo = 0, hi = x->nlabels;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->labels[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->nlabels && x->labels[lo] == addr;
+}
+
+/* Why the unambiguous case is libdwfl's answer: libdwfl only ever picks a sized symbol that
+ * holds the address when there is one (sizeless labels are its fallback), and with a single
+ * such symbol its preferences (closer start, global over local, smaller size) have nothing
+ * to choose between. The one exception, a global sizeless label exactly at the address that
+ * ends its search before the local symbols, is handed over too. */
+const char *symidx_lookup(const struct symidx *x, Dwfl_Module *mod, uint64_t addr, uint64_t *off)
+{
+	if (x && x->nsyms) {
+		size_t lo = 0, hi = x->nsyms; /* first symbol starting above addr */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (x->syms[mid].lo <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		const struct symidx_sym *found = NULL;
+		size_t holders = 0, steps = 0;
+		bool complete = true;
+		for (size_t i = lo; i-- > 0 && x->maxhi[i] > addr;) {
+			if (++steps > SYMIDX_MAX_SCAN) {
+				complete = false;
+				break;
+			}
+			if (x->syms[i].hi > addr) {
+				found = &x->syms[i];
+				if (++holders > 1)
+					break;
+			}
+		}
+		if (holders == 1 && complete && found->eligible && !symidx_is_label(x, addr)) {
+			*off = addr - found->lo;
+			return found->name;
+		}
+	}
+	GElf_Off o = 0;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(mod, addr, &o, &sym, NULL, NULL, NULL);
+	*off = o;
+	return name;
+}
+
+void symidx_destroy(struct symidx *x)
+{
+	if (!x)
+		return;
+	free(x->syms);
+	free(x->maxhi);
+	free(x->labels);
+	free(x);
+}
