@@ -126,3 +126,17 @@ fuzz-regress: fuzz-build
 corrupt: all
 	python3 scripts/corrupt_cores.py
 # ==== end of issue 8 block ====
+
+# ==== Benchmarks against gdb, Delve and viewcore (issue 7) ====
+# Kept in one block; nothing above depends on it, and `make check` does not run it.
+#   make bench   builds bench/sample with Go 1.26 and 1.23 and crashes it into multi-GiB cores
+#                in build/bench/<go>/ (once; needs ~6 GiB of disk), installs the pinned anchors
+#                into build/bench/bin/, runs every task with coretool and each anchor (each
+#                anchor run bounded by BENCH_TIMEOUT, default 600 s) and writes bench/RESULTS.md.
+#                See bench/README.md.
+.PHONY: bench
+bench: all toolchains
+	bash bench/mkcores.sh
+	bash bench/anchors.sh
+	python3 bench/run.py
+# ==== end of issue 7 block ====

@@ -507,6 +507,12 @@ static void cheap_search_range(const struct mem *mem, const struct cheap_region 
 	for (size_t li = 0; li < nlayouts; li++) {
 		const struct cheap_layout *L = layouts[li];
 		for (uint64_t o = 0; o + L->ms_size <= len; o += 8) {
+			/* Pages not in the core are skipped whole: cost follows the bytes
+			 * saved, not a (hostile) segment size; buf there is not filled. */
+			if (!ok[o / page]) {
+				o = (o / page + 1) * page - 8;
+				continue;
+			}
 			uint64_t addr = start + o;
 			uint64_t next = mem_load(buf + o + L->ms_next, 8);
 			/* Cheap filter first: next is the arena itself or a thread arena. */

@@ -129,6 +129,9 @@ static bool classify_go(struct target *t, uint64_t addr, struct verdict *v)
 		snprintf(v->note, sizeof(v->note), "in a heap arena, no in-use span: free pages");
 		return true;
 	case GO_SPAN_MANUAL:
+		/* v->d is a union: the span just read must not pass for stack detail
+		 * (status_name would be a stray pointer) when no goroutine owns it. */
+		memset(&v->d, 0, sizeof(v->d));
 		if (classify_go_stack(t, addr, v))
 			return true;
 		v->region = REGION_GO_STACK;
@@ -206,9 +209,8 @@ static bool classify_image(struct target *t, uint64_t addr, struct verdict *v)
 	v->state = VSTATE_NA;
 	v->d.image.module = m->file && m->file[0] == '/' ? m->file : m->name;
 	v->d.image.module_start = m->start;
-	GElf_Off off;
-	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(m->dwmod, addr, &off, &sym, NULL, NULL, NULL);
+	uint64_t off;
+	const char *name = target_module_symbol(t, m, addr, &off);
 	if (name) {
 		v->d.image.symbol = name;
 		v->d.image.sym_offset = off;

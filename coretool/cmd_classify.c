@@ -1,4 +1,5 @@
 /* coretool classify CORE ADDR...: one verdict per address. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,13 @@ static int classify_one(struct cli *cli, struct target *t, uint64_t addr)
 	verdict_out(&cli->out, &v);
 	if (cli->json)
 		out_end_line(&cli->out);
-	return v.state == VSTATE_UNKNOWN ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+	if (v.state != VSTATE_UNKNOWN)
+		return CT_EXIT_OK;
+	/* exit 1 is "partial, said on stderr" */
+	if (!cli->quiet)
+		fprintf(cli->err, "coretool: 0x%" PRIx64 ": state unknown: %s\n", addr,
+			v.note[0] ? v.note : "unreadable");
+	return CT_EXIT_PARTIAL;
 }
 
 int cmd_classify(struct cli *cli, int argc, char **argv)

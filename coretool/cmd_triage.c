@@ -90,7 +90,8 @@ static int triage_one(struct cli *cli, const char *path, FILE *f)
 	triage_out(&o, t, tr);
 	if (cli->json)
 		out_end_line(&o);
-	int rc = t->nwarnings ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+	/* Exit 1 is "partial, said on stderr": say what is missing. */
+	int rc = cli_warnings(cli, t);
 	free(tr);
 	cli_close(cli, t);
 	return rc;

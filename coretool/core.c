@@ -236,8 +236,16 @@ struct ct_error *core_open(const char *path, struct core **ret)
 			struct core_segment *s = &core->segs[core->nsegs++];
 			s->vaddr = ph.p_vaddr;
 			s->memsz = ph.p_memsz;
+			/* A damaged p_memsz may wrap past 2^64: the overlap check and the
+			 * lookups below assume vaddr + memsz does not. */
+			if (s->vaddr + s->memsz < s->vaddr)
+				s->memsz = UINT64_MAX - s->vaddr;
+			if (s->memsz == 0) { /* nothing left of it */
+				core->nsegs--;
+				continue;
+			}
 			s->offset = ph.p_offset;
-			s->filesz = ph.p_filesz < ph.p_memsz ? ph.p_filesz : ph.p_memsz;
+			s->filesz = ph.p_filesz < s->memsz ? ph.p_filesz : s->memsz;
 			s->flags = ph.p_flags;
 			if (s->filesz && (s->offset > core->size || core->size - s->offset < s->filesz)) {
 				s->filesz = s->offset > core->size ? 0 : core->size - s->offset;

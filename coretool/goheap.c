@@ -107,7 +107,7 @@ struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
 	/* Green Tea: the type exists only in builds that use it (1.25 experiment,
 	 * 1.26 default). gcUsesSpanInlineMarkBits: 16 <= size <= minSizeForMallocHeader. */
 	if (dw_type(dw, "runtime.spanInlineMarkBits", &d) && dw_size(&d, &h->inline_size) &&
-	    !dw_member_offset(dw, "runtime.spanInlineMarkBits", "marks", &h->inline_marks_off)) {
+	    dw_member(&d, "marks", &h->inline_marks_off, NULL)) {
 		h->inline_marks = true;
 		h->inline_min = 16;
 		h->inline_max = h->header_min;
@@ -192,6 +192,9 @@ struct ct_error *go_heap_span_of(const struct go_heap *h, uint64_t addr, enum go
 		*kind = GO_SPAN_INUSE;
 	else if (span->state == h->span_manual)
 		*kind = GO_SPAN_MANUAL;
+	else if (span->state != 0) /* mSpanDead is 0; no other state exists (mheap.go) */
+		return ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 " covering 0x%" PRIx64
+				    " has state %u, not a span state", span->addr, addr, span->state);
 	return NULL;
 }
 
@@ -239,6 +242,18 @@ struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *spa
 	slot->offset = addr - slot->base;
 	slot->user = slot->base;
 	uint64_t nelems = span->nelems ? span->nelems : 1;
+	/* mspan invariants (mheap.go initSpan, mcentral.go grow: limit = base +
+	 * nelems*elemsize within npages, freeindex <= nelems). A span that breaks
+	 * them is damaged: its bits would give a confident wrong answer. */
+	uint64_t span_bytes = span->npages * h->page_size;
+	if (span->npages > (1ULL << 48) / h->page_size || span->freeindex > nelems ||
+	    nelems > span_bytes / esize || span->limit < span->start ||
+	    span->limit - span->start > span_bytes)
+		return ct_error_fmt(CT_ERR_CORRUPT,
+				    "span 0x%" PRIx64 " is inconsistent: npages %" PRIu64 ", elemsize %" PRIu64
+				    ", nelems %" PRIu64 ", freeindex %" PRIu64 ", limit 0x%" PRIx64,
+				    span->addr, span->npages, span->elemsize, span->nelems, span->freeindex,
+				    span->limit);
 	if (slot->index >= nelems) {
 		slot->beyond = true;
 		return NULL;

@@ -26,6 +26,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--exe") || !strcmp(a, "--sysroot")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "coretool: %s needs an argument\n", a);
+				free(rest);
 				return CT_EXIT_USAGE;
 			}
 			*(a[2] == 'e' ? &cli.exe : &cli.sysroot) = argv[++i];
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
 			help = true;
 		} else if (!strcmp(a, "--version")) {
 			printf("coretool 0.1\n");
+			free(rest);
 			return CT_EXIT_OK;
 		} else {
 			rest[nrest++] = argv[i];

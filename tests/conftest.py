@@ -11,7 +11,29 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORETOOL = ROOT / "build" / "coretool"
+# CORETOOL=path runs the suite against another build, e.g. the sanitized one
+# (`make asan`; tests/run.sh does this in its last stage).
+CORETOOL = pathlib.Path(os.environ.get("CORETOOL") or ROOT / "build" / "coretool")
+if not CORETOOL.is_absolute():
+    CORETOOL = ROOT / CORETOOL
+# A sanitizer report must fail the test that triggered it: halt at the first
+# one with an exit status no verb uses, and look for the report on stderr too.
+SANITIZER_EXIT = 99
+for _var, _opts in (("ASAN_OPTIONS", f"halt_on_error=1:exitcode={SANITIZER_EXIT}:detect_leaks=1"),
+                    ("UBSAN_OPTIONS", f"halt_on_error=1:exitcode={SANITIZER_EXIT}:print_stacktrace=1")):
+    os.environ.setdefault(_var, _opts)
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                   "runtime error:")
+
+
+def sanitizer_report(stderr: str):
+    """The first line of a sanitizer report in stderr, or None."""
+    for line in stderr.splitlines():
+        if any(m in line for m in SANITIZER_MARKS):
+            return line
+    return None
+
+
 SAMPLES = ROOT / "build" / "samples"
 TOOLCHAINS_LIST = ROOT / "build" / "toolchains" / "list"
 
@@ -58,6 +80,10 @@ def run(args, input=None, timeout=120, check_rc=None):
     """Runs coretool; returns (rc, stdout, stderr)."""
     p = subprocess.run([str(CORETOOL)] + [str(a) for a in args], input=input,
                        capture_output=True, text=True, timeout=timeout)
+    bad = sanitizer_report(p.stderr)
+    assert p.returncode != SANITIZER_EXIT and bad is None, (
+        f"coretool {' '.join(map(str, args))}: sanitizer report (rc {p.returncode}): {bad}\n"
+        f"{p.stderr[-4000:]}")
     if check_rc is not None:
         assert p.returncode == check_rc, (
             f"coretool {' '.join(map(str, args))}: rc {p.returncode}, expected {check_rc}\n"

@@ -25,5 +25,31 @@ echo "unit: $upass passed, $ufail failed"
 [ "$ufail" -eq 0 ] || fail=1
 
 echo "== integration tests (pytest)"
-python3 -m pytest -q -p no:cacheprovider "$@" tests/ || fail=1
+# test_robustness.py runs in the sanitizer stage below, against the ASan build.
+python3 -m pytest -q -p no:cacheprovider --ignore=tests/test_robustness.py "$@" tests/ || fail=1
+
+# ---- untrusted input (issue 8): sanitizers, fuzz regressions, corrupted cores ----
+# The CLI built with ASan+UBSan (make asan) runs the bad-input, info and classify
+# tests and the corrupted-core corpus (tests/test_robustness.py, which writes
+# tests/ROBUSTNESS.md); any sanitizer report fails the test that caused it.
+# Then the fuzz harnesses replay tests/fuzz/regress/ (needs clang's libFuzzer).
+echo "== sanitizers (ASan+UBSan): bad input, info, classify, corrupted cores"
+san_tests="tests/test_badinput.py tests/test_info.py tests/test_classify.py tests/test_robustness.py"
+if make -s -j"$(nproc)" asan >build/asan.log 2>&1; then
+  CORETOOL=build/asan/coretool python3 -m pytest -q -p no:cacheprovider "$@" $san_tests || fail=1
+else
+  echo "sanitized build failed (build/asan.log): corrupted cores against build/coretool"
+  tail -5 build/asan.log
+  python3 -m pytest -q -p no:cacheprovider "$@" tests/test_robustness.py || fail=1
+fi
+echo "== fuzz regressions (tests/fuzz/regress)"
+if command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1; then
+  if make -s -j"$(nproc)" fuzz-build >build/fuzz-build.log 2>&1; then
+    make -s fuzz-regress || fail=1
+  else
+    echo "FAIL: fuzz harnesses do not build (build/fuzz-build.log)"; tail -5 build/fuzz-build.log; fail=1
+  fi
+else
+  echo "skipped: no clang (libFuzzer) to build the harnesses"
+fi
 exit $fail
