@@ -108,8 +108,18 @@ static bool classify_go(struct target *t, uint64_t addr, struct verdict *v)
 	enum go_span_kind kind;
 	struct ct_error *err = go_heap_span_of(h, addr, &kind, &v->d.heap.span);
 	if (err) {
-		/* The arena index or span could not be read: say so, do not guess. */
-		if (!t->core || core_segment_of(t->core, addr) == NULL) {
+		/* The arena index or span could not be read: say so, do not guess;
+		 * but only where the Go heap can be (anonymous writable memory, no
+		 * file, no thread's stack), so that the other rules still speak. */
+		const struct core_segment *seg = t->core ? core_segment_of(t->core, addr) : NULL;
+		bool maybe_heap = seg && (seg->flags & PF_W) && !core_file_of(t->core, addr);
+		const struct target_tstack *ts;
+		size_t nts;
+		target_thread_stacks(t, &ts, &nts);
+		for (size_t i = 0; maybe_heap && i < nts; i++)
+			if (addr >= ts[i].lo && addr < ts[i].hi)
+				maybe_heap = false;
+		if (!maybe_heap) {
 			ct_error_destroy(err);
 			return false;
 		}

@@ -221,33 +221,49 @@ static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
 			close(j->fd);
 			struct triage_result *r = &res[j->idx];
 			r->core = cores[j->idx];
+			char *owned; /* the buffer r->text points into, freed once printed */
 			if (WIFEXITED(status)) {
 				r->rc = WEXITSTATUS(status);
-				triage_parse(r, j->buf ? j->buf : strdup(""), j->len);
+				owned = j->buf ? j->buf : strdup("");
+				triage_parse(r, owned, owned ? j->len : 0);
 			} else {
 				/* The analysis itself died: say so as this core's result. */
-				char *msg;
 				int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 				r->rc = CT_EXIT_FATAL;
 				snprintf(r->klass, sizeof(r->klass), "error");
-				if (cli->json) {
-					if (asprintf(&msg, "{\"core\":\"%s\",\"error\":\"coretool died on this core (signal %d)\"}\n",
-						     cores[j->idx], sig) < 0)
-						msg = NULL;
-				} else if (asprintf(&msg, "core:      %s\nerror:     coretool died on this core (signal %d)\n",
-						    cores[j->idx], sig) < 0) {
-					msg = NULL;
-				}
 				free(j->buf);
-				r->text = msg;
-				r->len = msg ? strlen(msg) : 0;
+				size_t len = 0;
+				owned = NULL;
+				FILE *mf = open_memstream(&owned, &len);
+				if (mf) {
+					char why[64];
+					snprintf(why, sizeof(why), "coretool died on this core (signal %d)", sig);
+					if (cli->json) {
+						struct out eo;
+						out_init(&eo, mf, true);
+						out_obj_begin(&eo);
+						out_kstr(&eo, "core", cores[j->idx]);
+						out_kstr(&eo, "error", why);
+						out_obj_end(&eo);
+						out_end_line(&eo);
+					} else {
+						fprintf(mf, "core:      %s\nerror:     %s\n", cores[j->idx], why);
+					}
+					fclose(mf);
+				}
+				r->text = owned;
+				r->len = owned ? len : 0;
 			}
+			j->buf = NULL;
 			/* Print as results come: reports are independent (JSON Lines). */
 			if (r->text && !quiet)
 				fwrite(r->text, 1, r->len, cli->out.f);
 			if (!cli->json && n > 1 && !quiet)
 				fputc('\n', cli->out.f);
 			fflush(cli->out.f);
+			free(owned);
+			r->text = NULL;
+			r->len = 0;
 			j->pid = 0;
 			nrun--;
 			done++;

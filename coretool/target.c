@@ -233,6 +233,14 @@ static struct ct_error *target_report_modules(struct target *t)
 		    (m->build_id_len != t->dw->build_id_len ||
 		     memcmp(m->build_id, t->dw->build_id, m->build_id_len) != 0)) {
 			m->build_id_mismatch = true;
+			/* A Go program read with another build's DWARF would get every
+			 * layout and address wrong: refuse rather than lie. */
+			if (t->dw->is_go) {
+				target_reporting = NULL;
+				return ct_error_fmt(CT_ERR_FORMAT,
+						    "executable %s does not match the core (build-id differs): "
+						    "pass the binary that crashed with --exe", t->exe_path);
+			}
 			target_warn(t, "executable %s does not match the core (build-id differs)",
 				    t->exe_path);
 		}

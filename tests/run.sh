@@ -29,18 +29,19 @@ echo "== integration tests (pytest)"
 python3 -m pytest -q -p no:cacheprovider --ignore=tests/test_robustness.py "$@" tests/ || fail=1
 
 # ---- untrusted input (issue 8): sanitizers, fuzz regressions, corrupted cores ----
-# The CLI built with ASan+UBSan (make asan) runs the bad-input, info and classify
-# tests and the corrupted-core corpus (tests/test_robustness.py, which writes
+# The CLI built with ASan+UBSan (make asan) runs the CLI test suite (bad input,
+# info, classify, triage, maps, cgocheck) and the corrupted-core corpus (tests/test_robustness.py, which writes
 # tests/ROBUSTNESS.md); any sanitizer report fails the test that caused it.
 # Then the fuzz harnesses replay tests/fuzz/regress/ (needs clang's libFuzzer).
-echo "== sanitizers (ASan+UBSan): bad input, info, classify, corrupted cores"
-san_tests="tests/test_badinput.py tests/test_info.py tests/test_classify.py tests/test_robustness.py"
+echo "== sanitizers (ASan+UBSan): the CLI tests and the corrupted cores"
+san_tests="tests/test_badinput.py tests/test_info.py tests/test_classify.py tests/test_triage.py
+  tests/test_maps.py tests/test_cgocheck.py tests/test_robustness.py"
 if make -s -j"$(nproc)" asan >build/asan.log 2>&1; then
   CORETOOL=build/asan/coretool python3 -m pytest -q -p no:cacheprovider "$@" $san_tests || fail=1
 else
-  echo "sanitized build failed (build/asan.log): corrupted cores against build/coretool"
+  echo "FAIL: the sanitized build failed (build/asan.log)"
   tail -5 build/asan.log
-  python3 -m pytest -q -p no:cacheprovider "$@" tests/test_robustness.py || fail=1
+  fail=1
 fi
 echo "== fuzz regressions (tests/fuzz/regress)"
 if command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1; then
