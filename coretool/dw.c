@@ -461,3 +461,26 @@ bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go)
 	}
 	return false;
 }
+
+bool dw_array(Dwarf_Die *type, Dwarf_Die *elem, uint64_t *esize, uint64_t *count)
+{
+	Dwarf_Die a, child;
+	if (!dw_peel(type, &a) || dwarf_tag(&a) != DW_TAG_array_type || !dw_type_of(&a, elem) ||
+	    !dw_size(elem, esize) || dwarf_child(&a, &child) != 0)
+		return false;
+	do {
+		Dwarf_Attribute at;
+		Dwarf_Word n;
+		if (dwarf_tag(&child) != DW_TAG_subrange_type)
+			continue;
+		if (dwarf_attr(&child, DW_AT_count, &at) && dwarf_formudata(&at, &n) == 0) {
+			*count = n;
+			return true;
+		}
+		if (dwarf_attr(&child, DW_AT_upper_bound, &at) && dwarf_formudata(&at, &n) == 0) {
+			*count = n + 1;
+			return true;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}

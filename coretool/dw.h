@@ -62,6 +62,9 @@ bool dw_type_of(Dwarf_Die *die, Dwarf_Die *ret);
 bool dw_size(Dwarf_Die *type, uint64_t *ret);
 /* A member of a struct type (typedefs peeled) by name, its offset and DIE. */
 bool dw_member(Dwarf_Die *type, const char *name, uint64_t *offset, Dwarf_Die *ret);
+/* An array type (typedefs peeled): its element type (unpeeled), element size
+ * and element count (DW_AT_count, or DW_AT_upper_bound + 1). */
+bool dw_array(Dwarf_Die *type, Dwarf_Die *elem, uint64_t *esize, uint64_t *count);
 
 /* A struct member's place: offset and size, from DWARF. */
 struct dw_field {

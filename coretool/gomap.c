@@ -119,31 +119,6 @@ static bool gomap_member_target(Dwarf_Die *st, const char *name, Dwarf_Die *ret)
 	return dw_peel(&t, ret);
 }
 
-/* An array type: element DIE (unpeeled), element size and count. */
-static bool gomap_array(Dwarf_Die *type, Dwarf_Die *elem, uint64_t *esize, uint64_t *count)
-{
-	Dwarf_Die a, child;
-	if (!dw_peel(type, &a) || dwarf_tag(&a) != DW_TAG_array_type || !dw_type_of(&a, elem) ||
-	    !dw_size(elem, esize))
-		return false;
-	if (dwarf_child(&a, &child) != 0)
-		return false;
-	do {
-		Dwarf_Attribute at;
-		Dwarf_Word n;
-		if (dwarf_tag(&child) != DW_TAG_subrange_type)
-			continue;
-		if (dwarf_attr(&child, DW_AT_count, &at) && dwarf_formudata(&at, &n) == 0) {
-			*count = n;
-			return true;
-		}
-		if (dwarf_attr(&child, DW_AT_upper_bound, &at) && dwarf_formudata(&at, &n) == 0) {
-			*count = n + 1;
-			return true;
-		}
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return false;
-}
 
 static bool gomap_same_die(Dwarf_Die *a, Dwarf_Die *b)
 {
@@ -199,14 +174,14 @@ static struct ct_error *gomap_type_classic(Dwarf_Die *hdr, struct gomap_type *t)
 		return gomap_unsupported(t->name, "hmap.buckets is not a typed bucket pointer");
 	if (!dw_size(&bucket, &t->group_size) ||
 	    !dw_member(&bucket, "tophash", &t->ctrl_off, &tophash_m) ||
-	    !dw_type_of(&tophash_m, &tophash_t) || !gomap_array(&tophash_t, &u8, &u8size, &nslots) ||
+	    !dw_type_of(&tophash_m, &tophash_t) || !dw_array(&tophash_t, &u8, &u8size, &nslots) ||
 	    u8size != 1 || nslots == 0 || nslots > 8)
 		return gomap_unsupported(t->name, "bucket without tophash [8]uint8");
 	t->slots = (unsigned)nslots;
 	if (!dw_member(&bucket, "keys", &t->key_base, &keys_m) || !dw_type_of(&keys_m, &keys_t) ||
-	    !gomap_array(&keys_t, &kel, &ksz, &nk) || nk != nslots ||
+	    !dw_array(&keys_t, &kel, &ksz, &nk) || nk != nslots ||
 	    !dw_member(&bucket, "values", &t->elem_base, &vals_m) || !dw_type_of(&vals_m, &vals_t) ||
-	    !gomap_array(&vals_t, &vel, &vsz, &nv) || nv != nslots)
+	    !dw_array(&vals_t, &vel, &vsz, &nv) || nv != nslots)
 		return gomap_unsupported(t->name, "bucket without keys/values arrays");
 	t->overflow_off = gomap_off(&bucket, "overflow");
 	if (t->overflow_off == GOMAP_NONE)
@@ -263,7 +238,7 @@ static struct ct_error *gomap_type_swiss(Dwarf_Die *hdr, struct gomap_type *t)
 		return gomap_unsupported(t->name, "group without an 8-byte ctrl word");
 	if (dw_member(&group, "slots", &t->key_base, &m)) {
 		/* slots [8]struct{key K; elem V} */
-		if (!dw_type_of(&m, &mt) || !gomap_array(&mt, &sel, &sz, &n) || n == 0 || n > 8 ||
+		if (!dw_type_of(&m, &mt) || !dw_array(&mt, &sel, &sz, &n) || n == 0 || n > 8 ||
 		    !dw_member(&sel, "key", &slot_key, &m) || !dw_type_of(&m, &kel) ||
 		    !dw_member(&sel, "elem", &slot_elem, &m) || !dw_type_of(&m, &vel))
 			return gomap_unsupported(t->name, "group slots are not [8]struct{key; elem}");
@@ -274,9 +249,9 @@ static struct ct_error *gomap_type_swiss(Dwarf_Die *hdr, struct gomap_type *t)
 	} else if (dw_member(&group, "keys", &t->key_base, &m)) {
 		/* Go 1.27 GOEXPERIMENT=mapsplitgroup: keys [8]K, elems [8]V
 		 * (go1.27 src/internal/runtime/maps/group.go) */
-		if (!dw_type_of(&m, &mt) || !gomap_array(&mt, &kel, &ksz, &nk) || nk == 0 || nk > 8 ||
+		if (!dw_type_of(&m, &mt) || !dw_array(&mt, &kel, &ksz, &nk) || nk == 0 || nk > 8 ||
 		    !dw_member(&group, "elems", &t->elem_base, &m) || !dw_type_of(&m, &mt) ||
-		    !gomap_array(&mt, &vel, &vsz, &nv) || nv != nk)
+		    !dw_array(&mt, &vel, &vsz, &nv) || nv != nk)
 			return gomap_unsupported(t->name, "split group without keys/elems arrays");
 		t->slots = (unsigned)nk;
 		t->key_stride = ksz;

@@ -77,27 +77,6 @@ static bool find_attr_die(Dwarf_Die *die, unsigned name, Dwarf_Die *ret)
 	return dwarf_attr(die, name, &a) && dwarf_formref_die(&a, ret);
 }
 
-static bool find_array(Dwarf_Die *a, Dwarf_Die *elem, uint64_t *esize, uint64_t *count)
-{
-	Dwarf_Die child;
-	if (!dw_type_of(a, elem) || !dw_size(elem, esize) || dwarf_child(a, &child) != 0)
-		return false;
-	do {
-		Dwarf_Attribute at;
-		Dwarf_Word n;
-		if (dwarf_tag(&child) != DW_TAG_subrange_type)
-			continue;
-		if (dwarf_attr(&child, DW_AT_count, &at) && dwarf_formudata(&at, &n) == 0) {
-			*count = n;
-			return true;
-		}
-		if (dwarf_attr(&child, DW_AT_upper_bound, &at) && dwarf_formudata(&at, &n) == 0) {
-			*count = n + 1;
-			return true;
-		}
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return false;
-}
 
 /* The slice element type (DW_AT_go_elem, else the pointee of `array`). */
 static bool find_slice_elem(Dwarf_Die *st, Dwarf_Die *elem)
@@ -312,7 +291,7 @@ static void find_explore(struct find *f, Dwarf_Die *type, uint64_t addr, unsigne
 	}
 	if (tag == DW_TAG_array_type) {
 		uint64_t esize, count;
-		if (find_array(&t, &sub, &esize, &count))
+		if (dw_array(&t, &sub, &esize, &count))
 			find_elems(f, &sub, esize, addr, count, ptr_depth, nest);
 		return;
 	}

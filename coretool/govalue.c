@@ -285,27 +285,6 @@ const char *govalue_type_name(Dwarf_Die *type)
 	return n ? n : "?";
 }
 
-static bool gv_array(Dwarf_Die *a, Dwarf_Die *elem, uint64_t *esize, uint64_t *count)
-{
-	Dwarf_Die child;
-	if (!dw_type_of(a, elem) || !dw_size(elem, esize) || dwarf_child(a, &child) != 0)
-		return false;
-	do {
-		Dwarf_Attribute at;
-		Dwarf_Word n;
-		if (dwarf_tag(&child) != DW_TAG_subrange_type)
-			continue;
-		if (dwarf_attr(&child, DW_AT_count, &at) && dwarf_formudata(&at, &n) == 0) {
-			*count = n;
-			return true;
-		}
-		if (dwarf_attr(&child, DW_AT_upper_bound, &at) && dwarf_formudata(&at, &n) == 0) {
-			*count = n + 1;
-			return true;
-		}
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return false;
-}
 
 /* cmd/compile/internal/types.IsDirectIface: an interface holds values of these
  * types in its data word itself rather than a pointer to them. */
@@ -321,7 +300,7 @@ static bool gv_direct_iface(Dwarf_Die *type, int depth)
 		return true;
 	case GO_KIND_ARRAY: {
 		uint64_t es, n;
-		return gv_array(&u, &sub, &es, &n) && n == 1 && gv_direct_iface(&sub, depth + 1);
+		return dw_array(&u, &sub, &es, &n) && n == 1 && gv_direct_iface(&sub, depth + 1);
 	}
 	case GO_KIND_STRUCT: {
 		int n = 0;
@@ -483,7 +462,7 @@ static void gv_array_value(struct govalue *gv, struct out *o, Dwarf_Die *arr, ui
 	Dwarf_Die elem;
 	uint64_t esize, n;
 	struct gv_frame fr = { true };
-	if (!gv_array(arr, &elem, &esize, &n)) {
+	if (!dw_array(arr, &elem, &esize, &n)) {
 		gv_note(o, "array of unknown layout");
 		return;
 	}
