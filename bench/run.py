@@ -1,0 +1,645 @@
+#!/usr/bin/env python3
+"""Runs the bench tasks with coretool and the anchors on the bench cores and writes
+bench/RESULTS.md (and build/bench/results.json with every measurement).
+
+    python3 bench/run.py [--toolchains go1.26,go1.23] [--only coretool|anchors]
+                         [--timeout 600] [--reps 5] [--out bench/RESULTS.md]
+
+Each run is one process tree, timed from fork to exit (wall), with user+system CPU and peak
+RSS (ru_maxrss, through GNU time). Every run is bounded by --timeout; a run that
+hits it is killed (its whole process group) and recorded as "> timeout". "Cold" runs drop the page
+cache first (sync; echo 3 > /proc/sys/vm/drop_caches), when the machine lets us; otherwise the
+results say "warm cache". With --only, the other side's measurements are taken from the previous
+build/bench/results.json, so coretool can be re-measured after a change without re-running
+the anchors.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(TOP, "build", "bench")
+CORETOOL = os.path.join(TOP, "build", "coretool")
+VIEWCORE = os.path.join(BUILD, "bin", "viewcore")
+ANALYSIS = os.path.join(TOP, "bench", "analysis.md")
+
+TASKS = [
+    ("open1", "Open + classify one address (cold cache)"),
+    ("classify100k", "Classify 100,000 addresses"),
+    ("mapdump", "Dump the map (all entries)"),
+    ("census", "Heap census by size class / type"),
+    ("triage", "Full triage of the crash"),
+]
+
+
+# ---------------------------------------------------------------- measuring
+
+def drop_caches():
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def run(cmd, stdin=None, stdout=None, timeout=None, env=None):
+    """Runs cmd (a list) in its own process group; returns wall, cpu, maxrss_kb, rc, timed_out."""
+    fin = open(stdin, "rb") if stdin else subprocess.DEVNULL
+    fout = open(stdout, "wb") if stdout else subprocess.DEVNULL
+    ferr_path = (stdout + ".err") if stdout else None
+    ferr = open(ferr_path, "wb") if ferr_path else subprocess.DEVNULL
+    e = dict(os.environ)
+    e.update(env or {})
+    timed_out = threading.Event()
+    # Through GNU time: Linux carries a process's peak RSS across fork+exec, so a child forked
+    # straight from this (large) Python process would report Python's peak as its own. time's
+    # child is forked from time, which is small.
+    rfile = os.path.join(BUILD, ".rusage")
+    if os.path.exists(rfile):
+        os.unlink(rfile)
+    cmd = ["/usr/bin/time", "-f", "%U %S %M", "-o", rfile] + list(cmd)
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=ferr, start_new_session=True, env=e)
+
+    killed_usage = {}
+
+    def kill():
+        timed_out.set()
+        # time(1) dies with its child and reports nothing: take the group's CPU and peak RSS
+        # from /proc first
+        cpu, hwm, tick = 0.0, 0, os.sysconf("SC_CLK_TCK")
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                if int(st[2]) != p.pid:  # pgrp
+                    continue
+                cpu += (int(st[11]) + int(st[12])) / tick
+                with open("/proc/%s/status" % pid) as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            hwm = max(hwm, int(line.split()[1]))
+            except (OSError, IndexError, ValueError):
+                continue
+        killed_usage.update(cpu=cpu, maxrss=hwm)
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, kill) if timeout else None
+    if timer:
+        timer.start()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    if timer:
+        timer.cancel()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    for f in (fin, fout, ferr):
+        if f is not subprocess.DEVNULL:
+            f.close()
+    cpu, maxrss = ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    try:
+        with open(rfile) as f:
+            last = f.read().strip().splitlines()[-1].split()
+        cpu, maxrss = float(last[0]) + float(last[1]), int(last[2])
+    except (OSError, IndexError, ValueError):
+        if killed_usage:
+            cpu, maxrss = killed_usage["cpu"], killed_usage["maxrss"]
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "maxrss_kb": maxrss,
+        "rc": p.returncode,
+        "timed_out": timed_out.is_set(),
+    }
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+# ---------------------------------------------------------------- checks of what each tool printed
+
+def read(path, limit=None):
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit).decode("utf-8", "replace") if limit else f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def first_error(path):
+    """The first line of a tool's output that reads like an error (for the results)."""
+    rx = re.compile(r"error|exception|cannot|can't|not supported|refus|too old|unsupported|could not|failed", re.I)
+    for p in (path, path + ".err"):
+        for line in read(p).splitlines():
+            m = rx.search(line)
+            if m:
+                # the words around the match: a map printer's error sits at the end of a huge line
+                s = line[max(0, m.start() - 20):m.end() + 120].strip()
+                return ("…" if m.start() > 20 else "") + s
+    return ""
+
+
+def check_map_entries(pairs, truth_count):
+    """pairs: iterable of (key, value) ints; the sample stored key i*7+3 -> i."""
+    n = 0
+    keys = set()
+    wrong = 0
+    for k, v in pairs:
+        n += 1
+        keys.add(k)
+        if k != v * 7 + 3:
+            wrong += 1
+    ok = n == truth_count and len(keys) == truth_count and wrong == 0
+    note = "%d of %d entries" % (len(keys), truth_count)
+    if n != len(keys):
+        note += ", %d printed (duplicates)" % n
+    if wrong:
+        note += ", %d wrong" % wrong
+    return ok, note
+
+
+def check_coretool_map(path, truth_count):
+    try:
+        with open(path) as f:
+            j = json.load(f)
+    except (OSError, ValueError) as e:
+        return False, "unparsable JSON: %s" % e
+    ok, note = check_map_entries(((e["key"], e["value"]) for e in j.get("entries", [])), truth_count)
+    h = j.get("health", {})
+    if not h.get("ok"):
+        ok = False
+        note += ", health not ok"
+    return ok, note
+
+
+PAIR_GDB = re.compile(r"\[(-?\d+)\] = (-?\d+)")
+PAIR_DLV = re.compile(r"^\s*(-?\d+): (-?\d+),?\s*$", re.M)
+
+
+def check_text_map(path, rx, truth_count):
+    text = read(path)
+    ok, note = check_map_entries(((int(a), int(b)) for a, b in rx.findall(text)), truth_count)
+    err = first_error(path)
+    if err:
+        note += "; " + err
+    return ok, note
+
+
+# ---------------------------------------------------------------- the tasks
+
+class Core:
+    def __init__(self, tc):
+        self.tc = tc
+        self.dir = os.path.join(BUILD, tc)
+        self.core = os.path.join(self.dir, "core")
+        self.exe = os.path.join(self.dir, "exe")
+        self.addrs = os.path.join(self.dir, "addrs.txt")
+        with open(os.path.join(self.dir, "truth.json")) as f:
+            self.truth = json.load(f)
+        self.out = os.path.join(self.dir, "out")
+        os.makedirs(self.out, exist_ok=True)
+        goroot = None
+        with open(os.path.join(TOP, "build", "toolchains", "list")) as f:
+            for line in f:
+                w = line.split()
+                if w and w[0] == tc:
+                    goroot = w[1]
+        self.runtime_gdb = os.path.join(goroot, "src", "runtime", "runtime-gdb.py")
+        self.one_addr = next(a["addr"] for a in self.truth["addresses"] if a["what"].startswith("main.rec256"))
+        st = os.stat(self.core)
+        self.size = st.st_size
+        self.disk = st.st_blocks * 512
+
+    def gdb(self, *cmds):
+        c = ["gdb", "-nx", "-batch", "-iex", "set auto-load python-scripts off",
+             "-ex", "set pagination off", "-ex", "source " + self.runtime_gdb]
+        for x in cmds:
+            c += ["-ex", x]
+        return c + [self.exe, self.core]
+
+    def dlv(self, name, *cmds):
+        init = os.path.join(self.out, name + ".dlv")
+        with open(init, "w") as f:
+            f.write("\n".join(cmds + ("exit",)) + "\n")
+        return [os.path.join(BUILD, "bin", "dlv-" + self.tc), "core", self.exe, self.core, "--init", init, "--allow-non-terminal-interactive=true"]
+
+    def viewcore(self, *args):
+        return [VIEWCORE, self.core, "--exe", self.exe] + list(args)
+
+
+def specs(c, task, anchors_ok):
+    """The runs of one task: list of dicts tool, what, cmd, stdin, same (does the anchor do the
+    same job?), check (function of the output path -> (ok, note))."""
+    t = c.truth
+    n_map = t["map"]["count"]
+    addr = c.one_addr
+    out = []
+
+    def add(tool, what, cmd, same, check, stdin=None, env=None):
+        key = "dlv-" + c.tc if tool == "dlv" else tool  # one pinned Delve per Go version
+        if tool != "coretool" and anchors_ok.get(key, ("", ""))[0] != "ok":
+            out.append({"tool": tool, "what": what, "unavailable": anchors_ok.get(key, ("", "not installed"))[1]})
+            return
+        out.append({"tool": tool, "what": what, "cmd": cmd, "same": same, "check": check, "stdin": stdin, "env": env})
+
+    if task == "open1":
+        add("coretool", "classify CORE %s" % addr, [CORETOOL, "classify", c.core, addr], True,
+            lambda p: (("go-heap" in read(p) and "allocated" in read(p)), "go-heap allocated"))
+        add("gdb", "info symbol + x/2gx (no classification)",
+            c.gdb("info symbol " + addr, "x/2gx " + addr), False,
+            lambda p: (bool(re.search(r"0x[0-9a-f]+.*:\s+0x", read(p))), "memory shown, no region/state"))
+        add("dlv", "examinemem (no classification)",
+            c.dlv("open1", "examinemem -count 2 -size 8 " + addr), False,
+            lambda p: (bool(re.search(r"0x[0-9a-f]+:", read(p))), "memory shown, no region/state"))
+        add("viewcore", "reachable ADDR (object + path from a root)",
+            c.viewcore("reachable", addr[2:]), True,
+            lambda p: (bool(read(p).strip()), first_error(p) or "printed"))
+    elif task == "classify100k":
+        n = t["addrs_file"]["count"]
+        add("coretool", "classify CORE - < addrs.txt", [CORETOOL, "classify", c.core, "-"], True,
+            lambda p: ((sum(1 for l in read(p).splitlines() if l.startswith("0x")) == n),
+                       "%d verdicts" % sum(1 for l in read(p).splitlines() if l.startswith("0x"))),
+            stdin=c.addrs)
+        gscript = os.path.join(c.out, "classify100k.gdb")
+        with open(gscript, "w") as f:
+            with open(c.addrs) as a:
+                for line in a:
+                    f.write("info symbol %s\n" % line.strip())
+        add("gdb", "info symbol per address (symbols only, no heap)",
+            c.gdb("source " + gscript), False,
+            lambda p: (read(p).count("\n") >= n, "%d lines" % read(p).count("\n")))
+        out.append({"tool": "dlv", "what": "-", "cannot": "no address-to-object query"})
+        out.append({"tool": "viewcore", "what": "-", "cannot": "one `reachable` per address only"})
+    elif task == "mapdump":
+        add("coretool", "--json map CORE main.benchMap", [CORETOOL, "--json", "map", c.core, "main.benchMap"], True,
+            lambda p: check_coretool_map(p, n_map))
+        add("gdb", "print 'main.benchMap' (print elements unlimited)",
+            c.gdb("set print elements unlimited", "set print repeats unlimited", "print 'main.benchMap'"), True,
+            lambda p: check_text_map(p, PAIR_GDB, n_map))
+        add("dlv", "print main.benchMap (max-array-values 2000000)",
+            c.dlv("mapdump", "config max-array-values 2000000", "print main.benchMap"), True,
+            lambda p: check_text_map(p, PAIR_DLV, n_map))
+        out.append({"tool": "viewcore", "what": "-", "cannot": "no command prints a map's entries"})
+    elif task == "census":
+        add("coretool", "heap CORE", [CORETOOL, "heap", c.core], True,
+            lambda p: (("live objects" in read(p)), (re.search(r"\d+ live objects \(\d+ bytes\)", read(p)) or [""])[0]))
+        out.append({"tool": "gdb", "what": "-", "cannot": "no heap command in gdb or runtime-gdb.py"})
+        out.append({"tool": "dlv", "what": "-", "cannot": "no heap command"})
+        add("viewcore", "histogram", c.viewcore("histogram"), True,
+            lambda p: (bool(read(p).strip()) and not first_error(p), first_error(p) or "printed"))
+    elif task == "triage":
+        add("coretool", "triage CORE", [CORETOOL, "triage", c.core], True,
+            lambda p: (("class:     null-deref" in read(p)), (re.search(r"class:\s+\S+", read(p)) or [""])[0]))
+        add("gdb", "bt; info registers; thread apply all bt; info goroutines; goroutine all bt",
+            c.gdb("bt", "info registers", "thread apply all bt", "info goroutines", "goroutine all bt"), False,
+            lambda p: (("#0" in read(p)), "backtraces printed" + ("; " + first_error(p) if first_error(p) else "")))
+        add("dlv", "bt; regs; goroutines -t",
+            c.dlv("triage", "bt", "regs", "goroutines -t"), False,
+            lambda p: (("goroutine" in read(p).lower()), first_error(p) or "backtraces printed"))
+        add("viewcore", "goroutines", c.viewcore("goroutines"), False,
+            lambda p: (bool(read(p).strip()) and not first_error(p), first_error(p) or "printed"))
+    return out
+
+
+def measure(c, task, spec, reps, timeout, cold):
+    path = os.path.join(c.out, "%s.%s.out" % (task, spec["tool"]))
+    runs = []
+    for i in range(reps):
+        dropped = drop_caches() if cold else False
+        r = run(spec["cmd"], stdin=spec.get("stdin"), stdout=path, timeout=timeout, env=spec.get("env"))
+        r["cold"] = dropped
+        runs.append(r)
+        if r["timed_out"]:
+            break
+    ok, note = spec["check"](path)
+    if runs[-1]["timed_out"]:
+        ok, note = False, "killed at the time bound, having printed: " + note
+    if not ok and not runs[-1]["timed_out"]:
+        err = first_error(path)
+        if err and err not in note:
+            note += "; " + err
+        if runs[-1]["rc"] not in (0, 1):
+            note += " (exit %d)" % runs[-1]["rc"]
+    walls = [r["wall"] for r in runs]
+    return {
+        "tool": spec["tool"], "what": spec["what"], "same": spec["same"],
+        "runs": runs, "wall": statistics.median(walls), "wall_min": min(walls),
+        "cpu": statistics.median(r["cpu"] for r in runs),
+        "maxrss_kb": max(r["maxrss_kb"] for r in runs),
+        "timed_out": runs[-1]["timed_out"], "ok": ok, "note": note,
+        "cold": all(r["cold"] for r in runs), "output": os.path.relpath(path, TOP),
+        "load": loadavg(),
+    }
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_s(s):
+    if s is None:
+        return "-"
+    if s < 1:
+        return "%.0f ms" % (s * 1000)
+    if s < 100:
+        return "%.2f s" % s
+    return "%.0f s" % s
+
+
+def fmt_mb(kb):
+    return "%.0f MB" % (kb / 1024) if kb is not None else "-"
+
+
+def machine():
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1])
+    return {"nproc": os.cpu_count(), "mem_gib": mem / 1048576, "cpu": cpu,
+            "kernel": platform.release(), "load_start": loadavg()}
+
+
+TARGETS = [
+    ("open1", "open + classify one address, cold, multi-GiB core", "≤ 30 ms"),
+    ("classify100k", "classify 100,000 addresses", "≤ 0.5 s"),
+    ("mapdump", "dump the 1.2M-entry map", "≤ 0.5 s"),
+    ("census", "heap census throughput", "≥ 2 GiB of heap per second"),
+    ("rss", "peak RSS (every task)", "≤ 5% of the core's size + 50 MB"),
+    ("ratio", "vs the fastest anchor that does the same task", "≥ 20× faster"),
+]
+
+
+def report(res, out_path):
+    L = []
+    m = res["machine"]
+    L.append("# coretool bench results\n")
+    L.append("Generated by `make bench` (bench/run.py) on %s. Do not edit: rerun. "
+             "What is measured and how: bench/README.md.\n" % res["date"])
+    L.append("## Machine\n")
+    L.append("| | |\n|---|---|")
+    L.append("| CPU | %s, %d CPUs (nproc) |" % (m["cpu"], m["nproc"]))
+    L.append("| RAM | %.1f GiB |" % m["mem_gib"])
+    L.append("| kernel | Linux %s |" % m["kernel"])
+    L.append("| load average | %s at the start, %s at the end (1/5/15 min) |" % (m["load_start"], res.get("load_end", "?")))
+    L.append("| page cache | %s |" % ("dropped before every cold run (`echo 3 > /proc/sys/vm/drop_caches` works here)"
+                                      if res["can_drop"] else "could not be dropped: every number is **warm cache**"))
+    for a in res["anchors"]:
+        L.append("| %s | %s: %s |" % (a, res["anchors"][a][0], res["anchors"][a][1]))
+    L.append("| coretool | %s |" % res["coretool_version"])
+    L.append("")
+    L.append("The machine is shared: other jobs ran during the bench (see the load average); "
+             "wall times are what a user would have felt at that moment, CPU (user+sys) is "
+             "the work itself. coretool's times are the median of %d runs (min in brackets); anchors "
+             "ran %s.\n" % (res["reps"], "once per task (three times, cold, for task 1)"))
+    for tc, cr in res["cores"].items():
+        t = cr["truth"]
+        L.append("## %s core (%s, %s maps)\n" % (tc, t["go_version"], t["map_impl"]))
+        gh = t["go_heap"]
+        L.append("core `build/bench/%s/core`: %.2f GiB (%.2f GiB on disk); live Go heap %.2f GiB in %s objects "
+                 "(runtime.MemStats after a full GC); `main.benchMap` map[int]int with %s entries; "
+                 "C heap: %s malloc'd chunks, %s freed; %d goroutines.\n" % (
+                     tc, cr["size"] / 2**30, cr["disk"] / 2**30, gh["heap_alloc"] / 2**30,
+                     "{:,}".format(gh["heap_objects"]), "{:,}".format(t["map"]["count"]),
+                     "{:,}".format(t["c_heap"]["chunks"]), "{:,}".format(t["c_heap"]["freed"]), t["goroutines"]))
+        for task, title in TASKS:
+            rows = cr["tasks"].get(task)
+            if not rows:
+                continue
+            L.append("### %s\n" % title)
+            L.append("| tool | what it ran | wall | CPU | peak RSS | anchor ÷ coretool: wall (CPU) | result |")
+            L.append("|---|---|---:|---:|---:|---:|---|")
+            ct = next((r for r in rows if r["tool"] == "coretool" and "wall" in r), None)
+            for r in rows:
+                if "cannot" in r:
+                    L.append("| %s | — | — | — | — | — | cannot: %s |" % (r["tool"], r["cannot"]))
+                    continue
+                if "unavailable" in r:
+                    L.append("| %s | `%s` | — | — | — | — | not installed (see Machine) |" % (r["tool"], r["what"]))
+                    continue
+                wall = fmt_s(r["wall"])
+                if r["tool"] == "coretool" and len(r["runs"]) > 1:
+                    wall += " [%s]" % fmt_s(r["wall_min"])
+                if r["timed_out"]:
+                    wall = "> %s (killed)" % fmt_s(r["wall"])
+                ratio = "—"
+                if r["tool"] != "coretool" and ct:
+                    x = r["wall"] / ct["wall"]
+                    xc = r["cpu"] / ct["cpu"] if ct["cpu"] else 0
+                    ratio = "%s%s× (%s×)" % (">" if r["timed_out"] else "", ("%.1f" if x < 10 else "%.0f") % x,
+                                             ("%.1f" if xc < 10 else "%.0f") % xc)
+                    if not r["same"]:
+                        ratio += " (lesser task)"
+                    elif not r["ok"]:
+                        ratio += " (failed)"
+                res_txt = ("ok: " if r["ok"] else "**FAILED**: ") + r["note"]
+                if r.get("warm_runs"):
+                    res_txt += "; warm: %s [%s]" % (fmt_s(r["warm_runs"]["wall"]), fmt_s(r["warm_runs"]["wall_min"]))
+                L.append("| %s | `%s` | %s | %s | %s | %s | %s |" % (
+                    r["tool"], r["what"].replace("|", "\\|"), wall, fmt_s(r["cpu"]), fmt_mb(r["maxrss_kb"]), ratio,
+                    res_txt.replace("|", "\\|")))
+            L.append("")
+    # targets
+    L.append("## Targets\n")
+    L.append("| target | goal | %s | met? |" % " | ".join(res["cores"].keys()))
+    L.append("|---|---|%s---|" % ("---:|" * len(res["cores"])))
+    for key, name, goal in TARGETS:
+        vals, mets = [], []
+        for tc, cr in res["cores"].items():
+            v, met = target_value(key, cr)
+            vals.append(v + ("" if met is None else " ✓" if met else " ✗"))
+            mets.append(met)
+        verdict = ("yes" if all(x is True for x in mets) else "no" if all(x is False for x in mets)
+                   else "n/a" if all(x is None for x in mets) else "partly")
+        L.append("| %s | %s | %s | %s |" % (name, goal, " | ".join(vals), verdict))
+    L.append("")
+    if os.path.exists(ANALYSIS):
+        with open(ANALYSIS) as f:
+            L.append(f.read().rstrip() + "\n")
+    with open(out_path, "w") as f:
+        f.write("\n".join(L))
+
+
+def target_value(key, cr):
+    tasks = cr["tasks"]
+
+    def ct(task):
+        return next((r for r in tasks.get(task, []) if r["tool"] == "coretool" and "wall" in r), None)
+
+    if key == "open1":
+        r = ct("open1")
+        return ("%s (CPU %s)" % (fmt_s(r["wall"]), fmt_s(r["cpu"])), r["wall"] <= 0.030) if r else ("-", None)
+    if key in ("classify100k", "mapdump"):
+        r = ct(key)
+        return ("%s (CPU %s)" % (fmt_s(r["wall"]), fmt_s(r["cpu"])), r["wall"] <= 0.5) if r else ("-", None)
+    if key == "census":
+        r = ct("census")
+        if not r:
+            return ("-", None)
+        gibs = cr["truth"]["go_heap"]["heap_alloc"] / 2**30 / r["wall"]
+        return ("%.1f GiB/s" % gibs, gibs >= 2)
+    if key == "rss":
+        limit_kb = (cr["size"] * 0.05 + 50e6) / 1024
+        worst = max((r for t in tasks.values() for r in t if r["tool"] == "coretool" and "wall" in r),
+                    key=lambda r: r["maxrss_kb"])
+        worst_task = next(k for k, t in tasks.items() if worst in t)
+        return ("%s max (%s), limit %s" % (fmt_mb(worst["maxrss_kb"]), worst_task, fmt_mb(limit_kb)),
+                worst["maxrss_kb"] <= limit_kb)
+    if key == "ratio":
+        parts, mets = [], []
+        for task, _ in TASKS:
+            c = ct(task)
+            anchors = [r for r in tasks.get(task, []) if r["tool"] != "coretool" and "wall" in r
+                       and r["same"] and (r["ok"] or r["timed_out"])]
+            if not c or not anchors:
+                continue
+            best = min(anchors, key=lambda r: r["wall"])
+            x = best["wall"] / c["wall"]
+            xc = best["cpu"] / c["cpu"] if c["cpu"] else 0
+            parts.append("%s %s%s× wall, %s× CPU (%s)" % (task, ">" if best["timed_out"] else "",
+                                                         ("%.1f" if x < 10 else "%.0f") % x,
+                                                         ("%.1f" if xc < 10 else "%.0f") % xc, best["tool"]))
+            mets.append(x >= 20)
+        if not parts:
+            return ("no anchor did a task", None)
+        return ("; ".join(parts), all(mets))
+    return ("-", None)
+
+
+# ---------------------------------------------------------------- main
+
+def recheck(out_path):
+    with open(os.path.join(BUILD, "results.json")) as f:
+        res = json.load(f)
+    anchors = res.get("anchors", {})
+    for tc, cr in res["cores"].items():
+        c = Core(tc)
+        for task, rows in cr["tasks"].items():
+            by_tool = {s["tool"]: s for s in specs(c, task, anchors)}
+            for r in rows:
+                s = by_tool.get(r["tool"])
+                if "wall" not in r or not s or "check" not in s:
+                    continue
+                path = os.path.join(TOP, r["output"])
+                r["ok"], r["note"] = s["check"](path)
+                if r["timed_out"]:
+                    r["ok"], r["note"] = False, "killed at the time bound, having printed: " + r["note"]
+                    continue
+                if not r["ok"]:
+                    err = first_error(path)
+                    if err and err not in r["note"]:
+                        r["note"] += "; " + err
+    with open(os.path.join(BUILD, "results.json"), "w") as f:
+        json.dump(res, f, indent=1, default=str)
+    report(res, out_path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--toolchains", default=os.environ.get("BENCH_TOOLCHAINS", "go1.26 go1.23").replace(",", " "))
+    ap.add_argument("--only", choices=["coretool", "anchors"])
+    ap.add_argument("--tasks", default=",".join(t for t, _ in TASKS))
+    ap.add_argument("--timeout", type=float, default=float(os.environ.get("BENCH_TIMEOUT", 600)))
+    ap.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS", 5)))
+    ap.add_argument("--out", default=os.path.join(TOP, "bench", "RESULTS.md"))
+    ap.add_argument("--recheck", action="store_true",
+                    help="no runs: re-check the last run's outputs and re-render the results")
+    a = ap.parse_args()
+    tasks = a.tasks.split(",")
+    if a.recheck:
+        recheck(a.out)
+        return
+
+    anchors = {}
+    try:
+        with open(os.path.join(BUILD, "anchors.txt")) as f:
+            for line in f:
+                name, st, detail = line.rstrip("\n").split("\t", 2)
+                anchors[name] = (st, detail)
+    except OSError:
+        pass
+    prev = {}
+    try:
+        with open(os.path.join(BUILD, "results.json")) as f:
+            prev = json.load(f)
+    except (OSError, ValueError):
+        pass
+
+    res = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M %Z"), "reps": a.reps,
+           "anchors": anchors, "cores": {}, "can_drop": drop_caches(),
+           "coretool_version": subprocess.run(["git", "-C", TOP, "log", "-1", "--format=%h %s"],
+                                              capture_output=True, text=True).stdout.strip()[:80]
+           + (" (+ uncommitted changes)" if subprocess.run(["git", "-C", TOP, "status", "--porcelain", "coretool"],
+                                                          capture_output=True, text=True).stdout.strip() else "")}
+    for tc in a.toolchains.replace(",", " ").split():
+        c = Core(tc)
+        cr = {"truth": c.truth, "size": c.size, "disk": c.disk, "tasks": {}}
+        old = prev.get("cores", {}).get(tc, {}).get("tasks", {})
+        for task in [t for t, _ in TASKS]:
+            rows = []
+            for spec in specs(c, task, anchors):
+                side = "coretool" if spec["tool"] == "coretool" else "anchors"
+                if task not in tasks or (a.only and a.only != side):
+                    keep = next((r for r in old.get(task, []) if r["tool"] == spec["tool"]), None)
+                    if keep:
+                        rows.append(keep)
+                    continue
+                if "cmd" not in spec:
+                    rows.append(spec)
+                    continue
+                cold = task == "open1"
+                reps = a.reps if spec["tool"] == "coretool" else (3 if cold else 1)
+                sys.stderr.write("bench: %s %s %s ... " % (tc, task, spec["tool"]))
+                sys.stderr.flush()
+                r = measure(c, task, spec, reps, a.timeout, cold)
+                if cold and spec["tool"] == "coretool":
+                    w = measure(c, task, spec, reps, a.timeout, False)
+                    r["warm_runs"] = {"wall": w["wall"], "wall_min": w["wall_min"], "cpu": w["cpu"]}
+                sys.stderr.write("%s%s, cpu %s, rss %s, %s\n" % ("> " if r["timed_out"] else "", fmt_s(r["wall"]),
+                                                                 fmt_s(r["cpu"]), fmt_mb(r["maxrss_kb"]),
+                                                                 ("ok" if r["ok"] else "FAILED") + ": " + r["note"]))
+                rows.append(r)
+            cr["tasks"][task] = rows
+        res["cores"][tc] = cr
+    res["load_end"] = loadavg()
+    # toolchains not run this time keep their last results (in the usual order)
+    merged = {}
+    for tc in list(prev.get("cores", {})) + list(res["cores"]):
+        if tc in res["cores"]:
+            merged[tc] = res["cores"][tc]
+        elif tc in prev.get("cores", {}):
+            merged[tc] = prev["cores"][tc]
+    order = ["go1.26", "go1.23"]
+    res["cores"] = dict(sorted(merged.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+    for tc, cr in res["cores"].items():
+        for rows in cr["tasks"].values():
+            for r in rows:
+                r.pop("check", None)
+                r.pop("cmd", None)
+    with open(os.path.join(BUILD, "results.json"), "w") as f:
+        json.dump(res, f, indent=1, default=str)
+    report(res, a.out)
+    sys.stderr.write("bench: wrote %s\n" % os.path.relpath(a.out, TOP))
+
+
+if __name__ == "__main__":
+    main()

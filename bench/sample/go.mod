@@ -1,0 +1,3 @@
+module coretool/bench/sample
+
+go 1.22
