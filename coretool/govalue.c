@@ -30,7 +30,33 @@ struct govalue {
 	struct gomap_type map_type;
 	bool map_type_ok;
 	char *buf; /* string bytes, max_string */
+	/* What a type DIE resolves to (kind, peeled DIE, size), by DIE offset: a
+	 * map dump renders the same two types a million times. */
+	struct gv_type_cache {
+		Dwarf_Off off;
+		int kind;
+		Dwarf_Die under;
+		uint64_t size;
+		bool valid;
+	} tcache[64];
 };
+
+/* govalue_kind() and dw_size() of a type, remembered. */
+static int gv_type(struct govalue *gv, Dwarf_Die *type, Dwarf_Die *under, uint64_t *size)
+{
+	Dwarf_Off off = dwarf_dieoffset(type);
+	struct gv_type_cache *c = &gv->tcache[(off ^ (off >> 6)) & 63];
+	if (!c->valid || c->off != off) {
+		c->off = off;
+		c->kind = govalue_kind(type, &c->under);
+		c->size = 0;
+		dw_size(&c->under, &c->size);
+		c->valid = true;
+	}
+	*under = c->under;
+	*size = c->size;
+	return c->kind;
+}
 
 struct ct_error *govalue_create(const struct go_rt *rt, const struct gomap_ctx *map_ctx,
 				const struct govalue_opts *opts, struct govalue **ret)
@@ -659,8 +685,7 @@ static void gv_value(struct govalue *gv, struct out *o, Dwarf_Die *type, uint64_
 		gv_note(o, "...");
 		return;
 	}
-	int kind = govalue_kind(type, &u);
-	dw_size(&u, &size);
+	int kind = gv_type(gv, type, &u, &size);
 	switch (kind) {
 	case GO_KIND_BOOL:
 	case GO_KIND_INT: case GO_KIND_INT8: case GO_KIND_INT16: case GO_KIND_INT32: case GO_KIND_INT64:
