@@ -2,7 +2,9 @@
 # Installs the Debian packages coretool needs, if any is missing. Idempotent and
 # fast when all are present (one dpkg-query).
 set -euo pipefail
-pkgs=(gcc clang make pkg-config libdw-dev libelf-dev elfutils zlib1g-dev gdb python3 file golang-go)
+# libclang-rt-14-dev: the sanitizer and libFuzzer runtimes of Debian 12's clang (make asan, fuzz).
+pkgs=(gcc clang libclang-rt-14-dev make pkg-config libdw-dev libelf-dev elfutils zlib1g-dev gdb
+      python3 file golang-go)
 missing=()
 for p in "${pkgs[@]}"; do
   # golang-go: any Go on PATH will do (the machine's own Go is used for go1.26).
@@ -14,4 +16,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+# The tests run under pytest (the machine's Python may come from elsewhere than Debian).
+if ! python3 -m pytest --version >/dev/null 2>&1; then
+  echo "install-deps: installing pytest" >&2
+  python3 -m pip install -q pytest >&2 || { apt-get install -y -qq python3-pytest >&2; }
 fi
