@@ -284,14 +284,23 @@ static int triage_sig_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->core, y->core);
 }
 
-static void triage_summary(struct cli *cli, struct triage_result *res, size_t n)
+/* The results ordered by signature (then core): groups are runs. Free the array. */
+static struct triage_result **triage_by_signature(struct triage_result *res, size_t n)
 {
-	struct triage_result **v = malloc(n * sizeof(*v));
+	struct triage_result **v = malloc((n ? n : 1) * sizeof(*v));
 	if (!v)
-		return;
+		return NULL;
 	for (size_t i = 0; i < n; i++)
 		v[i] = &res[i];
 	qsort(v, n, sizeof(*v), triage_sig_cmp);
+	return v;
+}
+
+static void triage_summary(struct cli *cli, struct triage_result *res, size_t n)
+{
+	struct triage_result **v = triage_by_signature(res, n);
+	if (!v)
+		return;
 	struct out *o = &cli->out;
 	if (cli->json) {
 		o->pretty = false;
@@ -332,12 +341,9 @@ static void triage_summary(struct cli *cli, struct triage_result *res, size_t n)
  * count and an example core), located at the program's own frame. */
 static void triage_sarif(struct cli *cli, struct triage_result *res, size_t n)
 {
-	struct triage_result **v = malloc(n * sizeof(*v));
+	struct triage_result **v = triage_by_signature(res, n);
 	if (!v)
 		return;
-	for (size_t i = 0; i < n; i++)
-		v[i] = &res[i];
-	qsort(v, n, sizeof(*v), triage_sig_cmp);
 	struct out o;
 	out_init(&o, cli->out.f, true);
 	o.pretty = true;
