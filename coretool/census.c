@@ -49,6 +49,7 @@ struct ct_error *census_run(const struct go_heap *h, struct census *ret)
 	memset(ret, 0, sizeof(*ret));
 	struct census_walk w = { h, ret };
 	uint64_t unreadable = 0;
+	mem_advise(h->rt->mem, MEM_ALL, MEM_ACCESS_MANY);
 	struct ct_error *err = go_heap_foreach_span(h, census_span, &w, &unreadable);
 	ret->unreadable += unreadable;
 	return err;

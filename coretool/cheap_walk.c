@@ -452,6 +452,11 @@ struct ct_error *cheap_load(struct cheap *c)
 		return NULL;
 	c->loaded = true;
 	struct ct_error *err;
+	/* The free lists jump all over the heaps, then the walks read them in
+	 * order: either way, most of their pages. */
+	for (size_t i = 0; i < c->nheaps; i++)
+		mem_advise(&c->mem, c->heaps[i].start, c->heaps[i].end - c->heaps[i].start,
+			   MEM_ACCESS_WALK);
 	for (size_t i = 0; i < c->narenas; i++)
 		if ((err = cheap_list_fastbins(c, i)) || (err = cheap_list_bins(c, i)))
 			return err;
@@ -465,9 +470,13 @@ struct ct_error *cheap_load(struct cheap *c)
 				c->resync[c->nresync++] = c->fs[i].chunk;
 		qsort(c->resync, c->nresync, sizeof(*c->resync), cheap_u64_cmp);
 	}
-	for (size_t i = 0; i < c->nheaps; i++)
+	for (size_t i = 0; i < c->nheaps; i++) {
 		if ((err = cheap_walk_heap(c, &c->heaps[i])))
 			return err;
+		/* Lookups come back for a few pages only: let the rest go. */
+		mem_advise(&c->mem, c->heaps[i].start, c->heaps[i].end - c->heaps[i].start,
+			   MEM_ACCESS_DONE);
+	}
 	for (size_t i = 0; i < c->ntc_cand; i++) {
 		uint64_t w;
 		if (cheap_size_word(c, c->tc_cand[i], &w) &&

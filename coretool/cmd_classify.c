@@ -18,8 +18,15 @@ const char CMD_CLASSIFY_HELP[] =
 	"A verdict whose state is unknown (memory not in the core) makes the exit\n"
 	"status 1.\n";
 
-static int classify_one(struct cli *cli, struct target *t, uint64_t addr)
+static int classify_one(struct cli *cli, struct target *t, uint64_t addr, unsigned long *n)
 {
+	/* A batch reads all over the core: past a few addresses, read ahead; and
+	 * now and then unmap what it read, so that a long batch does not keep
+	 * the core's pages mapped (they stay in the page cache). */
+	if (++*n % 8192 == 0)
+		mem_advise(&t->mem, MEM_ALL, MEM_ACCESS_DONE);
+	if (*n == 64 || *n % 8192 == 0)
+		mem_advise(&t->mem, MEM_ALL, MEM_ACCESS_MANY);
 	struct verdict v;
 	classify(t, addr, &v);
 	verdict_out(&cli->out, &v);
@@ -53,9 +60,10 @@ int cmd_classify(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, err);
 	cli->out.pretty = false; /* JSON Lines: one verdict per line */
 	int rc = CT_EXIT_OK;
+	unsigned long n = 0;
 	for (int i = 2; i < argc; i++) {
 		uint64_t a;
-		if (cli_parse_addr(argv[i], &a) && classify_one(cli, t, a) != CT_EXIT_OK)
+		if (cli_parse_addr(argv[i], &a) && classify_one(cli, t, a, &n) != CT_EXIT_OK)
 			rc = CT_EXIT_PARTIAL;
 	}
 	if (from_stdin) {
@@ -71,7 +79,7 @@ int cmd_classify(struct cli *cli, int argc, char **argv)
 					rc = CT_EXIT_PARTIAL;
 					continue;
 				}
-				if (classify_one(cli, t, a) != CT_EXIT_OK)
+				if (classify_one(cli, t, a, &n) != CT_EXIT_OK)
 					rc = CT_EXIT_PARTIAL;
 			}
 		}

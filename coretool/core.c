@@ -192,6 +192,10 @@ struct ct_error *core_open(const char *path, struct core **ret)
 		err = ct_error_fmt(CT_ERR_IO, "%s: mmap: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* Most questions touch a few pages of a multi-GiB file: without this the
+	 * kernel reads megabytes around every page fault (read_ahead_kb). Walkers
+	 * of large ranges ask for read-ahead with core_advise(). */
+	madvise((void *)core->data, core->size, MADV_RANDOM);
 	if (memcmp(core->data, ELFMAG, SELFMAG) != 0) {
 		err = ct_error_fmt(CT_ERR_FORMAT, "%s: not an ELF file", path);
 		goto fail;
@@ -342,6 +346,51 @@ enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, siz
 	return MEM_OK;
 }
 
+void core_advise(const struct core *core, uint64_t addr, uint64_t len, enum mem_access how)
+{
+	const long pg = sysconf(_SC_PAGESIZE);
+	uint64_t end = len > UINT64_MAX - addr ? UINT64_MAX : addr + len;
+	/* The segments overlapping the range, in order; bounded by their count. */
+	size_t lo = 0, hi = core->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (core->segs[mid].vaddr + core->segs[mid].memsz <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < core->nsegs && core->segs[i].vaddr < end; i++) {
+		const struct core_segment *s = &core->segs[i];
+		uint64_t a = addr > s->vaddr ? addr - s->vaddr : 0;
+		uint64_t b = end - s->vaddr < s->filesz ? end - s->vaddr : s->filesz;
+		if (a >= b)
+			continue;
+		uint64_t off = (s->offset + a) & ~(uint64_t)(pg - 1), stop = s->offset + b;
+		if (how == MEM_ACCESS_DONE) {
+			/* Only whole pages inside the range: a neighbour may still be in use. */
+			off = (s->offset + a + pg - 1) & ~(uint64_t)(pg - 1);
+			stop &= ~(uint64_t)(pg - 1);
+		}
+		if (stop <= off)
+			continue;
+		/* Not MADV_WILLNEED: the kernel reads at most read_ahead_kb of it. */
+		void *p = (void *)(core->data + off);
+		if (how == MEM_ACCESS_WALK) {
+			madvise(p, stop - off, MADV_SEQUENTIAL);
+		} else if (how == MEM_ACCESS_MANY) {
+			madvise(p, stop - off, MADV_NORMAL);
+		} else {
+			madvise(p, stop - off, MADV_DONTNEED);
+			madvise(p, stop - off, MADV_RANDOM);
+		}
+	}
+}
+
+static void core_mem_advise(void *arg, uint64_t addr, uint64_t len, enum mem_access how)
+{
+	core_advise(arg, addr, len, how);
+}
+
 static enum mem_status core_mem_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	return core_read(arg, addr, buf, len);
@@ -349,7 +398,7 @@ static enum mem_status core_mem_read(void *arg, uint64_t addr, void *buf, size_t
 
 struct mem core_mem(const struct core *core)
 {
-	return (struct mem){ core_mem_read, (void *)core };
+	return (struct mem){ core_mem_read, (void *)core, core_mem_advise };
 }
 
 const struct core_file_map *core_file_of(const struct core *core, uint64_t addr)

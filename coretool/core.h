@@ -80,6 +80,9 @@ void core_close(struct core *core); /* NULL allowed */
 /* Reads through the segment table (all or nothing). */
 enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, size_t len);
 struct mem core_mem(const struct core *core);
+/* Tells the kernel how the saved bytes of [addr, addr + len) will be read
+ * (madvise on the mapped file; the whole file is MADV_RANDOM from open). */
+void core_advise(const struct core *core, uint64_t addr, uint64_t len, enum mem_access how);
 
 /* The segment containing addr, or NULL. */
 const struct core_segment *core_segment_of(const struct core *core, uint64_t addr);

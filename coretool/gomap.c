@@ -678,6 +678,8 @@ struct ct_error *gomap_walk(const struct gomap_ctx *ctx, const struct gomap *m,
 		gomap_stop(h, "header is unusable: %s", h->nissues ? h->issues[0] : "?");
 		return NULL;
 	}
+	if (m->count > 4096)
+		mem_advise(ctx->mem, MEM_ALL, MEM_ACCESS_MANY);
 	struct ct_error *err = m->type.impl == GO_MAP_CLASSIC ? gomap_walk_classic(ctx, m, v, h)
 							      : gomap_walk_swiss(ctx, m, v, h);
 	if (err)

@@ -82,6 +82,7 @@ void holders_find(struct target *t, uint64_t lo, uint64_t hi, struct holders *re
 		const unsigned char *p = t->core->data + s->offset;
 		uint64_t n = s->filesz / 8;
 		ret->scanned += n * 8;
+		core_advise(t->core, s->vaddr, s->filesz, MEM_ACCESS_WALK);
 		for (uint64_t k = 0; k < n; k++) {
 			uint64_t w;
 			memcpy(&w, p + k * 8, 8);
@@ -94,6 +95,7 @@ void holders_find(struct target *t, uint64_t lo, uint64_t hi, struct holders *re
 				h->value = w;
 			}
 		}
+		core_advise(t->core, s->vaddr, s->filesz, MEM_ACCESS_DONE);
 	}
 	for (size_t i = 0; i < ret->n; i++)
 		holder_describe(t, &ret->h[i]);

@@ -17,15 +17,36 @@ enum mem_status {
 	MEM_NOT_SAVED = 2, /* mapped, but not in the core (filtered or truncated) */
 };
 
+/* How a range is about to be read, for sources that can tell the kernel. */
+enum mem_access {
+	MEM_ACCESS_WALK, /* read soon, most of it, in order: fetch it ahead */
+	MEM_ACCESS_MANY, /* many scattered reads all over it: the kernel's usual read-ahead */
+	MEM_ACCESS_DONE, /* read through: its pages need not stay resident */
+};
+
 struct mem {
 	/* Reads len bytes at addr into buf, all or nothing. */
 	enum mem_status (*read)(void *arg, uint64_t addr, void *buf, size_t len);
 	void *arg;
+	/* Optional hint (NULL: none). A core is mapped for random access, so a
+	 * lookup reads a page rather than megabytes around it; a walker over a
+	 * large range says so first, and says when it is done. */
+	void (*advise)(void *arg, uint64_t addr, uint64_t len, enum mem_access how);
 };
 
 static inline enum mem_status mem_read(const struct mem *m, uint64_t addr, void *buf, size_t len)
 {
 	return m->read(m->arg, addr, buf, len);
+}
+
+/* Many reads all over the source follow (a census, a big map, a batch of
+ * addresses): read ahead as usual. */
+#define MEM_ALL 0, UINT64_MAX
+
+static inline void mem_advise(const struct mem *m, uint64_t addr, uint64_t len, enum mem_access how)
+{
+	if (m->advise)
+		m->advise(m->arg, addr, len, how);
 }
 
 /* Turn a failed read into an error that says what was read and where. */

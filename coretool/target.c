@@ -139,6 +139,12 @@ static enum mem_status target_mem_read(void *arg, uint64_t addr, void *buf, size
 	return MEM_OK;
 }
 
+static void target_mem_advise(void *arg, uint64_t addr, uint64_t len, enum mem_access how)
+{
+	struct target *t = arg;
+	core_advise(t->core, addr, len, how);
+}
+
 static char *target_debuginfo_path = NULL;
 const Dwfl_Callbacks target_dwfl_callbacks = {
 	.find_elf = target_find_elf,
@@ -249,11 +255,16 @@ static struct ct_error *target_report_modules(struct target *t)
 	return NULL;
 }
 
+/* Opens the executable's DWARF once, learns the load bias from it (a PIE is
+ * loaded at a bias: where the kernel says the entry point is, minus where the
+ * file says it is), then the Go runtime model, which reads through that bias. */
 static struct ct_error *target_open_exe(struct target *t)
 {
 	struct ct_error *err = dw_open(t->exe_path, &t->dw);
 	if (err)
 		return err;
+	if (t->core && t->core->auxv_entry && t->dw->entry)
+		t->bias = t->core->auxv_entry - t->dw->entry;
 	if (t->dw->is_go && (err = dw_require(t->dw)))
 		return err;
 	if (t->dw->dbg) {
@@ -279,7 +290,7 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	if ((err = core_open(core_path, &t->core)))
 		goto fail;
-	t->mem = (struct mem){ target_mem_read, t };
+	t->mem = (struct mem){ target_mem_read, t, target_mem_advise };
 	if (t->core->nfiles) {
 		t->files = calloc(t->core->nfiles, sizeof(*t->files));
 		if (!t->files) {
@@ -314,14 +325,6 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	/* A PIE executable is loaded at a bias: where the kernel says the entry
-	 * point is, minus where the file says it is. */
-	struct dw *probe = NULL;
-	if ((err = dw_open(t->exe_path, &probe)))
-		goto fail;
-	if (t->core->auxv_entry && probe->entry)
-		t->bias = t->core->auxv_entry - probe->entry;
-	dw_close(probe);
 	if ((err = target_open_exe(t)))
 		goto fail;
 	if ((err = target_report_modules(t)))
