@@ -75,6 +75,9 @@ static void info_json(struct cli *cli, const struct target *t)
 	out_kbool(o, "present", t->dw->dbg != NULL);
 	out_kbool(o, "compressed", t->dw->compressed);
 	out_kint(o, "version", t->dw->version);
+	out_kstr(o, "cache", dw_cache_state_name(t->dw->cache_state));
+	out_key(o, "cache_note");
+	t->dw->cache_note[0] ? out_str(o, t->dw->cache_note) : out_null(o);
 	out_obj_end(o);
 	out_key(o, "go");
 	if (t->go) {
@@ -143,8 +146,10 @@ static void info_text(struct cli *cli, const struct target *t)
 	fprintf(cli->out.f, "executable  %s\n            build-id %s (%s the core)\n", t->exe_path,
 	       id[0] ? id : "none", info_exe_match(t));
 	if (t->dw->dbg)
-		fprintf(cli->out.f, "dwarf       version %d, %s\n", t->dw->version,
-		       t->dw->compressed ? "compressed" : "uncompressed");
+		fprintf(cli->out.f, "dwarf       version %d, %s; index cache %s%s%s\n", t->dw->version,
+		       t->dw->compressed ? "compressed" : "uncompressed",
+		       dw_cache_state_name(t->dw->cache_state), t->dw->cache_note[0] ? ": " : "",
+		       t->dw->cache_note);
 	else
 		fprintf(cli->out.f, "dwarf       none\n");
 	if (t->go)

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,6 +100,305 @@ static bool dw_has_debug_info(struct dw *dw)
 	return found;
 }
 
+/* ---- the image libdw reads, and its cache ----
+ *
+ * libdw inflates every compressed debug section when it opens a file (Go
+ * compresses them all), .debug_loclists and .debug_frame included, and our
+ * name index reads every DIE: together nearly all the time of opening a core.
+ * So libdw gets an in-memory ELF holding only the sections our lookups read,
+ * uncompressed, and that image and the index go to the cache, keyed by the
+ * build ID: the next core of the same build opens without touching DWARF.
+ * Unwinding does not use this: libdwfl reads .debug_frame from the file. */
+
+static const char *const dw_image_sections[] = {
+	".debug_info", ".debug_abbrev", ".debug_str", ".debug_str_offsets", ".debug_addr",
+	".debug_line", ".debug_line_str", ".debug_rnglists", ".debug_ranges", NULL,
+};
+
+/* Bump when the image or the index changes meaning. */
+#define DW_CACHE_FORMAT 1
+
+struct dw_cache_head {
+	uint32_t format, version;
+	uint64_t img_len, tabsz, nentries;
+};
+struct dw_cache_ent {
+	uint32_t name; /* offset in the image; UINT32_MAX: empty slot */
+	int32_t tag;
+	uint64_t off;
+};
+
+const char *dw_cache_state_name(enum dw_cache_state st)
+{
+	switch (st) {
+	case DW_CACHE_HIT: return "hit";
+	case DW_CACHE_STORED: return "stored";
+	case DW_CACHE_FAILED: return "not stored";
+	case DW_CACHE_UNKEYED: return "no build ID";
+	case DW_CACHE_OFF: break;
+	}
+	return "off";
+}
+
+static size_t dw_align16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+/* The section's image name if libdw should get it (".zdebug_x" is ".debug_x"). */
+static const char *dw_image_name(const char *name)
+{
+	char buf[64];
+	if (!strncmp(name, ".zdebug_", 8) && snprintf(buf, sizeof(buf), ".debug_%s", name + 8) < (int)sizeof(buf))
+		name = buf;
+	for (size_t i = 0; dw_image_sections[i]; i++)
+		if (!strcmp(name, dw_image_sections[i]))
+			return dw_image_sections[i];
+	return NULL;
+}
+
+/* Builds dw->img: an ELF64 file with the chosen sections, uncompressed.
+ * false: not possible here (not ELF64 little-endian, a section that does not
+ * inflate): the caller gives libdw the file itself. */
+static bool dw_build_image(struct dw *dw)
+{
+	GElf_Ehdr eh;
+	size_t shstrndx;
+	if (!gelf_getehdr(dw->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB || elf_getshdrstrndx(dw->elf, &shstrndx) != 0)
+		return false;
+	struct { const char *name; const void *data; size_t len; } sec[16];
+	size_t n = 0, data_len = 0, strtab_len = 1 + sizeof(".shstrtab");
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(dw->elf, scn)) && n < 16) {
+		GElf_Shdr sh;
+		const char *raw, *name;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(raw = elf_strptr(dw->elf, shstrndx, sh.sh_name)) || !(name = dw_image_name(raw)))
+			continue;
+		if (((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0) ||
+		    (raw[1] == 'z' && elf_compress_gnu(scn, 0, 0) < 0))
+			return false;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d || (d->d_size && !d->d_buf))
+			return false;
+		sec[n].name = name;
+		sec[n].data = d->d_buf;
+		sec[n].len = d->d_size;
+		data_len += dw_align16(d->d_size);
+		strtab_len += strlen(name) + 1;
+		n++;
+	}
+	size_t data_off = dw_align16(sizeof(Elf64_Ehdr)), strtab_off = data_off + data_len;
+	size_t sh_off = dw_align16(strtab_off + strtab_len), len = sh_off + (n + 2) * sizeof(Elf64_Shdr);
+	if (!n || len > UINT32_MAX) /* names are 32-bit offsets in the cache */
+		return false;
+	unsigned char *img = calloc(1, len);
+	if (!img)
+		return false;
+	Elf64_Ehdr *e = (Elf64_Ehdr *)img;
+	memcpy(e->e_ident, eh.e_ident, EI_NIDENT);
+	e->e_type = eh.e_type;
+	e->e_machine = eh.e_machine;
+	e->e_version = EV_CURRENT;
+	e->e_shoff = sh_off;
+	e->e_ehsize = sizeof(Elf64_Ehdr);
+	e->e_shentsize = sizeof(Elf64_Shdr);
+	e->e_shnum = n + 2;
+	e->e_shstrndx = n + 1;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + sh_off);
+	char *strtab = (char *)img + strtab_off;
+	size_t soff = 1, doff = data_off;
+	for (size_t i = 0; i < n; i++) {
+		sh[i + 1] = (Elf64_Shdr){ .sh_name = soff, .sh_type = SHT_PROGBITS, .sh_offset = doff,
+					  .sh_size = sec[i].len, .sh_addralign = 1 };
+		memcpy(img + doff, sec[i].data, sec[i].len);
+		doff += dw_align16(sec[i].len);
+		strcpy(strtab + soff, sec[i].name);
+		soff += strlen(sec[i].name) + 1;
+	}
+	sh[n + 1] = (Elf64_Shdr){ .sh_name = soff, .sh_type = SHT_STRTAB, .sh_offset = strtab_off,
+				  .sh_size = strtab_len, .sh_addralign = 1 };
+	strcpy(strtab + soff, ".shstrtab");
+	dw->img = img;
+	dw->img_len = len;
+	return true;
+}
+
+/* The cache key (the build ID in hex; a Go build ID note's hash when there is
+ * no GNU one) and the fingerprint that must match: the key, the file's size,
+ * every section header, and our format. */
+static bool dw_cache_key(struct dw *dw, char *key, size_t keylen, uint64_t *fp)
+{
+	uint64_t h = cache_hash(CACHE_HASH_INIT, "dwidx", 5);
+	const unsigned int format = DW_CACHE_FORMAT;
+	h = cache_hash(h, &format, sizeof(format));
+	if (dw->build_id_len && 2 * dw->build_id_len < keylen) {
+		for (size_t i = 0; i < dw->build_id_len; i++)
+			snprintf(key + 2 * i, 3, "%02x", dw->build_id[i]);
+		h = cache_hash(h, dw->build_id, dw->build_id_len);
+	} else {
+		key[0] = 0;
+	}
+	size_t shstrndx;
+	if (elf_getshdrstrndx(dw->elf, &shstrndx) != 0)
+		return false;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(dw->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			return false;
+		const char *name = elf_strptr(dw->elf, shstrndx, sh.sh_name);
+		if (!key[0] && name && !strcmp(name, ".note.go.buildid")) {
+			Elf_Data *d = elf_rawdata(scn, NULL);
+			if (d && d->d_buf && d->d_size)
+				snprintf(key, keylen, "go-%016" PRIx64,
+					 cache_hash(CACHE_HASH_INIT, d->d_buf, d->d_size));
+		}
+		uint64_t f[5] = { sh.sh_type, sh.sh_flags, sh.sh_offset, sh.sh_size, sh.sh_addr };
+		h = cache_hash(h, f, sizeof(f));
+		if (name)
+			h = cache_hash(h, name, strlen(name));
+	}
+	struct stat sb;
+	if (!key[0] || fstat(dw->fd, &sb) != 0)
+		return false;
+	uint64_t size = (uint64_t)sb.st_size;
+	*fp = cache_hash(h, &size, sizeof(size));
+	return true;
+}
+
+/* Takes the image and the index from a cache entry; false: not usable. */
+static bool dw_cache_take(struct dw *dw, struct cache_blob *b)
+{
+	struct dw_cache_head hd;
+	if (b->len < sizeof(hd))
+		return false;
+	memcpy(&hd, b->data, sizeof(hd));
+	size_t img_off = dw_align16(sizeof(hd));
+	if (hd.format != DW_CACHE_FORMAT || hd.img_len < sizeof(Elf64_Ehdr) || hd.img_len > UINT32_MAX ||
+	    !hd.tabsz || (hd.tabsz & (hd.tabsz - 1)) || hd.nentries >= hd.tabsz ||
+	    hd.tabsz > (b->len / sizeof(struct dw_cache_ent)) ||
+	    b->len != img_off + dw_align16(hd.img_len) + hd.tabsz * sizeof(struct dw_cache_ent))
+		return false;
+	unsigned char *img = b->data + img_off;
+	const unsigned char *ents = img + dw_align16(hd.img_len);
+	struct dw_entry *tab = calloc(hd.tabsz, sizeof(*tab));
+	if (!tab)
+		return false;
+	size_t used = 0;
+	for (size_t i = 0; i < hd.tabsz; i++) {
+		struct dw_cache_ent ce;
+		memcpy(&ce, ents + i * sizeof(ce), sizeof(ce));
+		if (ce.name == UINT32_MAX)
+			continue;
+		if (ce.name >= hd.img_len || !memchr(img + ce.name, 0, hd.img_len - ce.name)) {
+			free(tab);
+			return false;
+		}
+		tab[i] = (struct dw_entry){ (const char *)img + ce.name, ce.off, ce.tag };
+		used++;
+	}
+	Elf *e = used == hd.nentries ? elf_memory((char *)img, hd.img_len) : NULL;
+	Dwarf *dbg = e ? dwarf_begin_elf(e, DWARF_C_READ, NULL) : NULL;
+	if (!dbg) {
+		if (e)
+			elf_end(e);
+		free(tab);
+		return false;
+	}
+	dw->img_elf = e;
+	dw->img = img;
+	dw->img_len = hd.img_len;
+	dw->dbg = dbg;
+	dw->tab = tab;
+	dw->tabsz = hd.tabsz;
+	dw->nentries = hd.nentries;
+	dw->version = (int)hd.version;
+	dw->blob = *b;
+	return true;
+}
+
+static void dw_cache_put(struct dw *dw, const char *key, uint64_t fp)
+{
+	struct dw_cache_ent *ents = malloc(dw->tabsz * sizeof(*ents));
+	if (!ents) {
+		snprintf(dw->cache_note, sizeof(dw->cache_note), "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < dw->tabsz; i++) {
+		const char *nm = dw->tab[i].name;
+		ents[i] = (struct dw_cache_ent){ UINT32_MAX, dw->tab[i].tag, dw->tab[i].off };
+		if (!nm)
+			continue;
+		/* A name libdw found outside the image cannot be stored by offset. */
+		if ((const unsigned char *)nm < dw->img || (const unsigned char *)nm >= dw->img + dw->img_len) {
+			snprintf(dw->cache_note, sizeof(dw->cache_note), "a DWARF name lies outside the image");
+			free(ents);
+			return;
+		}
+		ents[i].name = (uint32_t)((const unsigned char *)nm - dw->img);
+	}
+	struct dw_cache_head hd = { DW_CACHE_FORMAT, (uint32_t)dw->version, dw->img_len, dw->tabsz,
+				    dw->nentries };
+	static const unsigned char zeros[16];
+	size_t hpad = dw_align16(sizeof(hd)) - sizeof(hd), ipad = dw_align16(dw->img_len) - dw->img_len;
+	struct cache_part parts[] = {
+		{ &hd, sizeof(hd) }, { zeros, hpad }, { dw->img, dw->img_len }, { zeros, ipad },
+		{ ents, dw->tabsz * sizeof(*ents) },
+	};
+	char why[128];
+	if (cache_store(key, "dwidx", fp, parts, sizeof(parts) / sizeof(parts[0]), why, sizeof(why))) {
+		dw->cache_state = DW_CACHE_STORED;
+		char *path = cache_path(key, "dwidx");
+		snprintf(dw->cache_note, sizeof(dw->cache_note), "%s", path ? path : "");
+		free(path);
+	} else {
+		dw->cache_state = DW_CACHE_FAILED;
+		snprintf(dw->cache_note, sizeof(dw->cache_note), "%s", why);
+	}
+	free(ents);
+}
+
+/* Gives dw its Dwarf and name index: from the cache, else built (and cached). */
+static struct ct_error *dw_load(struct dw *dw)
+{
+	char key[160];
+	uint64_t fp = 0;
+	bool keyed = cache_dir() && dw_cache_key(dw, key, sizeof(key), &fp);
+	dw->cache_state = !cache_dir() ? DW_CACHE_OFF : keyed ? DW_CACHE_FAILED : DW_CACHE_UNKEYED;
+	if (keyed) {
+		struct cache_blob b;
+		char why[128];
+		if (cache_load(key, "dwidx", fp, &b, why, sizeof(why))) {
+			if (dw_cache_take(dw, &b)) {
+				dw->cache_state = DW_CACHE_HIT;
+				char *path = cache_path(key, "dwidx");
+				snprintf(dw->cache_note, sizeof(dw->cache_note), "%s", path ? path : "");
+				free(path);
+				return NULL;
+			}
+			cache_release(&b);
+		}
+	}
+	if (dw_build_image(dw)) {
+		dw->img_elf = elf_memory((char *)dw->img, dw->img_len);
+		if (dw->img_elf)
+			dw->dbg = dwarf_begin_elf(dw->img_elf, DWARF_C_READ, NULL);
+	}
+	if (!dw->dbg) /* the file itself, as libdw would read it */
+		dw->dbg = dwarf_begin_elf(dw->elf, DWARF_C_READ, NULL);
+	if (!dw->dbg)
+		return ct_error_fmt(CT_ERR_NODWARF, "executable %s: dwarf_begin_elf: %s", dw->path,
+				    dwarf_errmsg(-1));
+	struct ct_error *err = dw_index(dw);
+	if (err)
+		return err;
+	if (keyed && dw->img && dw->img_elf)
+		dw_cache_put(dw, key, fp);
+	return NULL;
+}
+
 struct ct_error *dw_open(const char *path, struct dw **ret)
 {
 	struct ct_error *err = NULL;
@@ -148,13 +449,7 @@ struct ct_error *dw_open(const char *path, struct dw **ret)
 		*ret = dw;
 		return NULL;
 	}
-	dw->dbg = dwarf_begin_elf(dw->elf, DWARF_C_READ, NULL);
-	if (!dw->dbg) {
-		err = ct_error_fmt(CT_ERR_NODWARF, "executable %s: dwarf_begin_elf: %s", path,
-				   dwarf_errmsg(-1));
-		goto fail;
-	}
-	if ((err = dw_index(dw)))
+	if ((err = dw_load(dw)))
 		goto fail;
 	*ret = dw;
 	return NULL;
@@ -179,6 +474,12 @@ void dw_close(struct dw *dw)
 		return;
 	if (dw->dbg)
 		dwarf_end(dw->dbg);
+	if (dw->img_elf)
+		elf_end(dw->img_elf);
+	if (dw->blob.map)
+		cache_release(&dw->blob);
+	else
+		free(dw->img);
 	if (dw->elf)
 		elf_end(dw->elf);
 	if (dw->fd >= 0)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "ct_error.h"
 
 struct dw_entry {
@@ -41,7 +42,18 @@ struct dw {
 	struct dw_cu_range *cus; /* sorted by lo; built on first dw_line() */
 	size_t ncus;
 	bool cus_done;
+	/* libdw reads an image of the sections it needs (dw.c: dw_image_sections),
+	 * built from the file or taken whole from the cache with the index. */
+	Elf *img_elf;
+	unsigned char *img;   /* owned when built here; else inside cache_blob */
+	size_t img_len;
+	struct cache_blob blob;
+	enum dw_cache_state { DW_CACHE_OFF, DW_CACHE_HIT, DW_CACHE_STORED, DW_CACHE_FAILED,
+			      DW_CACHE_UNKEYED } cache_state;
+	char cache_note[160]; /* the cache file, or why it was not used */
 };
+
+const char *dw_cache_state_name(enum dw_cache_state st);
 
 /* Opens an executable and indexes its DWARF. An executable without DWARF opens
  * with dbg == NULL (every lookup then fails); see dw_require(). */

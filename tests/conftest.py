@@ -22,6 +22,17 @@ SANITIZER_EXIT = 99
 for _var, _opts in (("ASAN_OPTIONS", f"halt_on_error=1:exitcode={SANITIZER_EXIT}:detect_leaks=1"),
                     ("UBSAN_OPTIONS", f"halt_on_error=1:exitcode={SANITIZER_EXIT}:print_stacktrace=1")):
     os.environ.setdefault(_var, _opts)
+# coretool caches each executable's DWARF index (coretool/cache.h). The suite
+# starts from an empty cache of its own, so the first use of each sample's
+# executable builds and stores the index and later uses read it back: both
+# paths run under every test (test_cache.py compares them).
+if "CORETOOL_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+    _cache = tempfile.mkdtemp(prefix="coretool-test-cache-")
+    os.environ["CORETOOL_CACHE_DIR"] = _cache
+    atexit.register(shutil.rmtree, _cache, True)
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
                    "runtime error:")
 

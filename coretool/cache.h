@@ -1,0 +1,51 @@
+/* coretool's on-disk cache of what it derives from a binary (the executable's
+ * DWARF index, ...), one file per binary and kind, keyed by the binary's build
+ * ID. Every core of the same build — the usual case when a fleet's cores are
+ * triaged — then skips the work. A cache file is checked before use (format,
+ * the binary's fingerprint, a checksum of every byte); anything wrong makes it
+ * a miss, never an error. Where: $CORETOOL_CACHE_DIR, else
+ * $XDG_CACHE_HOME/coretool, else ~/.cache/coretool; CORETOOL_CACHE_DIR=off
+ * (or empty) turns it off. */
+#ifndef CT_CACHE_H
+#define CT_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CACHE_ENV_DIR "CORETOOL_CACHE_DIR"
+
+/* A loaded cache entry: payload bytes, mapped private and writable (copy on
+ * write: the file is never changed), 16-byte aligned. */
+struct cache_blob {
+	unsigned char *data;
+	size_t len;
+	void *map;
+	size_t maplen;
+};
+
+/* The cache directory, or NULL when caching is off. Not created here. */
+const char *cache_dir(void);
+
+/* Loads the entry of (key, kind) whose fingerprint is fp. false: none, or not
+ * valid (then why, if not NULL, says what; "" for a plain miss). */
+bool cache_load(const char *key, const char *kind, uint64_t fp, struct cache_blob *ret,
+		char *why, size_t whylen);
+/* Writes an entry from parts laid end to end, atomically (a reader sees the
+ * old file or the new one). Failures are not errors: false, and why says. */
+struct cache_part {
+	const void *data;
+	size_t len;
+};
+bool cache_store(const char *key, const char *kind, uint64_t fp, const struct cache_part *parts,
+		 size_t nparts, char *why, size_t whylen);
+void cache_release(struct cache_blob *b); /* zeroed or loaded blobs */
+
+/* The file path of an entry (for messages), or NULL when caching is off. */
+char *cache_path(const char *key, const char *kind);
+
+/* 64-bit FNV-1a, for fingerprints. */
+uint64_t cache_hash(uint64_t h, const void *data, size_t len);
+#define CACHE_HASH_INIT 1469598103934665603ULL
+
+#endif
