@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "dw.h"
 #include "target.h"
 
@@ -343,32 +344,39 @@ static bool cheap_dwarf_layout(struct cheap_dwtypes *ty, struct cheap_layout *L,
 	return cheap_layout_sane(L);
 }
 
-/* main_arena and mp_ from libc's symbol table (the debug file's, which
- * libdwfl loads by build-id), the malloc structures from its DWARF. */
-static void cheap_debuginfo(const struct target_module *m, struct cheap_source *src,
-			    struct cheap_layout *L, bool *have_layout)
+/* What libc's debug file says (libdwfl loads it by build-id): main_arena and
+ * mp_ from its symbol table, the malloc structures from its DWARF. false: it
+ * does not name main_arena. */
+struct cheap_dbg {
+	uint64_t main_arena, mp;  /* addresses in the process */
+	uint64_t sbrk_off;        /* of mp_.sbrk_base; UINT64_MAX: unknown */
+	bool have_layout;
+	struct cheap_layout L;
+};
+
+static bool cheap_debuginfo(const struct target_module *m, struct cheap_dbg *d)
 {
 	Dwfl_Module *mod = m->dwmod;
 	int n = dwfl_module_getsymtab(mod);
-	uint64_t ma = 0, mp = 0;
-	for (int i = 1; i < n && (!ma || !mp); i++) {
+	memset(d, 0, sizeof(*d));
+	d->sbrk_off = UINT64_MAX;
+	for (int i = 1; i < n && (!d->main_arena || !d->mp); i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
 		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
 		if (!name || GELF_ST_TYPE(sym.st_info) != STT_OBJECT)
 			continue;
 		if (!strcmp(name, "main_arena"))
-			ma = addr;
+			d->main_arena = addr;
 		else if (!strcmp(name, "mp_"))
-			mp = addr;
+			d->mp = addr;
 	}
-	if (!ma)
-		return;
-	src->main_arena = ma;
+	if (!d->main_arena)
+		return false;
 	Dwarf_Addr bias;
 	Dwarf *dbg = dwfl_module_getdwarf(mod, &bias);
 	if (!dbg)
-		return;
+		return true;
 	struct cheap_dwtypes ty = { 0 };
 	Dwarf_Off off = 0, next;
 	size_t hsize;
@@ -386,14 +394,66 @@ static void cheap_debuginfo(const struct target_module *m, struct cheap_source *
 		}
 		off = next;
 	}
-	uint64_t sbrk_off = UINT64_MAX;
-	*L = cheap_layouts[0]; /* the constants DWARF does not carry */
-	if (cheap_dwarf_layout(&ty, L, &sbrk_off)) {
-		*have_layout = true;
-		uint64_t sb;
-		if (mp && sbrk_off != UINT64_MAX && mem_read(&src->mem, mp + sbrk_off, &sb, 8) == MEM_OK)
-			src->sbrk_base = sb;
+	d->L = cheap_layouts[0]; /* the constants DWARF does not carry */
+	d->have_layout = cheap_dwarf_layout(&ty, &d->L, &d->sbrk_off);
+	return true;
+}
+
+/* The same, through the cache (cache.h) keyed by libc's build ID: reading
+ * libc's DWARF costs more than walking a million chunks. Only a found
+ * main_arena is cached, so that installing libc6-dbg later is noticed.
+ * Bump CHEAP_CACHE_FORMAT when struct cheap_layout changes. */
+#define CHEAP_CACHE_FORMAT 1
+
+struct cheap_cached {
+	uint32_t format, have_layout;
+	uint64_t main_arena, mp, sbrk_off; /* module-relative, sbrk_off as is */
+	struct cheap_layout L;             /* L.name not kept */
+};
+
+static bool cheap_debuginfo_cached(const struct target_module *m, struct cheap_dbg *d)
+{
+	char key[2 * sizeof(m->build_id) + 1];
+	uint64_t fp = cache_hash(CACHE_HASH_INIT, "malloc", 6);
+	const uint64_t fmt[2] = { CHEAP_CACHE_FORMAT, sizeof(struct cheap_cached) };
+	fp = cache_hash(cache_hash(fp, fmt, sizeof(fmt)), m->build_id, m->build_id_len);
+	for (size_t i = 0; i < m->build_id_len; i++)
+		snprintf(key + 2 * i, 3, "%02x", m->build_id[i]);
+	key[2 * m->build_id_len] = 0;
+	struct cache_blob b;
+	struct cheap_cached cc;
+	uint64_t span = m->end - m->start;
+	if (m->build_id_len && cache_load(key, "malloc", fp, &b, NULL, 0)) {
+		bool ok = b.len == sizeof(cc);
+		if (ok)
+			memcpy(&cc, b.data, sizeof(cc));
+		cache_release(&b);
+		ok = ok && cc.format == CHEAP_CACHE_FORMAT && cc.main_arena < span && cc.mp < span;
+		if (ok && cc.have_layout) {
+			cc.L.name = "DWARF";
+			ok = cheap_layout_sane(&cc.L);
+		}
+		if (ok) {
+			*d = (struct cheap_dbg){ m->start + cc.main_arena, cc.mp ? m->start + cc.mp : 0,
+						 cc.sbrk_off, cc.have_layout != 0, cc.L };
+			return true;
+		}
 	}
+	if (!cheap_debuginfo(m, d))
+		return false;
+	if (m->build_id_len && d->main_arena - m->start < span && (!d->mp || d->mp - m->start < span)) {
+		memset(&cc, 0, sizeof(cc)); /* padding too: the same entry, byte for byte */
+		cc.format = CHEAP_CACHE_FORMAT;
+		cc.have_layout = d->have_layout;
+		cc.main_arena = d->main_arena - m->start;
+		cc.mp = d->mp ? d->mp - m->start : 0;
+		cc.sbrk_off = d->sbrk_off;
+		cc.L = d->L;
+		cc.L.name = NULL;
+		struct cache_part part = { &cc, sizeof(cc) };
+		cache_store(key, "malloc", fp, &part, 1, NULL, 0);
+	}
+	return true;
 }
 
 /* ---- finding main_arena ---- */
@@ -955,8 +1015,18 @@ struct ct_error *cheap_open(struct target *t, struct cheap **ret)
 	if (!err && libc) {
 		if (!ver || !*ver)
 			src.glibc_minor = cheap_glibc_minor(libc);
-		if (!cheap_env_no_debuginfo() && libc->dwmod)
-			cheap_debuginfo(libc, &src, &dl, &have_dl);
+		struct cheap_dbg d;
+		if (!cheap_env_no_debuginfo() && libc->dwmod && cheap_debuginfo_cached(libc, &d)) {
+			src.main_arena = d.main_arena;
+			if (d.have_layout) {
+				dl = d.L;
+				have_dl = true;
+				uint64_t sb;
+				if (d.mp && d.sbrk_off != UINT64_MAX &&
+				    mem_read(&src.mem, d.mp + d.sbrk_off, &sb, 8) == MEM_OK)
+					src.sbrk_base = sb;
+			}
+		}
 	}
 	if (!err) {
 		src.regions = regions;

@@ -34,9 +34,11 @@ def _build_id(exe):
 
 
 def _pick():
-    """Per toolchain: the maps sample (maps, many types) and the C sample."""
+    """Per toolchain the maps sample (maps, many types); the C sample and the
+    newest Go's c-uaf-map (C heap addresses: the malloc layout cache)."""
     out = [s for s in all_samples() if s.scenario == "maps"]
-    out += [s for s in all_samples() if s.toolchain == "c"][:1]
+    out += [s for s in all_samples() if s.toolchain == "c" and s.scenario == "c-uaf"]
+    out += [s for s in all_samples() if s.scenario == "c-uaf-map"][-1:]
     return out
 
 
@@ -162,3 +164,26 @@ def test_cache_off_writes_nothing(tmp_path):
                        text=True, env=env, timeout=120)
     d = json.loads(p.stdout)["dwarf"]
     assert d["cache"] == "stored" and d["cache_note"].startswith(str(env_home / ".cache" / "coretool") + "/")
+
+
+LIBC = pathlib.Path("/lib/x86_64-linux-gnu/libc.so.6")
+
+
+@pytest.mark.parametrize("kind", ["none", "flip", "garbage"])
+def test_malloc_layout_cache(kind, tmp_path):
+    """libc's malloc layout and main_arena, read from libc6-dbg once, then from
+    the cache: C heap answers equal the uncached ones, also after damage."""
+    s = next(s for s in CASES if s.scenario == "c-uaf")
+    bid = _build_id(LIBC.resolve())
+    assert bid, "libc6 has a build ID"
+    want = _answers(s, "off")
+    assert any('"region": "c-heap"' in out or '"c-heap"' in out for c, _, out in want
+               if c[0] == "classify"), "the sample has C heap addresses"
+    first = _answers(s, tmp_path)
+    f = tmp_path / f"{bid}.malloc"
+    assert f.is_file(), "libc6-dbg is installed (scripts/install-deps.sh): the layout is cached"
+    _damage(kind, f, f) if kind != "none" else None
+    again = _answers(s, tmp_path)
+    for (c, rc0, out0), (_, rc1, out1), (_, rc2, out2) in zip(want, first, again):
+        assert (rc1, out1) == (rc0, out0), c
+        assert (rc2, out2) == (rc0, out0), f"{c} with a '{kind}' malloc cache"
