@@ -6,6 +6,11 @@
 #include <math.h>
 #include <string.h>
 
+/* The inline, lock-free stdio paths: a dump writes tens of millions of bytes. */
+#define putc_o(c, f) putc_unlocked((c), (f))
+#define puts_o(s, f) fputs_unlocked((s), (f))
+#define write_o(p, n, f) fwrite_unlocked((p), 1, (n), (f))
+
 void out_init(struct out *o, FILE *f, bool json)
 {
 	/* One thread writes a stream: stdio's per-call locking is pure cost on
@@ -19,11 +24,12 @@ void out_init(struct out *o, FILE *f, bool json)
 
 static void out_indent(struct out *o)
 {
+	static const char nl[] = "\n                                                                "
+				 "                                                                ";
 	if (!o->pretty)
 		return;
-	fputc('\n', o->f);
-	for (int i = 0; i < o->depth; i++)
-		fputs("  ", o->f);
+	size_t n = 1 + 2 * (size_t)o->depth;
+	write_o(nl, n < sizeof(nl) - 1 ? n : sizeof(nl) - 1, o->f);
 }
 
 /* Separator before a value (or a key) at the current depth. */
@@ -37,7 +43,7 @@ static void out_sep(struct out *o)
 	}
 	if (o->depth > 0) {
 		if (!o->first[o->depth])
-			fputc(',', o->f);
+			putc_o(',', o->f);
 		out_indent(o);
 	}
 	o->first[o->depth] = false;
@@ -46,7 +52,7 @@ static void out_sep(struct out *o)
 static void out_open(struct out *o, char c)
 {
 	out_sep(o);
-	fputc(c, o->f);
+	putc_o(c, o->f);
 	if (o->depth < OUT_MAX_DEPTH - 1)
 		o->depth++;
 	o->first[o->depth] = true;
@@ -59,7 +65,7 @@ static void out_close(struct out *o, char c)
 		o->depth--;
 	if (!empty)
 		out_indent(o);
-	fputc(c, o->f);
+	putc_o(c, o->f);
 }
 
 void out_obj_begin(struct out *o) { out_open(o, '{'); }
@@ -71,7 +77,7 @@ void out_key(struct out *o, const char *key)
 {
 	out_sep(o);
 	out_raw_str(o, key, strlen(key));
-	fputs(o->pretty ? ": " : ":", o->f);
+	puts_o(o->pretty ? ": " : ":", o->f);
 	o->after_key = true;
 }
 
@@ -106,28 +112,31 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 static void out_raw_str(struct out *o, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	fputc('"', o->f);
+	putc_o('"', o->f);
 	for (size_t i = 0; i < n;) {
 		unsigned c = p[i];
 		if (c == '"' || c == '\\') {
-			fputc('\\', o->f);
-			fputc(c, o->f);
+			putc_o('\\', o->f);
+			putc_o(c, o->f);
 			i++;
 		} else if (c < 0x20) {
 			switch (c) {
-			case '\n': fputs("\\n", o->f); break;
-			case '\t': fputs("\\t", o->f); break;
-			case '\r': fputs("\\r", o->f); break;
+			case '\n': puts_o("\\n", o->f); break;
+			case '\t': puts_o("\\t", o->f); break;
+			case '\r': puts_o("\\r", o->f); break;
 			default: fprintf(o->f, "\\u%04x", c);
 			}
 			i++;
 		} else if (c < 0x80) {
-			fputc(c, o->f);
-			i++;
+			size_t j = i + 1; /* a run of plain ASCII: one write */
+			while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\')
+				j++;
+			write_o(p + i, j - i, o->f);
+			i = j;
 		} else {
 			size_t len = utf8_len(p + i, n - i);
 			if (len) {
-				fwrite(p + i, 1, len, o->f);
+				write_o(p + i, len, o->f);
 				i += len;
 			} else {
 				fprintf(o->f, "\\u%04x", c);
@@ -135,7 +144,7 @@ static void out_raw_str(struct out *o, const char *s, size_t n)
 			}
 		}
 	}
-	fputc('"', o->f);
+	putc_o('"', o->f);
 }
 
 void out_strn(struct out *o, const char *s, size_t n)
@@ -146,35 +155,49 @@ void out_strn(struct out *o, const char *s, size_t n)
 
 void out_str(struct out *o, const char *s) { out_strn(o, s ? s : "", s ? strlen(s) : 0); }
 
-/* Integers by hand: printf's format parsing dominates a large dump. */
-static void out_digits(FILE *f, uint64_t v, unsigned base, const char *prefix, bool neg)
+/* Integers by hand: printf's format parsing dominates a large dump, and a
+ * constant base lets the compiler divide by multiplying. */
+static void out_decimal(FILE *f, uint64_t v, bool neg)
 {
-	char buf[32];
+	char buf[24];
 	size_t i = sizeof(buf);
 	do {
-		buf[--i] = "0123456789abcdef"[v % base];
-		v /= base;
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
 	} while (v);
 	if (neg)
 		buf[--i] = '-';
-	fputs(prefix, f);
-	fwrite(buf + i, 1, sizeof(buf) - i, f);
+	write_o(buf + i, sizeof(buf) - i, f);
+}
+
+static void out_hex_digits(FILE *f, uint64_t v)
+{
+	char buf[24];
+	size_t i = sizeof(buf);
+	buf[--i] = '"';
+	do {
+		buf[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	buf[--i] = 'x';
+	buf[--i] = '0';
+	buf[--i] = '"';
+	write_o(buf + i, sizeof(buf) - i, f);
 }
 
 void out_int(struct out *o, int64_t v)
 {
 	out_sep(o);
-	out_digits(o->f, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, "", v < 0);
+	out_decimal(o->f, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
-void out_uint(struct out *o, uint64_t v) { out_sep(o); out_digits(o->f, v, 10, "", false); }
+void out_uint(struct out *o, uint64_t v) { out_sep(o); out_decimal(o->f, v, false); }
 void out_hex(struct out *o, uint64_t v)
 {
 	out_sep(o);
-	out_digits(o->f, v, 16, "\"0x", false);
-	fputc('"', o->f);
+	out_hex_digits(o->f, v);
 }
-void out_bool(struct out *o, bool v) { out_sep(o); fputs(v ? "true" : "false", o->f); }
-void out_null(struct out *o) { out_sep(o); fputs("null", o->f); }
+void out_bool(struct out *o, bool v) { out_sep(o); puts_o(v ? "true" : "false", o->f); }
+void out_null(struct out *o) { out_sep(o); puts_o("null", o->f); }
 
 void out_double(struct out *o, double v)
 {
@@ -193,7 +216,7 @@ void out_kbool(struct out *o, const char *k, bool v) { out_key(o, k); out_bool(o
 
 void out_end_line(struct out *o)
 {
-	fputc('\n', o->f);
+	putc_o('\n', o->f);
 	o->depth = 0;
 	o->first[0] = true;
 	o->after_key = false;
@@ -202,7 +225,7 @@ void out_end_line(struct out *o)
 void out_text_quoted(FILE *f, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	fputc('"', f);
+	putc_o('"', f);
 	for (size_t i = 0; i < n;) {
 		unsigned c = p[i];
 		if (c == '"' || c == '\\') {
@@ -212,12 +235,12 @@ void out_text_quoted(FILE *f, const char *s, size_t n)
 			fprintf(f, c == '\n' ? "\\n" : c == '\t' ? "\\t" : "\\x%02x", c);
 			i++;
 		} else if (c < 0x80) {
-			fputc(c, f);
+			putc_o(c, f);
 			i++;
 		} else {
 			size_t len = utf8_len(p + i, n - i);
 			if (len) {
-				fwrite(p + i, 1, len, f);
+				write_o(p + i, len, f);
 				i += len;
 			} else {
 				fprintf(f, "\\x%02x", c);
@@ -225,5 +248,5 @@ void out_text_quoted(FILE *f, const char *s, size_t n)
 			}
 		}
 	}
-	fputc('"', f);
+	putc_o('"', f);
 }
