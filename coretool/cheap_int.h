@@ -14,7 +14,7 @@
 #define CHEAP_MAX_ARENAS 1024     /* glibc's own limit is 8 x cores */
 #define CHEAP_MAX_HEAPS 65536     /* heaps of all arenas (64 MiB each: 4 TiB) */
 #define CHEAP_MAX_LIST (1u << 24) /* chunks on one free list */
-#define CHEAP_CKPT 16             /* a walk keeps every 16th chunk address */
+#define CHEAP_CKPT 8              /* a walk keeps every 8th chunk address */
 #define CHEAP_MAX_PROBLEMS 64
 #define CHEAP_MAX_NFASTBINS 16
 #define CHEAP_MAX_TCACHE_BINS 128
