@@ -309,6 +309,11 @@ void core_close(struct core *core)
 
 const struct core_segment *core_segment_of(const struct core *core, uint64_t addr)
 {
+	/* Reads come in runs within one segment (a walk, a dump): try the last
+	 * one first. The hint is a cache, not state: any value is safe. */
+	size_t h = core->seg_hint;
+	if (h < core->nsegs && addr - core->segs[h].vaddr < core->segs[h].memsz)
+		return &core->segs[h];
 	size_t lo = 0, hi = core->nsegs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -317,8 +322,10 @@ const struct core_segment *core_segment_of(const struct core *core, uint64_t add
 			hi = mid;
 		else if (addr - s->vaddr >= s->memsz)
 			lo = mid + 1;
-		else
+		else {
+			((struct core *)core)->seg_hint = mid;
 			return s;
+		}
 	}
 	return NULL;
 }

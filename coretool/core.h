@@ -56,6 +56,7 @@ struct core {
 
 	struct core_segment *segs; /* sorted by vaddr, non-overlapping */
 	size_t nsegs;
+	size_t seg_hint; /* the segment of the last lookup (core_segment_of) */
 	struct core_thread *threads; /* threads[0] is the one that received the signal */
 	size_t nthreads;
 	struct core_file_map *files;

@@ -68,35 +68,55 @@ static void holder_describe(struct target *t, struct holder *h)
 	}
 }
 
-void holders_find(struct target *t, uint64_t lo, uint64_t hi, struct holders *ret)
+void holders_find_many(struct target *t, const struct holders_range *r, size_t n,
+			struct holders *ret)
 {
-	memset(ret, 0, sizeof(*ret));
-	ret->lo = lo;
-	ret->hi = hi;
-	if (!t->core)
+	uint64_t min = UINT64_MAX, max = 0;
+	for (size_t j = 0; j < n; j++) {
+		memset(&ret[j], 0, sizeof(ret[j]));
+		ret[j].lo = r[j].lo;
+		ret[j].hi = r[j].hi;
+		if (r[j].lo < min)
+			min = r[j].lo;
+		if (r[j].hi > max)
+			max = r[j].hi;
+	}
+	if (!t->core || !n)
 		return;
+	/* One pass over memory for all ranges: a word outside [min, max] is
+	 * dismissed with one comparison, the rest are checked range by range. */
 	for (size_t i = 0; i < t->core->nsegs; i++) {
 		const struct core_segment *s = &t->core->segs[i];
 		if (!(s->flags & PF_W) || !s->filesz)
 			continue;
 		const unsigned char *p = t->core->data + s->offset;
-		uint64_t n = s->filesz / 8;
-		ret->scanned += n * 8;
+		uint64_t nw = s->filesz / 8;
+		for (size_t j = 0; j < n; j++)
+			ret[j].scanned += nw * 8;
 		core_advise(t->core, s->vaddr, s->filesz, MEM_ACCESS_WALK);
-		for (uint64_t k = 0; k < n; k++) {
+		for (uint64_t k = 0; k < nw; k++) {
 			uint64_t w;
 			memcpy(&w, p + k * 8, 8);
-			if (w - lo > hi - lo) /* unsigned: w outside [lo, hi] */
+			if (w - min > max - min) /* unsigned: w outside [min, max] */
 				continue;
-			ret->total++;
-			if (ret->n < HOLDERS_MAX) {
-				struct holder *h = &ret->h[ret->n++];
-				h->at = s->vaddr + k * 8;
-				h->value = w;
+			for (size_t j = 0; j < n; j++) {
+				struct holders *h = &ret[j];
+				if (w - h->lo > h->hi - h->lo)
+					continue;
+				h->total++;
+				if (h->n < HOLDERS_MAX)
+					h->h[h->n++] = (struct holder){ .at = s->vaddr + k * 8, .value = w };
 			}
 		}
 		core_advise(t->core, s->vaddr, s->filesz, MEM_ACCESS_DONE);
 	}
-	for (size_t i = 0; i < ret->n; i++)
-		holder_describe(t, &ret->h[i]);
+	for (size_t j = 0; j < n; j++)
+		for (size_t i = 0; i < ret[j].n; i++)
+			holder_describe(t, &ret[j].h[i]);
+}
+
+void holders_find(struct target *t, uint64_t lo, uint64_t hi, struct holders *ret)
+{
+	struct holders_range r = { lo, hi };
+	holders_find_many(t, &r, 1, ret);
 }

@@ -33,5 +33,11 @@ struct holders {
 void holders_range(struct target *t, uint64_t addr, uint64_t *lo, uint64_t *hi);
 /* Scans every saved writable mapping for pointers into [lo, hi]. */
 void holders_find(struct target *t, uint64_t lo, uint64_t hi, struct holders *ret);
+/* The same for n ranges in one pass over memory: ret[i] for r[i]. */
+struct holders_range {
+	uint64_t lo, hi;
+};
+void holders_find_many(struct target *t, const struct holders_range *r, size_t n,
+		       struct holders *ret);
 
 #endif

@@ -6,10 +6,22 @@
 #include <math.h>
 #include <string.h>
 
-/* The inline, lock-free stdio paths: a dump writes tens of millions of bytes. */
+/* A dump writes tens of millions of bytes in pieces of a few: each piece goes
+ * straight into the stream's buffer when it fits, as glibc's own putc macro
+ * does (a line-buffered terminal never has room: it takes fwrite's path). */
+static inline void write_o(const void *p, size_t n, FILE *f)
+{
+#ifdef __GLIBC__
+	if ((size_t)(f->_IO_write_end - f->_IO_write_ptr) >= n) {
+		memcpy(f->_IO_write_ptr, p, n);
+		f->_IO_write_ptr += n;
+		return;
+	}
+#endif
+	fwrite_unlocked(p, 1, n, f);
+}
 #define putc_o(c, f) putc_unlocked((c), (f))
-#define puts_o(s, f) fputs_unlocked((s), (f))
-#define write_o(p, n, f) fwrite_unlocked((p), 1, (n), (f))
+#define puts_o(s, f) write_o((s), strlen(s), (f))
 
 void out_init(struct out *o, FILE *f, bool json)
 {

@@ -316,27 +316,32 @@ static int triage_holder_rank(const struct holders *hs)
 
 static void triage_find_victim(struct target *t, struct triage *tr)
 {
-	struct holders *tmp = malloc(sizeof(*tmp));
-	if (!tmp)
-		return;
-	int best = -1, tried = 0;
-	for (size_t i = 0; i < tr->holders.n && tried < TRIAGE_MAX_VICTIMS; i++) {
+	const struct holder *cand[TRIAGE_MAX_VICTIMS];
+	struct holders_range r[TRIAGE_MAX_VICTIMS];
+	size_t n = 0;
+	for (size_t i = 0; i < tr->holders.n && n < TRIAGE_MAX_VICTIMS; i++) {
 		const struct holder *h = &tr->holders.h[i];
 		if (h->where.region != REGION_GO_HEAP ||
 		    (h->where.state != VSTATE_FREE && h->where.state != VSTATE_GARBAGE))
 			continue;
-		tried++;
-		uint64_t lo, hi;
-		holders_range(t, h->at, &lo, &hi);
-		holders_find(t, lo, hi, tmp);
-		int rank = triage_holder_rank(tmp);
+		cand[n] = h;
+		holders_range(t, h->at, &r[n].lo, &r[n].hi);
+		n++;
+	}
+	struct holders *found = n ? calloc(n, sizeof(*found)) : NULL;
+	if (!found)
+		return;
+	holders_find_many(t, r, n, found);
+	int best = -1;
+	for (size_t i = 0; i < n; i++) {
+		int rank = triage_holder_rank(&found[i]);
 		if (rank > best) {
 			best = rank;
-			tr->victim = h;
-			tr->victim_holders = *tmp;
+			tr->victim = cand[i];
+			tr->victim_holders = found[i];
 		}
 	}
-	free(tmp);
+	free(found);
 }
 
 static void triage_classify(struct target *t, struct triage *tr)
