@@ -17,9 +17,13 @@ struct symidx_sym {
 struct symidx {
 	struct symidx_sym *syms; /* every symbol with a size, by lo */
 	uint64_t *maxhi;         /* maxhi[i]: the highest hi of syms[0..i] (where a scan can stop) */
+	uint64_t *emaxhi;        /* the same over the eligible ones only (0: none yet) */
 	size_t nsyms;
 	uint64_t *labels; /* the addresses of sizeless symbols, sorted */
 	size_t nlabels;
+	uint64_t *elabels; /* the same, eligible ones only */
+	size_t nelabels;
+	bool wraps;        /* a symbol's range wraps around: no answers of our own */
 };
 
 static int symidx_sym_cmp(const void *a, const void *b)
@@ -48,7 +52,9 @@ struct ct_error *symidx_build(Dwfl_Module *mod, struct symidx **ret)
 	x->syms = malloc((size_t)(n ? n : 1) * sizeof(*x->syms));
 	x->maxhi = malloc((size_t)(n ? n : 1) * sizeof(*x->maxhi));
 	x->labels = malloc((size_t)(n ? n : 1) * sizeof(*x->labels));
-	if (!x->syms || !x->maxhi || !x->labels) {
+	x->emaxhi = malloc((size_t)(n ? n : 1) * sizeof(*x->emaxhi));
+	x->elabels = malloc((size_t)(n ? n : 1) * sizeof(*x->elabels));
+	if (!x->syms || !x->maxhi || !x->labels || !x->emaxhi || !x->elabels) {
 		symidx_destroy(x);
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	}
@@ -58,38 +64,51 @@ struct ct_error *symidx_build(Dwfl_Module *mod, struct symidx **ret)
 		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
 		if (!name)
 			continue;
+		int type = GELF_ST_TYPE(sym.st_info);
+		bool eligible = name[0] && sym.st_shndx != SHN_UNDEF && type != STT_SECTION &&
+				type != STT_FILE && type != STT_TLS;
 		if (sym.st_size == 0) {
 			x->labels[x->nlabels++] = addr;
+			if (eligible)
+				x->elabels[x->nelabels++] = addr;
 			continue;
 		}
-		if (addr + sym.st_size < addr)
-			continue; /* wraps: leave it to libdwfl */
-		int type = GELF_ST_TYPE(sym.st_info);
-		x->syms[x->nsyms++] = (struct symidx_sym){
-			addr, addr + sym.st_size, name,
-			name[0] && sym.st_shndx != SHN_UNDEF && type != STT_SECTION && type != STT_FILE &&
-				type != STT_TLS
-		};
+		if (addr + sym.st_size < addr) {
+			x->wraps = true; /* leave everything to libdwfl's rules */
+			continue;
+		}
+		x->syms[x->nsyms++] = (struct symidx_sym){ addr, addr + sym.st_size, name, eligible };
 	}
 	qsort(x->syms, x->nsyms, sizeof(*x->syms), symidx_sym_cmp);
 	qsort(x->labels, x->nlabels, sizeof(*x->labels), symidx_u64_cmp);
-	for (size_t i = 0; i < x->nsyms; i++)
+	qsort(x->elabels, x->nelabels, sizeof(*x->elabels), symidx_u64_cmp);
+	for (size_t i = 0; i < x->nsyms; i++) {
 		x->maxhi[i] = i && x->maxhi[i - 1] > x->syms[i].hi ? x->maxhi[i - 1] : x->syms[i].hi;
+		uint64_t e = x->syms[i].eligible ? x->syms[i].hi : 0;
+		x->emaxhi[i] = i && x->emaxhi[i - 1] > e ? x->emaxhi[i - 1] : e;
+	}
 	*ret = x;
 	return NULL;
 }
 
-static bool symidx_is_label(const struct symidx *x, uint64_t addr)
+/* The number of values in v[0..n) at or below addr (v sorted). */
+static size_t symidx_upto(const uint64_t *v, size_t n, uint64_t addr)
 {
-	size_t lo = 0, hi = x->nlabels;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (x->labels[mid] < addr)
+		if (v[mid] <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < x->nlabels && x->labels[lo] == addr;
+	return lo;
+}
+
+static bool symidx_is_label(const struct symidx *x, uint64_t addr)
+{
+	size_t k = symidx_upto(x->labels, x->nlabels, addr);
+	return k && x->labels[k - 1] == addr;
 }
 
 /* Why the unambiguous case is libdwfl's answer: libdwfl only ever picks a sized symbol that
@@ -126,6 +145,17 @@ const char *symidx_lookup(const struct symidx *x, Dwfl_Module *mod, uint64_t add
 			*off = addr - found->lo;
 			return found->name;
 		}
+		/* No symbol at all, libdwfl's answer too when no sized symbol holds
+		 * addr and no sizeless one can be its fallback: it takes a sizeless
+		 * symbol only at or above the end of every eligible symbol that
+		 * starts at or below addr, sizeless ones included — so only the
+		 * highest label, and only if no sized symbol ends above it. */
+		size_t k = symidx_upto(x->elabels, x->nelabels, addr);
+		uint64_t ends = lo ? x->emaxhi[lo - 1] : 0;
+		if (holders == 0 && complete && !x->wraps && (k == 0 || ends > x->elabels[k - 1])) {
+			*off = 0;
+			return NULL;
+		}
 	}
 	GElf_Off o = 0;
 	GElf_Sym sym;
@@ -141,5 +171,7 @@ void symidx_destroy(struct symidx *x)
 	free(x->syms);
 	free(x->maxhi);
 	free(x->labels);
+	free(x->emaxhi);
+	free(x->elabels);
 	free(x);
 }

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 static int failures;
 static long checked;
+static uint64_t stride = 2039; /* odd: every alignment */
 
 static void check_addr(struct target *t, const struct target_module *m, uint64_t a)
 {
@@ -57,14 +59,22 @@ static void check_core(const char *path)
 				check_addr(t, m, a + sym.st_size);
 			}
 		}
-		for (uint64_t a = m->start; a < m->end; a += 2039) /* odd stride: every alignment */
+		for (uint64_t a = m->start; a < m->end; a += stride)
 			check_addr(t, m, a);
 	}
 	target_close(t);
 }
 
-int main(void)
+/* With arguments: STRIDE CORE... (a finer sweep of other cores, by hand). */
+int main(int argc, char **argv)
 {
+	if (argc > 2) {
+		stride = strtoull(argv[1], NULL, 0);
+		for (int i = 2; i < argc; i++)
+			check_core(argv[i]);
+		printf("symidx: %ld lookups, %d differences from libdwfl\n", checked, failures);
+		return failures != 0;
+	}
 	check_core("build/samples/go1.26/c-uaf-map/core");
 	check_core("build/samples/go1.22/c-uaf-map/core");
 	check_core("build/samples/c/c-uaf/core");
