@@ -359,7 +359,7 @@ def measure(c, task, spec, reps, timeout, cold):
         "maxrss_kb": max(r["maxrss_kb"] for r in runs),
         "timed_out": runs[-1]["timed_out"], "ok": ok, "note": note,
         "cold": all(r["cold"] for r in runs), "output": os.path.relpath(path, TOP),
-        "load": loadavg(),
+        "load": loadavg(), "when": time.strftime("%Y-%m-%d %H:%M %Z"),
     }
 
 
@@ -422,6 +422,22 @@ def report(res, out_path):
     for a in res["anchors"]:
         L.append("| %s | %s: %s |" % (a, res["anchors"][a][0], res["anchors"][a][1]))
     L.append("| coretool | %s |" % res["coretool_version"])
+    L.append("")
+    whens = {}
+    for cr in res["cores"].values():
+        for rows in cr["tasks"].values():
+            for r in rows:
+                if "wall" in r:
+                    side = "coretool" if is_coretool(r["tool"]) else "anchors"
+                    whens.setdefault(side, set()).add(r.get("when", "an earlier run (time not recorded)"))
+    for side in ("coretool", "anchors"):
+        if side in whens:
+            w = sorted(whens[side])
+            L.append("%s runs measured: %s%s." % (
+                "coretool's" if side == "coretool" else "The anchors'",
+                w[0] if len(w) == 1 else "%s to %s" % (w[0], w[-1]),
+                "" if side == "coretool" or whens.get("coretool") == whens[side]
+                else " (kept from that full run: `run.py --only coretool` re-measures coretool alone)"))
     L.append("")
     L.append("The machine is shared: other jobs ran during the bench (see the load average); "
              "wall times are what a user would have felt at that moment, CPU (user+sys) is "
