@@ -3,7 +3,7 @@
 # fast when all are present (one dpkg-query).
 set -euo pipefail
 # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes of Debian 12's clang (make asan, fuzz).
-pkgs=(gcc clang libclang-rt-14-dev make pkg-config libdw-dev libelf-dev elfutils zlib1g-dev gdb
+pkgs=(gcc binutils clang libclang-rt-14-dev make pkg-config libdw-dev libelf-dev elfutils zlib1g-dev gdb
       python3 file golang-go)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -176,6 +176,11 @@ def test_malloc_layout_cache(kind, tmp_path):
     s = next(s for s in CASES if s.scenario == "c-uaf")
     bid = _build_id(LIBC.resolve())
     assert bid, "libc6 has a build ID"
+    if not pathlib.Path(f"/usr/lib/debug/.build-id/{bid[:2]}/{bid[2:]}.debug").exists():
+        root = pathlib.Path(__file__).resolve().parent.parent
+        p = subprocess.run(["bash", str(root / "scripts" / "install-libc-dbg.sh")],
+                           capture_output=True, text=True, timeout=900)
+        assert p.returncode == 0, f"libc6-dbg could not be installed: {p.stderr[-500:]}"
     want = _answers(s, "off")
     assert any('"region": "c-heap"' in out or '"c-heap"' in out for c, _, out in want
                if c[0] == "classify"), "the sample has C heap addresses"
