@@ -64,6 +64,7 @@ static const Dwfl_Thread_Callbacks unwind_callbacks = {
 struct unwind_walk {
 	struct target *t;
 	struct backtrace *bt;
+	bool after_sigpanic; /* the last frame is the one Go's sigpanic was injected into */
 };
 
 void unwind_symbolize(struct target *t, struct frame *f)
@@ -117,7 +118,8 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 	f->activation = activation;
 	/* Go injects a call to runtime.sigpanic at the faulting instruction: the
 	 * frame above it is at that instruction, not after a call. */
-	if (bt->n >= 2 && f[-1].func && !strcmp(f[-1].func, "runtime.sigpanic"))
+	w->after_sigpanic = bt->n >= 2 && f[-1].func && !strcmp(f[-1].func, "runtime.sigpanic");
+	if (w->after_sigpanic)
 		f->activation = true;
 	Dwarf_Word sp;
 	if (dwfl_frame_reg(state, 7, &sp) == 0)
@@ -129,6 +131,121 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 			!strcmp(f->func, "crosscall2") || !strcmp(f->func, "runtime.cgocallback.abi0")))
 		return DWARF_CB_ABORT;
 	return DWARF_CB_OK;
+}
+
+/* Bound on Go frames per goroutine, far above real recursion depths that still
+ * tell something. */
+#define UNWIND_MAX_GO_FRAMES 200
+
+/* Go frames by the frame-pointer chain from (pc, sp, bp), the chain kept
+ * inside [lo, hi) (the goroutine's stack). first: pc is where the goroutine
+ * stopped (its saved state), not a return address. */
+static void unwind_go_fp(struct target *t, uint64_t pc, uint64_t sp, uint64_t bp, uint64_t lo,
+			 uint64_t hi, bool first, struct backtrace *bt)
+{
+	bool saved_state = first;
+	for (int i = 0; i < UNWIND_MAX_GO_FRAMES && pc; i++) {
+		if (bt->n >= UNWIND_MAX_FRAMES) {
+			bt->truncated = true;
+			return;
+		}
+		struct frame *f = &bt->frames[bt->n++];
+		memset(f, 0, sizeof(*f));
+		f->pc = pc;
+		f->sp = sp;
+		f->go = true;
+		f->activation = first;
+		unwind_symbolize(t, f);
+		/* The saved bp may belong to a callee of the function holding the saved
+		 * pc (entersyscall's frame inside cgocall): then the chain's first
+		 * return address lands in that same function, and is the better pc. */
+		if (saved_state && i == 1 && f->func && f[-1].func && !strcmp(f->func, f[-1].func)) {
+			f[-1] = *f;
+			f[-1].activation = false;
+			bt->n--;
+			f = &bt->frames[bt->n - 1];
+		}
+		first = false;
+		if (f->func && (!strcmp(f->func, "runtime.goexit") || !strcmp(f->func, "runtime.goexit.abi0") ||
+				!strcmp(f->func, "runtime.mstart") || !strcmp(f->func, "runtime.rt0_go.abi0")))
+			return;
+		if (bp < lo || bp + 16 > hi || (bp & 7)) {
+			if (bp)
+				bt->stop = "frame pointer left the goroutine stack";
+			return;
+		}
+		unsigned char b[16];
+		if (mem_read(&t->mem, bp, b, 16) != MEM_OK) {
+			bt->stop = "goroutine stack not in the core";
+			return;
+		}
+		uint64_t next_bp = mem_load(b, 8);
+		pc = mem_load(b + 8, 8);
+		sp = bp + 16;
+		if (next_bp && next_bp <= bp) {
+			bt->stop = "frame pointer chain goes backwards";
+			return;
+		}
+		bp = next_bp;
+	}
+}
+
+/* The CFA of the frame at exactly pc (not a return address) with stack
+ * pointer sp, from the module's CFI: Go's .debug_frame says CFA = rsp + n. */
+static bool unwind_exact_cfa(struct target *t, uint64_t pc, uint64_t sp, uint64_t *cfa)
+{
+	const struct target_module *m = target_module_of(t, pc);
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi = m && m->dwmod ? dwfl_module_dwarf_cfi(m->dwmod, &bias) : NULL;
+	if (!cfi && m && m->dwmod)
+		cfi = dwfl_module_eh_cfi(m->dwmod, &bias);
+	Dwarf_Frame *fr;
+	if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0)
+		return false;
+	Dwarf_Op *ops;
+	size_t nops;
+	bool ok = false;
+	if (dwarf_frame_cfa(fr, &ops, &nops) == 0 && nops == 1) {
+		if (ops[0].atom == DW_OP_bregx && ops[0].number == 7) {
+			*cfa = sp + ops[0].number2;
+			ok = true;
+		} else if (ops[0].atom == DW_OP_breg7) {
+			*cfa = sp + ops[0].number;
+			ok = true;
+		}
+	}
+	free(fr);
+	return ok;
+}
+
+/* libdwfl looks up the CFI of a frame above another at pc - 1, as for a
+ * return address; the frame sigpanic was injected into is at the faulting
+ * instruction itself, and at a function's first byte pc - 1 is another
+ * function: the walk stops there. Go on from that frame ourselves: its CFA at
+ * the exact pc, the return address below it, then the frame pointers (bp is
+ * what sigpanic's prologue saved, below its own CFA). */
+static void unwind_after_sigpanic(struct target *t, struct backtrace *bt)
+{
+	const struct frame *f = &bt->frames[bt->n - 1];
+	uint64_t cfa, sp = f->sp;
+	unsigned char b[8];
+	if (!unwind_exact_cfa(t, f->pc, sp, &cfa) || cfa < sp || mem_read(&t->mem, cfa - 8, b, 8) != MEM_OK)
+		return;
+	uint64_t pc = mem_load(b, 8), bp;
+	if (mem_read(&t->mem, sp - 16, b, 8) != MEM_OK)
+		return;
+	bp = mem_load(b, 8);
+	uint64_t lo = sp, hi = sp + (1ULL << 30);
+	const struct go_sched *s;
+	if (t->go && !target_go_sched(t, &s))
+		for (size_t i = 0; i < s->ngs; i++)
+			if (sp >= s->gs[i].stack_lo && sp < s->gs[i].stack_hi) {
+				lo = s->gs[i].stack_lo;
+				hi = s->gs[i].stack_hi;
+				break;
+			}
+	bt->stop = NULL;
+	unwind_go_fp(t, pc, cfa, bp, lo, hi, false, bt);
 }
 
 void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS],
@@ -157,15 +274,13 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
 		return;
 	}
 	/* Symbolize through the target's Dwfl, whose strings outlive this one. */
-	struct unwind_walk w = { t, bt };
+	struct unwind_walk w = { t, bt, false };
 	if (dwfl_getthread_frames(dwfl, tid, unwind_frame_cb, &w) != 0 && !bt->stop && bt->n < 2)
 		bt->stop = "unwinding stopped";
 	dwfl_end(dwfl);
+	if (w.after_sigpanic && bt->n)
+		unwind_after_sigpanic(t, bt);
 }
-
-/* Bound on Go frames per goroutine, far above real recursion depths that still
- * tell something. */
-#define UNWIND_MAX_GO_FRAMES 200
 
 void unwind_goroutine(struct target *t, const struct go_sched *s, const struct go_g *g,
 		      struct backtrace *bt)
@@ -196,51 +311,6 @@ void unwind_goroutine(struct target *t, const struct go_sched *s, const struct g
 		bt->n = first_go;
 		bt->stop = NULL;
 	}
-	/* reentersyscall saves bp in sched.bp along with syscallsp (proc.go); a
-	 * frame pointer outside the goroutine's stack ends the walk. */
-	bool first = true;
-	for (int i = 0; i < UNWIND_MAX_GO_FRAMES && pc; i++) {
-		if (bt->n >= UNWIND_MAX_FRAMES) {
-			bt->truncated = true;
-			return;
-		}
-		struct frame *f = &bt->frames[bt->n++];
-		memset(f, 0, sizeof(*f));
-		f->pc = pc;
-		f->sp = sp;
-		f->go = true;
-		f->activation = first;
-		unwind_symbolize(t, f);
-		/* The saved bp may belong to a callee of the function holding the saved
-		 * pc (entersyscall's frame inside cgocall): then the chain's first
-		 * return address lands in that same function, and is the better pc. */
-		if (i == 1 && f->func && f[-1].func && !strcmp(f->func, f[-1].func)) {
-			f[-1] = *f;
-			f[-1].activation = false;
-			bt->n--;
-			f = &bt->frames[bt->n - 1];
-		}
-		first = false;
-		if (f->func && (!strcmp(f->func, "runtime.goexit") || !strcmp(f->func, "runtime.goexit.abi0") ||
-				!strcmp(f->func, "runtime.mstart") || !strcmp(f->func, "runtime.rt0_go.abi0")))
-			return;
-		if (bp < g->stack_lo || bp + 16 > g->stack_hi || (bp & 7)) {
-			if (bp)
-				bt->stop = "frame pointer left the goroutine stack";
-			return;
-		}
-		unsigned char b[16];
-		if (mem_read(&t->mem, bp, b, 16) != MEM_OK) {
-			bt->stop = "goroutine stack not in the core";
-			return;
-		}
-		uint64_t next_bp = mem_load(b, 8);
-		pc = mem_load(b + 8, 8);
-		sp = bp + 16;
-		if (next_bp && next_bp <= bp) {
-			bt->stop = "frame pointer chain goes backwards";
-			return;
-		}
-		bp = next_bp;
-	}
+	/* reentersyscall saves bp in sched.bp along with syscallsp (proc.go). */
+	unwind_go_fp(t, pc, sp, bp, g->stack_lo, g->stack_hi, true, bt);
 }

@@ -38,6 +38,15 @@ def test_triage_matches_truth(case):
         # the Go frames follow the C frames across the cgo switch
         assert any(f["lang"] == "go" and (f["function"] or "").startswith(crash["go_caller"])
                    for f in rep["backtrace"])
+    if crash.get("go_callers"):
+        # After the frame the fault was in, the goroutine's callers, in the
+        # order the program's own runtime.Callers saw them (through sigpanic:
+        # the unwinder must go on from the faulting instruction itself).
+        # (ELF names Go's assembly functions with their ABI: runtime.goexit.abi0.)
+        funcs = [(f["function"] or "").removesuffix(".abi0") for f in rep["backtrace"]]
+        i = next(i for i, f in enumerate(funcs) if (f or "").startswith(crash["go_caller"]))
+        want = crash["go_callers"]
+        assert funcs[i + 1:i + 1 + len(want)] == want, (funcs, want)
     if crash.get("fatal_msg"):
         assert rep["go_fatal"] and crash["fatal_msg"] in rep["go_fatal"]
     if crash.get("class") == "concurrent-map-write" and crash.get("map"):

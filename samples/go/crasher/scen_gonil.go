@@ -1,5 +1,7 @@
 package main
 
+import "runtime"
+
 type nilRecord struct {
 	id    int64
 	count int64 // offset 8
@@ -19,6 +21,9 @@ func scenarioGoNilDeref(outdir string) {
 		"fault_addr":  "0x8",
 		"go_caller":   "main.readNilRecord",
 		"source":      "goroutine",
+		// The Go frames below the faulting one, as the runtime sees them here:
+		// a backtrace must go on through them after sigpanic.
+		"go_callers": callerNames(),
 	}
 	t.write(outdir)
 	println(readNilRecord(nil))
@@ -26,3 +31,20 @@ func scenarioGoNilDeref(outdir string) {
 
 //go:noinline
 func readNilRecord(r *nilRecord) int64 { return r.count }
+
+// callerNames: the functions of the calling goroutine's stack, from the caller
+// of callerNames outwards.
+func callerNames() []string {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(2, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	var out []string
+	for {
+		f, more := frames.Next()
+		out = append(out, f.Function)
+		if !more {
+			break
+		}
+	}
+	return out
+}
