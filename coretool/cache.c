@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,10 @@
 #define CACHE_MAGIC "CTCACHE1"
 #define CACHE_HDR_SIZE 64
 #define CACHE_MAX_PAYLOAD (1ULL << 32) /* far above any DWARF index */
+/* The directory is kept under this many bytes (CORETOOL_CACHE_MAX_MB), the
+ * least recently used entries going first: a fleet has many builds. */
+#define CACHE_DEFAULT_MAX_MB 1024
+#define CACHE_MAX_FILES 100000 /* bound on the directory scan */
 
 struct cache_hdr {
 	char magic[8];
@@ -110,6 +115,8 @@ bool cache_load(const char *key, const char *kind, uint64_t fp, struct cache_blo
 	if (!path)
 		return false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		utimensat(AT_FDCWD, path, NULL, 0); /* used now: last to be evicted */
 	free(path);
 	if (fd < 0)
 		return false; /* a miss */
@@ -181,6 +188,65 @@ static bool cache_write_all(int fd, const void *data, size_t len)
 	return true;
 }
 
+struct cache_ent {
+	char name[256];
+	off_t size;
+	time_t mtime;
+};
+
+static int cache_ent_cmp(const void *a, const void *b)
+{
+	const struct cache_ent *x = a, *y = b;
+	return (x->mtime > y->mtime) - (x->mtime < y->mtime);
+}
+
+/* Deletes the least recently used entries until the directory holds at most
+ * the configured size. Only files that look like ours (KEY.KIND, no dot in
+ * the key) are counted or deleted. */
+static void cache_trim(const char *dir)
+{
+	const char *e = getenv("CORETOOL_CACHE_MAX_MB");
+	long long max_mb = e && *e ? atoll(e) : CACHE_DEFAULT_MAX_MB;
+	if (max_mb <= 0)
+		return;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct cache_ent *v = NULL;
+	size_t n = 0, cap = 0;
+	long long total = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < CACHE_MAX_FILES) {
+		const char *dot = strchr(de->d_name, '.');
+		struct stat sb;
+		if (!dot || dot == de->d_name || strchr(dot + 1, '.') || !cache_name_ok(dot + 1) ||
+		    strlen(de->d_name) >= sizeof(v->name) || fstatat(dirfd(d), de->d_name, &sb, 0) != 0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			struct cache_ent *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv)
+				break;
+			v = nv;
+			cap = ncap;
+		}
+		snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
+		v[n].size = sb.st_size;
+		v[n].mtime = sb.st_mtime;
+		total += sb.st_size;
+		n++;
+	}
+	if (n && total > max_mb * 1024 * 1024) {
+		qsort(v, n, sizeof(*v), cache_ent_cmp);
+		for (size_t i = 0; i < n && total > max_mb * 1024 * 1024; i++)
+			if (unlinkat(dirfd(d), v[i].name, 0) == 0)
+				total -= v[i].size;
+	}
+	closedir(d);
+	free(v);
+}
+
 bool cache_store(const char *key, const char *kind, uint64_t fp, const struct cache_part *parts,
 		 size_t nparts, char *why, size_t whylen)
 {
@@ -225,6 +291,8 @@ bool cache_store(const char *key, const char *kind, uint64_t fp, const struct ca
 		bad = "write failed", eno = errno;
 	if (!bad && rename(tmp, path) != 0)
 		bad = "cannot rename the file into place", eno = errno;
+	if (!bad)
+		cache_trim(dir);
 	if (bad && fd >= 0)
 		unlink(tmp);
 	if (bad && why && whylen)

@@ -5,7 +5,8 @@
  * the binary's fingerprint, a checksum of every byte); anything wrong makes it
  * a miss, never an error. Where: $CORETOOL_CACHE_DIR, else
  * $XDG_CACHE_HOME/coretool, else ~/.cache/coretool; CORETOOL_CACHE_DIR=off
- * (or empty) turns it off. */
+ * (or empty) turns it off. The directory is kept under CORETOOL_CACHE_MAX_MB
+ * (1024) by deleting the least recently used entries when one is stored. */
 #ifndef CT_CACHE_H
 #define CT_CACHE_H
 

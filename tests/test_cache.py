@@ -192,3 +192,32 @@ def test_malloc_layout_cache(kind, tmp_path):
     for (c, rc0, out0), (_, rc1, out1), (_, rc2, out2) in zip(want, first, again):
         assert (rc1, out1) == (rc0, out0), c
         assert (rc2, out2) == (rc0, out0), f"{c} with a '{kind}' malloc cache"
+
+
+def test_cache_keeps_under_its_size_by_recent_use(tmp_path):
+    """Storing an entry past CORETOOL_CACHE_MAX_MB deletes the least recently
+    used ones; reading an entry counts as use."""
+    import time
+    a, b, c = [s for s in all_samples() if s.scenario == "maps"][:3]
+    for s in (a, b):
+        assert _state(s, tmp_path)[0] == "stored"
+    fa, fb = (tmp_path / f"{_build_id(s.exe)}.dwidx" for s in (a, b))
+    now = time.time()
+    os.utime(fa, (now - 300, now - 300))
+    os.utime(fb, (now - 200, now - 200))
+    assert _state(a, tmp_path)[0] == "hit"  # a is now the most recently used
+    assert fa.stat().st_mtime > now - 60
+    fc = tmp_path / f"{_build_id(c.exe)}.dwidx"
+    # Room for a with b or with c, not for all three: b, the oldest, goes.
+    scratch = tmp_path / "scratch"
+    _state(c, scratch)
+    sa, sb, sc = fa.stat().st_size, fb.stat().st_size, (scratch / fc.name).stat().st_size
+    mb = 1024 * 1024
+    limit_mb = -(-max(sa + sb, sa + sc) // mb)
+    assert limit_mb * mb < sa + sb + sc, "entries of over 1 MB each"
+    env = dict(os.environ, CORETOOL_CACHE_DIR=str(tmp_path), CORETOOL_CACHE_MAX_MB=str(limit_mb))
+    p = subprocess.run([str(CORETOOL), "--json", "info", str(c.core)], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert json.loads(p.stdout)["dwarf"]["cache"] == "stored"
+    assert fc.exists() and fa.exists() and not fb.exists()
+    assert sum(f.stat().st_size for f in tmp_path.iterdir() if f.is_file()) <= limit_mb * mb
