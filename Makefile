@@ -15,7 +15,7 @@ LIB_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(LIB_SRCS))
 CLI_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(CLI_SRCS))
 HDRS := $(wildcard coretool/*.h)
 
-.PHONY: all deps toolchains samples demo check test clean
+.PHONY: glibc all deps toolchains samples demo check test clean
 all: build/coretool build/libcoretool.so build/libcoretool.a
 
 # Installs what is missing (Debian packages); fast when all is there.
@@ -41,7 +41,11 @@ build/coretool: $(CLI_OBJS) build/libcoretool.a
 toolchains: $(DEPS_STAMP)
 	bash scripts/toolchains.sh
 
-samples: toolchains
+# Another glibc than the machine's (Debian's 2.41), for the C sample.
+glibc: $(DEPS_STAMP)
+	bash scripts/glibc.sh
+
+samples: toolchains glibc
 	bash samples/build.sh
 
 # The main job on sample cores: what the core says, then what really happened.

@@ -50,6 +50,8 @@ static const char cli_global_help[] =
 	"Global options (before or after the verb):\n"
 	"  --exe PATH       the executable (default: the path the core recorded)\n"
 	"  --sysroot DIR    look up the files the core names under DIR\n"
+	"  --debug-dir DIR  detached debug info (DIR/.build-id/xx/rest.debug), searched\n"
+	"                   before /usr/lib/debug: libc6-dbg of the glibc the core ran\n"
 	"  --json           JSON output (JSON Lines when there are several results)\n"
 	"  -q, --quiet      no warnings on stderr\n"
 	"  -v, --verbose    more detail\n"
@@ -133,7 +135,8 @@ struct ct_error *cli_open(struct cli *cli, const char *core_path, struct target 
 		*ret = cli->preopened;
 		return NULL;
 	}
-	struct target_options opt = { .exe = cli->exe, .sysroot = cli->sysroot };
+	struct target_options opt = { .exe = cli->exe, .sysroot = cli->sysroot,
+				      .debug_dir = cli->debug_dir };
 	return target_open_core(core_path, &opt, ret);
 }
 

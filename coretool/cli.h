@@ -21,6 +21,7 @@ enum {
 struct cli {
 	const char *exe;
 	const char *sysroot;
+	const char *debug_dir;
 	bool json, quiet, verbose;
 	struct out out;   /* results */
 	FILE *err;        /* messages (stderr; a buffer when called through the API) */

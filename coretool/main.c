@@ -23,13 +23,15 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--")) {
 			dashdash = true;
 			rest[nrest++] = argv[i];
-		} else if (!strcmp(a, "--exe") || !strcmp(a, "--sysroot")) {
+		} else if (!strcmp(a, "--exe") || !strcmp(a, "--sysroot") || !strcmp(a, "--debug-dir")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "coretool: %s needs an argument\n", a);
 				free(rest);
 				return CT_EXIT_USAGE;
 			}
-			*(a[2] == 'e' ? &cli.exe : &cli.sysroot) = argv[++i];
+			*(a[2] == 'e' ? &cli.exe : a[2] == 's' ? &cli.sysroot : &cli.debug_dir) = argv[++i];
+		} else if (!strncmp(a, "--debug-dir=", 12)) {
+			cli.debug_dir = a + 12;
 		} else if (!strncmp(a, "--exe=", 6)) {
 			cli.exe = a + 6;
 		} else if (!strncmp(a, "--sysroot=", 10)) {

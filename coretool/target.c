@@ -145,7 +145,18 @@ static void target_mem_advise(void *arg, uint64_t addr, uint64_t len, enum mem_a
 	core_advise(t->core, addr, len, how);
 }
 
+/* libdwfl's search path for detached debug info (NULL: its default,
+ * ":.debug:/usr/lib/debug"); every absolute entry is also searched by build-id. */
 static char *target_debuginfo_path = NULL;
+
+static void target_set_debug_dir(const char *dir)
+{
+	char *p = NULL;
+	if (asprintf(&p, ":.debug:%s:/usr/lib/debug", dir) < 0)
+		return;
+	free(target_debuginfo_path);
+	target_debuginfo_path = p;
+}
 const Dwfl_Callbacks target_dwfl_callbacks = {
 	.find_elf = target_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
@@ -302,6 +313,8 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 	}
 	if (opt && opt->sysroot)
 		t->sysroot = strdup(opt->sysroot);
+	if (opt && opt->debug_dir)
+		target_set_debug_dir(opt->debug_dir);
 	if (opt && opt->exe) {
 		t->exe_path = strdup(opt->exe);
 	} else {

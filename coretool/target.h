@@ -79,6 +79,7 @@ struct target_tstack {
 struct target_options {
 	const char *exe;     /* NULL: take the path the core recorded */
 	const char *sysroot; /* prefix for the paths the core names */
+	const char *debug_dir; /* searched for detached debug info before /usr/lib/debug */
 };
 
 /* Opens a core with its executable. Fatal (error returned, nothing opened): the

@@ -9,6 +9,8 @@
 # Plain C program (samples/c/ccrash.c):
 #   build/samples/c/bin/ccrash
 #   build/samples/c/<scenario>/{core,truth.json,exe,stdout.txt,stderr.txt}
+#   build/samples/c-glibc<version>/...   the same, run with each glibc of build/glibc/list
+#                                        (scripts/glibc.sh: glibc 2.41 from Debian trixie)
 # exe is a hard link to (or copy of) the binary that crashed.
 #
 # Environment:
@@ -231,12 +233,16 @@ do_toolchain() { # do_toolchain NAME GOROOT
 	done
 }
 
+# do_c LABEL [LDFLAGS...]: the C program into build/samples/LABEL/ (c: the machine's glibc;
+# c-glibc<version>: linked to another glibc's dynamic linker and libraries, scripts/glibc.sh).
 do_c() {
-	local cdir=$out/c bin=$out/c/bin/ccrash stamp=$out/c/bin/.stamp
+	local label=$1
+	shift
+	local cdir=$out/$label bin=$out/$label/bin/ccrash stamp=$out/$label/bin/.stamp
 	mkdir -p "$cdir/bin"
 	if needs_rebuild "$stamp" "$src_c" || [ ! -x "$bin" ]; then
-		if ! ${CC:-cc} -std=gnu11 -O0 -g -Wall -o "$bin.new" "$src_c/ccrash.c" >"$cdir/bin/build.log" 2>&1; then
-			log "c: build failed (see $cdir/bin/build.log)"
+		if ! ${CC:-cc} -std=gnu11 -O0 -g -Wall "$@" -o "$bin.new" "$src_c/ccrash.c" >"$cdir/bin/build.log" 2>&1; then
+			log "$label: build failed (see $cdir/bin/build.log)"
 			cat "$cdir/bin/build.log" >&2
 			return 1
 		fi
@@ -245,9 +251,21 @@ do_c() {
 	fi
 	for sc in $C_SCENARIOS; do
 		want_scenario "$sc" || continue
-		run_one c "$bin" "$sc" "$cdir/$sc"
+		run_one "$label" "$bin" "$sc" "$cdir/$sc"
 	done
 }
+
+# Other glibcs (build/glibc/list: "name root version"), for the C program.
+c_labels=(c)
+c_flags=("")
+if [ -z "${NO_C:-}" ] && [ -f "$top/build/glibc/list" ]; then
+	while read -r gname groot _; do
+		[ -n "${gname:-}" ] || continue
+		lib=$groot/usr/lib/x86_64-linux-gnu
+		c_labels+=("c-$gname")
+		c_flags+=("-Wl,--dynamic-linker=$lib/ld-linux-x86-64.so.2 -Wl,-rpath=$lib")
+	done <"$top/build/glibc/list"
+fi
 
 # ---- which toolchains ----
 if [ ! -f "$list" ]; then
@@ -284,7 +302,10 @@ for i in "${!names[@]}"; do
 	running=$((running + 1))
 done
 if [ -z "${NO_C:-}" ]; then
-	do_c &
+	for i in "${!c_labels[@]}"; do
+		# shellcheck disable=SC2086 # the flags are words
+		do_c "${c_labels[$i]}" ${c_flags[$i]} &
+	done
 fi
 wait
 
@@ -307,9 +328,11 @@ for n in "${names[@]}"; do
 	done
 done
 if [ -z "${NO_C:-}" ]; then
-	for sc in $C_SCENARIOS; do
-		want_scenario "$sc" || continue
-		report c "$out/c/$sc" "$sc"
+	for label in "${c_labels[@]}"; do
+		for sc in $C_SCENARIOS; do
+			want_scenario "$sc" || continue
+			report "$label" "$out/$label/$sc" "$sc"
+		done
 	done
 fi
 log "$(du -sh "$out" 2>/dev/null | cut -f1) in $out"

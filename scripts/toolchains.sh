@@ -17,36 +17,9 @@ log() { echo "toolchains: $*" >&2; }
 
 have() { [ -x "$dest/$1/bin/go" ] && "$dest/$1/bin/go" version >/dev/null 2>&1; }
 
-# The mirror this machine already uses, read from /etc/apt (never written into the repo).
-debian_mirror() {
-  local m
-  m=$(grep -rhoE '^(URIs:|deb)[[:space:]]+[a-z]+://[^[:space:]]+/debian/?([[:space:]]|$)' \
-        /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
-      awk '{print $2}' | grep -v -- '-security' | head -n1)
-  [ -n "$m" ] || { log "no Debian mirror configured in /etc/apt"; return 1; }
-  echo "${m%/}"
-}
-
-apt_ready=
-apt_private() {
-  local st="$dest/.apt"
-  if [ -z "$apt_ready" ]; then
-    local mirror; mirror=$(debian_mirror)
-    mkdir -p "$st/lists/partial" "$st/cache/archives/partial"
-    : > "$st/status"
-    cat > "$st/sources.list" <<SRC
-deb $mirror bookworm-backports main
-deb $mirror trixie main
-deb $mirror trixie-backports main
-SRC
-    APTOPT=(-o "Dir::Etc::SourceList=$st/sources.list" -o Dir::Etc::SourceParts=/dev/null
-            -o "Dir::State::Lists=$st/lists" -o "Dir::State::Status=$st/status"
-            -o "Dir::Cache=$st/cache" -o APT::Architecture=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-    log "updating private apt lists (bookworm-backports, trixie, trixie-backports)"
-    apt-get "${APTOPT[@]}" -qq update >&2
-    apt_ready=1
-  fi
-}
+# Debian's archive through a private apt state (scripts/debian_apt.sh).
+APT_STATE="$dest/.apt"
+. "$top/scripts/debian_apt.sh"
 
 from_debian() { # name minor  e.g. go1.22 1.22
   local name=$1 minor=$2 root="$dest/.debs/$1"

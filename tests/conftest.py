@@ -47,6 +47,18 @@ def sanitizer_report(stderr: str):
 
 SAMPLES = ROOT / "build" / "samples"
 TOOLCHAINS_LIST = ROOT / "build" / "toolchains" / "list"
+GLIBC_LIST = ROOT / "build" / "glibc" / "list"  # other glibcs (scripts/glibc.sh)
+
+
+def glibcs():
+    """name (glibc2.41) -> root of the unpacked libc6 and libc6-dbg."""
+    res = {}
+    if GLIBC_LIST.exists():
+        for line in GLIBC_LIST.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 3:
+                res[parts[0]] = pathlib.Path(parts[1])
+    return res
 
 
 class Sample:
@@ -57,6 +69,12 @@ class Sample:
         self.core = d / "core"
         self.exe = d / "exe"
         self.truth = json.loads((d / "truth.json").read_text())
+        # The C program run with another glibc (c-glibc2.41): its libc6-dbg is there,
+        # passed with --debug-dir; None: the machine's /usr/lib/debug.
+        self.debug_dir = None
+        if self.toolchain.startswith("c-glibc"):
+            root = glibcs().get(self.toolchain[2:])
+            self.debug_dir = root / "usr" / "lib" / "debug" if root else None
 
     @property
     def is_go(self) -> bool:

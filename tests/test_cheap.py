@@ -33,10 +33,11 @@ def c_heap_samples():
     return out
 
 
-def classify(core, addrs, env=None):
+def classify(core, addrs, env=None, debug_dir=None):
     e = dict(os.environ)
     e.update(env or {})
-    p = subprocess.run([str(CORETOOL), "--json", "classify", str(core)] + addrs,
+    dd = ["--debug-dir", str(debug_dir)] if debug_dir else []
+    p = subprocess.run([str(CORETOOL), "--json"] + dd + ["classify", str(core)] + addrs,
                        capture_output=True, text=True, timeout=300, env=e)
     assert p.returncode in (0, 1), f"rc {p.returncode}: {p.stderr}"
     got = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
@@ -77,7 +78,7 @@ def check_chunk(truth, got):
 def test_c_heap_addresses(heap_sample, mode):
     sample = heap_sample
     truths = [a for a in sample.truth["addresses"] if a.get("region") == "c-heap"]
-    got, err = classify(sample.core, [a["addr"] for a in truths], MODES[mode])
+    got, err = classify(sample.core, [a["addr"] for a in truths], MODES[mode], sample.debug_dir)
     errs = []
     for t, g in zip(truths, got):
         errs += check_chunk(t, g)
@@ -95,7 +96,8 @@ PROBE_SRC = r'''
 int main(int argc, char **argv)
 {
 	struct target *t;
-	struct ct_error *err = target_open_core(argv[1], NULL, &t);
+	struct target_options opt = { .debug_dir = argc > 2 ? argv[2] : NULL };
+	struct ct_error *err = target_open_core(argv[1], &opt, &t);
 	if (err) {
 		fprintf(stderr, "%s\n", err->msg);
 		return 2;
@@ -149,10 +151,11 @@ def probe(tmp_path_factory):
     return exe
 
 
-def run_probe(probe, core, env=None):
+def run_probe(probe, sample, env=None):
     e = dict(os.environ)
     e.update(env or {})
-    p = subprocess.run([str(probe), str(core)], capture_output=True, text=True,
+    dd = [str(sample.debug_dir)] if sample.debug_dir else []
+    p = subprocess.run([str(probe), str(sample.core)] + dd, capture_output=True, text=True,
                        timeout=300, env=e)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
@@ -181,8 +184,9 @@ def libc_dbg():
         pytest.skip("no sample core with a C heap")
 
     def missing():
-        return [i for i in ids
-                if not pathlib.Path(f"/usr/lib/debug/.build-id/{i[:2]}/{i[2:]}.debug").exists()]
+        return [i for i, s in ids.items()
+                if not any((pathlib.Path(d) / ".build-id" / i[:2] / f"{i[2:]}.debug").exists()
+                           for d in ("/usr/lib/debug", s.debug_dir) if d)]
 
     if missing():
         p = subprocess.run(["bash", str(ROOT / "scripts" / "install-libc-dbg.sh")],
@@ -194,9 +198,9 @@ def libc_dbg():
 
 def test_main_arena_search_matches_debug_symbol(sample, probe, libc_dbg):
     """Every sample (each links libc: the Go ones through cgo)."""
-    dbg = run_probe(probe, sample.core)
-    heur = run_probe(probe, sample.core, NO_DEBUGINFO)
-    blind = run_probe(probe, sample.core, NOTHING_KNOWN)
+    dbg = run_probe(probe, sample)
+    heur = run_probe(probe, sample, NO_DEBUGINFO)
+    blind = run_probe(probe, sample, NOTHING_KNOWN)
     assert dbg["found_by"] == "debuginfo", dbg
     assert heur["found_by"] == "search", heur
     assert heur["main_arena"] == dbg["main_arena"], (heur, dbg)
