@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "gomap.h"
 #include "gomap_int.h"
+#include "govalue.h"
+#include "out.h"
 
 #include <dwarf.h>
 #include <inttypes.h>
@@ -211,6 +213,76 @@ static void find_iface(struct find *f, Dwarf_Die *st, uint64_t addr, unsigned pt
 	f->path[len] = 0;
 }
 
+/* Maps held in a map's values (map[string]map[string]int, or structs with
+ * maps): each entry's value is explored with the path written as an index by
+ * the key, main.nested["big"]. Entries looked at are bounded like elements. */
+struct find_mapvals {
+	struct find *f;
+	Dwarf_Die key, elem;
+	unsigned ptr_depth, nest;
+	uint64_t seen;
+};
+
+static bool find_mapval_entry(void *arg, const struct gomap *m, const struct gomap_entry *e)
+{
+	(void)m;
+	struct find_mapvals *mv = arg;
+	struct find *f = mv->f;
+	if (f->stop)
+		return false;
+	if (mv->seen++ >= f->opts.max_elems) {
+		f->stats->truncated = true;
+		return false;
+	}
+	if (!e->key_ok || !e->elem_ok)
+		return true;
+	/* The key as Go would write it: "big", 42, main.K{...}. */
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *mf = open_memstream(&text, &tlen);
+	if (!mf)
+		return true;
+	struct out o;
+	out_init(&o, mf, false);
+	struct ct_error *err = govalue_render(f->ctx->gv, &o, &mv->key, e->key_addr, NULL);
+	fclose(mf);
+	if (!err && text) {
+		size_t len = path_push(f, "[%s]", 0, text);
+		find_explore(f, &mv->elem, e->elem_addr, mv->ptr_depth, mv->nest + 1);
+		f->path[len] = 0;
+	}
+	ct_error_destroy(err);
+	free(text);
+	return !f->stop;
+}
+
+static void find_map_values(struct find *f, Dwarf_Die *md, uint64_t hdr, unsigned ptr_depth,
+			    unsigned nest)
+{
+	struct find_mapvals mv = { .f = f, .ptr_depth = ptr_depth + 1, .nest = nest };
+	struct gomap_type mt;
+	struct gomap m;
+	bool seen;
+	if (!f->ctx->gv || ptr_depth >= f->opts.max_ptr_depth ||
+	    !find_attr_die(md, DW_AT_go_key, &mv.key) || !find_attr_die(md, DW_AT_go_elem, &mv.elem) ||
+	    !find_may_hold_map(f, &mv.elem, 0) || !find_budget(f))
+		return;
+	if ((f->err = gomap_addrset_add(&f->visited, hdr ^ dwarf_dieoffset(md) << 48, &seen))) {
+		f->stop = true;
+		return;
+	}
+	struct ct_error *err = NULL;
+	if (seen || (err = gomap_type_from_die(f->ctx, md, &mt)) || (err = gomap_read(f->ctx, &mt, hdr, &m))) {
+		ct_error_destroy(err);
+		return;
+	}
+	struct gomap_visitor v = { .entry = find_mapval_entry, .arg = &mv };
+	if ((err = gomap_walk(f->ctx, &m, &v, NULL))) {
+		f->err = err;
+		f->stop = true;
+	}
+}
+
 static void find_explore(struct find *f, Dwarf_Die *type, uint64_t addr, unsigned ptr_depth,
 			 unsigned nest)
 {
@@ -235,6 +307,8 @@ static void find_explore(struct find *f, Dwarf_Die *type, uint64_t addr, unsigne
 		struct gomap_found found = { f->path, addr, err ? 0 : p, &md, ptr_depth, err != NULL };
 		if (!f->fn(f->arg, &found))
 			f->stop = true;
+		else if (!err && p)
+			find_map_values(f, &md, p, ptr_depth, nest);
 		return;
 	}
 	if (!find_may_hold_map(f, &t, 0))

@@ -171,6 +171,27 @@ def test_nested_maps_by_address(smp):
 
 
 @pytest.mark.parametrize("smp", MAPS_SCENARIO, ids=ids(MAPS_SCENARIO))
+def test_nested_maps_by_path(smp):
+    """Maps held only as values of another map are listed by `maps` as
+    outer["key"] and dumped by that path."""
+    outer = truth_map(smp, "main.nestedMap")
+    rc, out, err = run_json(["maps", smp.core, "--exe", smp.exe, "main.nestedMap*"])
+    assert rc == 0, err
+    found = {m["path"]: m for m in out["maps"]}
+    inner = [(e["key"], e["value"]) for e in outer["entries"] if is_truth_map(e["value"])]
+    assert len(inner) == outer["count"] == 4
+    for key, m in inner:
+        path = f'main.nestedMap["{key}"]'  # the sample's keys need no escaping
+        assert path in found, sorted(found)
+        assert found[path]["addr"] == m["addr"] and found[path]["count"] == m["count"]
+        assert found[path]["health"]["ok"]
+        rc, dump, err = run_json(["map", smp.core, "--exe", smp.exe, path])
+        assert rc == 0, err
+        assert entry_multiset(dump["entries"]) == entry_multiset(to_coretool_form(m["entries"]))
+    assert len(found) == 1 + len(inner)
+
+
+@pytest.mark.parametrize("smp", MAPS_SCENARIO, ids=ids(MAPS_SCENARIO))
 def test_map_text(smp):
     rc, out, err = run(["map", smp.core, "--exe", smp.exe, "main.smallMap"])
     assert rc == 0, err
