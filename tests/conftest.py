@@ -50,15 +50,16 @@ TOOLCHAINS_LIST = ROOT / "build" / "toolchains" / "list"
 GLIBC_LIST = ROOT / "build" / "glibc" / "list"  # other glibcs (scripts/glibc.sh)
 
 
+def read_list(path):
+    """The "name root version" lines of a list our scripts write, as tuples."""
+    if not path.exists():
+        return []
+    return [tuple(l.split()) for l in path.read_text().splitlines() if len(l.split()) == 3]
+
+
 def glibcs():
     """name (glibc2.41) -> root of the unpacked libc6 and libc6-dbg."""
-    res = {}
-    if GLIBC_LIST.exists():
-        for line in GLIBC_LIST.read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 3:
-                res[parts[0]] = pathlib.Path(parts[1])
-    return res
+    return {name: pathlib.Path(root) for name, root, _ in read_list(GLIBC_LIST)}
 
 
 class Sample:
@@ -96,13 +97,7 @@ def all_samples():
 
 def toolchains():
     """name -> GOVERSION, from build/toolchains/list (written by scripts/toolchains.sh)."""
-    res = {}
-    if TOOLCHAINS_LIST.exists():
-        for line in TOOLCHAINS_LIST.read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 3:
-                res[parts[0]] = parts[2]
-    return res
+    return {name: version for name, _, version in read_list(TOOLCHAINS_LIST)}
 
 
 def run(args, input=None, timeout=120, check_rc=None):
