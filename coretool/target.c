@@ -151,8 +151,12 @@ static char *target_debuginfo_path = NULL;
 
 static void target_set_debug_dir(const char *dir)
 {
-	char *p = NULL;
-	if (asprintf(&p, ":.debug:%s:/usr/lib/debug", dir) < 0)
+	/* libdwfl takes a relative entry as relative to each module's own
+	 * directory (like ".debug"): the user meant the current one. */
+	char *abs = realpath(dir, NULL), *p = NULL;
+	int n = asprintf(&p, ":.debug:%s:/usr/lib/debug", abs ? abs : dir);
+	free(abs);
+	if (n < 0)
 		return;
 	free(target_debuginfo_path);
 	target_debuginfo_path = p;

@@ -76,13 +76,23 @@ void unwind_symbolize(struct target *t, struct frame *f)
 	Dwfl_Module *m = dwfl_addrmodule(t->dwfl, pc);
 	if (!m)
 		return;
-	GElf_Off off;
-	GElf_Sym sym;
-	f->func = dwfl_module_addrinfo(m, pc, &off, &sym, NULL, NULL, NULL);
-	f->func_off = off + (f->activation ? 0 : 1);
-	f->module = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-	Dwarf_Addr start;
-	dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	/* The module's symbol index answers as libdwfl would, without its scan
+	 * of the whole symbol table per lookup (symidx.h). */
+	uint64_t off = 0;
+	const struct target_module *tm = target_module_of(t, pc);
+	if (tm && tm->dwmod == m) {
+		f->func = target_module_symbol(t, tm, pc, &off);
+	} else {
+		GElf_Off o = 0;
+		GElf_Sym sym;
+		f->func = dwfl_module_addrinfo(m, pc, &o, &sym, NULL, NULL, NULL);
+		off = o;
+	}
+	Dwarf_Addr start = 0;
+	f->module = dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	/* Without a symbol (a stripped library's static function), the offset
+	 * is from the module's start: what addr2line or a debug file needs. */
+	f->func_off = f->func ? off + (f->activation ? 0 : 1) : f->pc - start;
 	bool go = false;
 	if (t->dw && pc >= t->bias && dw_line(t->dw, pc - t->bias, &f->file, &f->line, &go)) {
 		f->go |= go; /* the unit's language says whose frame it is */

@@ -17,7 +17,7 @@ struct frame {
 	uint64_t pc;         /* for frames after the first, a return address */
 	uint64_t sp;
 	const char *func;    /* symbol name, or NULL */
-	uint64_t func_off;
+	uint64_t func_off;   /* from the function; from the module's start when func is NULL */
 	const char *file;    /* source file, or NULL */
 	int line;
 	const char *module;  /* module path/name */

@@ -1,6 +1,7 @@
 /* Rendering of frames, shared by triage, bt and the gdb front end. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "out.h"
 #include "unwind.h"
@@ -22,8 +23,15 @@ void frame_out(struct out *o, const struct frame *f)
 		out_obj_end(o);
 		return;
 	}
-	fprintf(o->f, "    %s 0x%014" PRIx64 " %s+0x%" PRIx64, f->go ? "go" : "c ", f->pc,
-		f->func ? f->func : "??", f->func_off);
+	fprintf(o->f, "    %s 0x%014" PRIx64 " ", f->go ? "go" : "c ", f->pc);
+	if (f->func) {
+		fprintf(o->f, "%s+0x%" PRIx64, f->func, f->func_off);
+	} else if (f->module) {
+		const char *base = strrchr(f->module, '/');
+		fprintf(o->f, "?? (%s+0x%" PRIx64 ")", base ? base + 1 : f->module, f->func_off);
+	} else {
+		fputs("??", o->f);
+	}
 	if (f->file)
 		fprintf(o->f, "  %s:%d", f->file, f->line);
 	fputc('\n', o->f);

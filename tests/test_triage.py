@@ -117,3 +117,40 @@ def test_sarif_one_result_per_signature():
     for r in results:
         assert r["ruleId"] == sigs[r["partialFingerprints"]["coretoolSignature/v1"]]
     assert sum(r["properties"]["count"] for r in results) == len(cores)
+
+
+def test_frames_in_a_library_without_symbols():
+    """The C sample run with glibc 2.41, whose libc.so.6 is stripped: a frame in
+    a static libc function has no symbol and says its offset in the library;
+    with that glibc's debug files (--debug-dir, relative here) it has the name
+    binutils' nm reads from the debug file at that offset."""
+    import os
+    import pathlib
+    import re
+    import subprocess
+    ss = [s for s in all_samples() if s.toolchain.startswith("c-glibc") and s.scenario == "c-uaf"]
+    assert ss, "scripts/glibc.sh and samples/build.sh make c-glibc2.41"
+    s = ss[0]
+    rc, info, err = run_json(["info", s.core])
+    libc = next(m for m in info["modules"] if m["name"].endswith("libc.so.6"))
+    rc, bts, err = run_json(["bt", s.core])
+    frames = bts[0]["frames"]
+    nosym = [f for f in frames if f["module"] and f["module"].endswith("libc.so.6") and not f["function"]]
+    assert nosym, frames
+    f = nosym[0]
+    assert int(f["pc"], 16) - int(libc["start"], 16) == f["offset"]
+    rc, out, err = run(["bt", s.core])
+    assert f"?? (libc.so.6+0x{f['offset']:x})" in out
+    # With the debug files: nm's symbol that holds the call (pc - 1).
+    dbg = pathlib.Path(s.debug_dir) / ".build-id" / libc["build_id"][:2] / f"{libc['build_id'][2:]}.debug"
+    nm = subprocess.run(["nm", "-S", "--defined-only", str(dbg)], capture_output=True, text=True).stdout
+    want = None
+    for line in nm.splitlines():
+        m = re.match(r"([0-9a-f]+) ([0-9a-f]+) [tTwW] (\S+)$", line)
+        if m and int(m[1], 16) <= f["offset"] - 1 < int(m[1], 16) + int(m[2], 16):
+            want = (m[3], f["offset"] - int(m[1], 16))
+    assert want, f"nm: no symbol at 0x{f['offset']:x}"
+    rel = os.path.relpath(s.debug_dir)
+    rc, bts, err = run_json(["--debug-dir", rel, "bt", s.core])
+    g = next(x for x in bts[0]["frames"] if x["pc"] == f["pc"])
+    assert (g["function"], g["offset"]) == want
