@@ -229,10 +229,13 @@ struct ct_error *core_open(const char *path, struct core **ret)
 		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
+	core->phnum = phnum;
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
-		if (!gelf_getphdr(elf, (int)i, &ph))
+		if (!gelf_getphdr(elf, (int)i, &ph)) {
+			core->segs_dropped++;
 			continue;
+		}
 		if (ph.p_type == PT_NOTE) {
 			if ((err = core_read_notes(core, elf, &ph)))
 				goto fail;
@@ -266,8 +269,10 @@ struct ct_error *core_open(const char *path, struct core **ret)
 	 * lookups stay a binary search. */
 	size_t n = 0;
 	for (size_t i = 0; i < core->nsegs; i++) {
-		if (n && core->segs[i].vaddr < core->segs[n - 1].vaddr + core->segs[n - 1].memsz)
+		if (n && core->segs[i].vaddr < core->segs[n - 1].vaddr + core->segs[n - 1].memsz) {
+			core->segs_dropped++;
 			continue;
+		}
 		core->segs[n++] = core->segs[i];
 	}
 	core->nsegs = n;
@@ -305,6 +310,11 @@ void core_close(struct core *core)
 	free(core->execfn);
 	free(core->path);
 	free(core);
+}
+
+bool core_phdrs_suspect(const struct core *core)
+{
+	return core->segs_dropped > 0 && core->phnum > 1024;
 }
 
 const struct core_segment *core_segment_of(const struct core *core, uint64_t addr)

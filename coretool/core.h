@@ -57,6 +57,8 @@ struct core {
 	struct core_segment *segs; /* sorted by vaddr, non-overlapping */
 	size_t nsegs;
 	size_t seg_hint; /* the segment of the last lookup (core_segment_of) */
+	size_t phnum;       /* program headers in the file */
+	size_t segs_dropped; /* PT_LOADs dropped: unreadable or overlapping (damage) */
 	struct core_thread *threads; /* threads[0] is the one that received the signal */
 	size_t nthreads;
 	struct core_file_map *files;
@@ -84,6 +86,11 @@ struct mem core_mem(const struct core *core);
 /* Tells the kernel how the saved bytes of [addr, addr + len) will be read
  * (madvise on the mapped file; the whole file is MADV_RANDOM from open). */
 void core_advise(const struct core *core, uint64_t addr, uint64_t len, enum mem_access how);
+
+/* Program headers too damaged to hand to libdwfl: overlapping or unreadable
+ * PT_LOADs among thousands of headers (its core report is quadratic in them:
+ * 65,535 garbage headers take it minutes). */
+bool core_phdrs_suspect(const struct core *core);
 
 /* The segment containing addr, or NULL. */
 const struct core_segment *core_segment_of(const struct core *core, uint64_t addr);

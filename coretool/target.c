@@ -216,6 +216,11 @@ static struct ct_error *target_report_modules(struct target *t)
 	t->dwfl = dwfl_begin(&target_dwfl_callbacks);
 	if (!t->dwfl)
 		return ct_error_fmt(CT_ERR_NOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
+	if (core_phdrs_suspect(t->core)) {
+		target_warn(t, "program headers damaged (%zu headers, %zu segments dropped): shared "
+			       "libraries not identified", t->core->phnum, t->core->segs_dropped);
+		return NULL;
+	}
 	dwfl_report_begin(t->dwfl);
 	target_reporting = t;
 	int n = dwfl_core_file_report(t->dwfl, t->core->elf, t->exe_path);

@@ -265,6 +265,10 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
 		bt->stop = "no core";
 		return;
 	}
+	if (core_phdrs_suspect(t->core)) {
+		bt->stop = "program headers damaged: no unwinding through libdwfl";
+		return;
+	}
 	/* A fresh Dwfl per walk: libdwfl attaches one thread set per Dwfl, and we
 	 * choose the registers each time. The modules are reported from the core. */
 	target_dwfl_begin_use(t);

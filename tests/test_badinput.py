@@ -121,3 +121,37 @@ def test_help_lists_exit_codes():
     for verb in ("info", "classify"):
         rc, out, err = run([verb, "--help"])
         assert rc == 0 and f"coretool {verb}" in out
+
+
+def test_thousands_of_overlapping_program_headers(tmp_path):
+    """A core whose program header table was replaced by 60,000 entries,
+    duplicates of its own PT_LOADs (the shape damage takes in the corrupted
+    corpus): coretool says the headers are damaged and keeps answering from the
+    segments it could validate, instead of handing them to libdwfl, whose core
+    report is quadratic in the header count."""
+    import json
+    import struct
+    d = a_go_sample().parent / "maps"  # a sample with Go heap objects in its truth
+    truth = json.loads((d / "truth.json").read_text())
+    data = bytearray((d / "core").read_bytes())
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    ent, num = struct.unpack_from("<HH", data, 0x36)
+    phdrs = [bytes(data[phoff + i * ent:phoff + (i + 1) * ent]) for i in range(num)]
+    loads = [p for p in phdrs if struct.unpack_from("<I", p, 0)[0] == 1]
+    table = phdrs + [loads[i % len(loads)] for i in range(60000 - num)]
+    new_phoff = len(data)
+    data += b"".join(table)
+    struct.pack_into("<Q", data, 0x20, new_phoff)
+    struct.pack_into("<H", data, 0x38, 60000)
+    core = tmp_path / "core"
+    core.write_bytes(data)
+    heap = [a for a in truth["addresses"] if a.get("region") == "go-heap"][:3]
+    assert heap
+    rc, out, err = run(["--exe", d / "exe", "--json", "classify", core] + [a["addr"] for a in heap],
+                       timeout=60)
+    assert rc in (0, PARTIAL), err
+    assert "program headers damaged" in err, err
+    got = [json.loads(l) for l in out.splitlines() if l.strip()]
+    assert [(g["region"], g["state"]) for g in got] == [(a["region"], a["state"]) for a in heap]
+    rc, out, err = run(["--exe", d / "exe", "triage", core], timeout=60)
+    assert rc in (0, PARTIAL) and "class:" in out, err
