@@ -436,8 +436,8 @@ def report(res, out_path):
             L.append("%s runs measured: %s%s." % (
                 "coretool's" if side == "coretool" else "The anchors'",
                 w[0] if len(w) == 1 else "%s to %s" % (w[0], w[-1]),
-                "" if side == "coretool" or whens.get("coretool") == whens[side]
-                else " (kept from that full run: `run.py --only coretool` re-measures coretool alone)"))
+                " (kept from an earlier full run: `run.py --only coretool` re-measures coretool alone)"
+                if side == "anchors" and "coretool" in whens and w[-1] < min(whens["coretool"]) else ""))
     L.append("")
     L.append("The machine is shared: other jobs ran during the bench (see the load average); "
              "wall times are what a user would have felt at that moment, CPU (user+sys) is "
