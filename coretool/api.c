@@ -72,6 +72,11 @@ ct_session *ct_open_memory(ct_read_fn read, void *arg, const char *exe, uint64_t
 	return s;
 }
 
+void ct_set_debug_dirs(const char *dirs)
+{
+	target_set_debug_dirs(dirs);
+}
+
 void ct_close(ct_session *s)
 {
 	if (!s)

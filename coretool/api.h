@@ -21,6 +21,10 @@ ct_session *ct_open_core(const char *core, const char *exe, const char *sysroot,
 ct_session *ct_open_memory(ct_read_fn read, void *arg, const char *exe, uint64_t bias,
 			   char **errmsg);
 void ct_close(ct_session *s);
+/* Where detached debug info is searched, before /usr/lib/debug, for sessions
+ * opened from now on: directories separated by ':' (gdb's debug-file-directory);
+ * NULL or "": the default. */
+void ct_set_debug_dirs(const char *dirs);
 
 /* Runs a verb on the session: argv = { "classify", "0xc000012345", ... } (the
  * core argument of the CLI is left out). json != 0 selects JSON output. The

@@ -149,16 +149,41 @@ static void target_mem_advise(void *arg, uint64_t addr, uint64_t len, enum mem_a
  * ":.debug:/usr/lib/debug"); every absolute entry is also searched by build-id. */
 static char *target_debuginfo_path = NULL;
 
-static void target_set_debug_dir(const char *dir)
+void target_set_debug_dirs(const char *dirs)
 {
-	/* libdwfl takes a relative entry as relative to each module's own
-	 * directory (like ".debug"): the user meant the current one. */
-	char *abs = realpath(dir, NULL), *p = NULL;
-	int n = asprintf(&p, ":.debug:%s:/usr/lib/debug", abs ? abs : dir);
-	free(abs);
-	if (n < 0)
-		return;
 	free(target_debuginfo_path);
+	target_debuginfo_path = NULL;
+	if (!dirs || !*dirs)
+		return;
+	/* ":.debug:" then each directory made absolute (libdwfl takes a relative
+	 * entry as relative to each module's own directory, like ".debug": the
+	 * user meant the current one), then /usr/lib/debug. */
+	size_t cap = 32 + 2 * strlen(dirs), len = 0;
+	char *p = malloc(cap), *copy = strdup(dirs), *save = NULL;
+	if (!p || !copy) {
+		free(p);
+		free(copy);
+		return;
+	}
+	len = (size_t)snprintf(p, cap, ":.debug");
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *abs = realpath(d, NULL);
+		const char *use = abs ? abs : d;
+		size_t need = len + strlen(use) + 2 + 16;
+		if (need > cap) {
+			char *np = realloc(p, need * 2);
+			if (!np) {
+				free(abs);
+				break;
+			}
+			p = np;
+			cap = need * 2;
+		}
+		len += (size_t)snprintf(p + len, cap - len, ":%s", use);
+		free(abs);
+	}
+	snprintf(p + len, cap - len, ":/usr/lib/debug");
+	free(copy);
 	target_debuginfo_path = p;
 }
 const Dwfl_Callbacks target_dwfl_callbacks = {
@@ -323,7 +348,7 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 	if (opt && opt->sysroot)
 		t->sysroot = strdup(opt->sysroot);
 	if (opt && opt->debug_dir)
-		target_set_debug_dir(opt->debug_dir);
+		target_set_debug_dirs(opt->debug_dir);
 	if (opt && opt->exe) {
 		t->exe_path = strdup(opt->exe);
 	} else {

@@ -76,6 +76,11 @@ struct target_tstack {
 	bool g0;             /* the M's g0 (system) stack */
 };
 
+/* Where detached debug info is searched before /usr/lib/debug, for every
+ * target opened from now on: directories separated by ':' (as gdb's
+ * debug-file-directory); NULL or "": the default. */
+void target_set_debug_dirs(const char *dirs);
+
 struct target_options {
 	const char *exe;     /* NULL: take the path the core recorded */
 	const char *sysroot; /* prefix for the paths the core names */

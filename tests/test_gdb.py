@@ -20,7 +20,7 @@ import textwrap
 
 import pytest
 
-from conftest import ROOT, all_samples, run_json, run_jsonl
+from conftest import ROOT, all_samples, run, run_json, run_jsonl
 from test_classify import check as check_address
 
 GDB = shutil.which("gdb")
@@ -604,3 +604,21 @@ def test_live_process(case, exe, go_printers, tmp_path):
     entries = [(k, v) for k, v in zip(keys, values) if not isinstance(k, str)]
     recorded = {(e["key"], e["value"]) for e in big["entries"]}
     assert 0 < len(entries) < 3000 and set(entries) <= recorded
+
+
+def test_debug_file_directory_is_used():
+    """gdb's `set debug-file-directory` reaches libcoretool: the C sample run with
+    glibc 2.41 (stripped libc.so.6) gets libc's static functions named from that
+    glibc's libc6-dbg, as the CLI does with --debug-dir; without it, the frame
+    says its offset in libc.so.6."""
+    ss = [s for s in all_samples() if s.toolchain.startswith("c-glibc") and s.scenario == "c-uaf"]
+    assert ss, "scripts/glibc.sh and samples/build.sh make c-glibc2.41"
+    s = ss[0]
+    rc, cli, err = run(["--debug-dir", s.debug_dir, "bt", s.core])
+    named = [l.strip() for l in cli.splitlines() if "__libc_start_call_main" in l]
+    assert named, cli
+    with_dir = run_gdb([s.exe, s.core], [f"source {ENTRY}", f"set debug-file-directory {s.debug_dir}",
+                                         "coretool bt"]).stdout
+    assert named[0] in [l.strip() for l in with_dir.splitlines()], with_dir
+    without = run_gdb([s.exe, s.core], [f"source {ENTRY}", "coretool bt"]).stdout
+    assert "__libc_start_call_main" not in without and "?? (libc.so.6+0x" in without, without

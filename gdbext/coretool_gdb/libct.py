@@ -125,6 +125,8 @@ def _bind(lib: ctypes.CDLL) -> None:
     lib.ct_open_core.argtypes = [cp, cp, cp, pcp]
     lib.ct_open_memory.restype = vp
     lib.ct_open_memory.argtypes = [READ_FN, vp, cp, u64, pcp]
+    lib.ct_set_debug_dirs.restype = None
+    lib.ct_set_debug_dirs.argtypes = [cp]
     lib.ct_close.restype = None
     lib.ct_close.argtypes = [vp]
     lib.ct_run.restype = ctypes.c_int
@@ -199,6 +201,11 @@ def verb_help(verb: str) -> Optional[str]:
 
 def version() -> str:
     return lib().ct_version().decode()
+
+
+def set_debug_dirs(dirs: Optional[str]) -> None:
+    """Where detached debug info is, before /usr/lib/debug (':'-separated)."""
+    lib().ct_set_debug_dirs(dirs.encode() if dirs else None)
 
 
 class Handle:

@@ -20,7 +20,7 @@ from typing import Dict, Optional, Tuple
 
 import gdb
 
-from .libct import CoretoolError, Handle
+from .libct import CoretoolError, Handle, set_debug_dirs
 
 _CORE_RE = re.compile(r"Local core dump file:\s*\n\s*`(.+)', file type")
 
@@ -95,9 +95,18 @@ def _load_bias(exe: str) -> int:
                         "in `info auxv`)")
 
 
+def _debug_file_directory() -> Optional[str]:
+    """gdb's `set debug-file-directory` (':'-separated), for libc6-dbg and the like."""
+    try:
+        return gdb.parameter("debug-file-directory") or None
+    except RuntimeError:
+        return None
+
+
 def _open(inf: gdb.Inferior, key: _Key) -> Session:
     conn_type = key[2]
     exe = inf.progspace.filename
+    set_debug_dirs(_debug_file_directory())
     if conn_type == "core":
         core = core_file_path()
         if not core:
