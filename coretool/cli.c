@@ -52,6 +52,7 @@ static const char cli_global_help[] =
 	"  --sysroot DIR    look up the files the core names under DIR\n"
 	"  --debug-dir DIR  detached debug info (DIR/.build-id/xx/rest.debug), searched\n"
 	"                   before /usr/lib/debug: libc6-dbg of the glibc the core ran\n"
+	"                   (DIR:DIR... for several)\n"
 	"  --json           JSON output (JSON Lines when there are several results)\n"
 	"  -q, --quiet      no warnings on stderr\n"
 	"  -v, --verbose    more detail\n"
