@@ -566,28 +566,49 @@ bool dw_size(Dwarf_Die *type, uint64_t *ret)
 	return true;
 }
 
-bool dw_member(Dwarf_Die *type, const char *name, uint64_t *offset, Dwarf_Die *ret)
+void dw_members_begin(Dwarf_Die *type, struct dw_members *it)
 {
-	Dwarf_Die st, child;
-	if (!dw_peel(type, &st) || dwarf_child(&st, &child) != 0)
-		return false;
-	do {
-		if (dwarf_tag(&child) != DW_TAG_member)
+	Dwarf_Die st;
+	it->more = dw_peel(type, &st) && dwarf_child(&st, &it->child) == 0;
+}
+
+bool dw_members_next(struct dw_members *it, Dwarf_Die *member, const char **name, uint64_t *offset)
+{
+	while (it->more) {
+		Dwarf_Die c = it->child;
+		it->more = dwarf_siblingof(&it->child, &it->child) == 0;
+		const char *n = dwarf_diename(&c);
+		if (dwarf_tag(&c) != DW_TAG_member || !n)
 			continue;
-		const char *n = dwarf_diename(&child);
-		if (!n || strcmp(n, name) != 0)
-			continue;
+		/* No DW_AT_data_member_location: the first member of a struct, at 0. */
 		Dwarf_Attribute a;
 		Dwarf_Word off = 0;
-		if (dwarf_attr(&child, DW_AT_data_member_location, &a) &&
-		    dwarf_formudata(&a, &off) != 0)
-			return false;
+		if (dwarf_attr(&c, DW_AT_data_member_location, &a) && dwarf_formudata(&a, &off) != 0)
+			continue;
+		*member = c;
+		*name = n;
+		*offset = off;
+		return true;
+	}
+	return false;
+}
+
+bool dw_member(Dwarf_Die *type, const char *name, uint64_t *offset, Dwarf_Die *ret)
+{
+	struct dw_members it;
+	Dwarf_Die m;
+	const char *n;
+	uint64_t off;
+	dw_members_begin(type, &it);
+	while (dw_members_next(&it, &m, &n, &off)) {
+		if (strcmp(n, name) != 0)
+			continue;
 		if (offset)
 			*offset = off;
 		if (ret)
-			*ret = child;
+			*ret = m;
 		return true;
-	} while (dwarf_siblingof(&child, &child) == 0);
+	}
 	return false;
 }
 

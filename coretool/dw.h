@@ -74,6 +74,16 @@ bool dw_type_of(Dwarf_Die *die, Dwarf_Die *ret);
 bool dw_size(Dwarf_Die *type, uint64_t *ret);
 /* A member of a struct type (typedefs peeled) by name, its offset and DIE. */
 bool dw_member(Dwarf_Die *type, const char *name, uint64_t *offset, Dwarf_Die *ret);
+/* The data members of a struct type in order, for walks over all of them:
+ *   struct dw_members it; dw_members_begin(type, &it);
+ *   while (dw_members_next(&it, &member, &name, &off)) ...
+ * Members without a name, or whose offset cannot be read, are skipped. */
+struct dw_members {
+	Dwarf_Die child;
+	bool more;
+};
+void dw_members_begin(Dwarf_Die *type, struct dw_members *it);
+bool dw_members_next(struct dw_members *it, Dwarf_Die *member, const char **name, uint64_t *offset);
 /* An array type (typedefs peeled): its element type (unpeeled), element size
  * and element count (DW_AT_count, or DW_AT_upper_bound + 1). */
 bool dw_array(Dwarf_Die *type, Dwarf_Die *elem, uint64_t *esize, uint64_t *count);

@@ -344,23 +344,17 @@ static void find_explore(struct find *f, Dwarf_Die *type, uint64_t addr, unsigne
 		return;
 	}
 	if (tag == DW_TAG_structure_type) {
-		if (dwarf_child(&t, &child) != 0)
-			return;
-		do {
-			const char *name = dwarf_diename(&child);
-			Dwarf_Attribute a;
-			Dwarf_Word off = 0;
-			if (dwarf_tag(&child) != DW_TAG_member || !name || !dw_type_of(&child, &sub))
-				continue;
-			if (dwarf_attr(&child, DW_AT_data_member_location, &a) &&
-			    dwarf_formudata(&a, &off) != 0)
-				continue;
-			if (!find_may_hold_map(f, &sub, 0))
+		struct dw_members it;
+		const char *name;
+		uint64_t off;
+		dw_members_begin(&t, &it);
+		while (!f->stop && dw_members_next(&it, &child, &name, &off)) {
+			if (!dw_type_of(&child, &sub) || !find_may_hold_map(f, &sub, 0))
 				continue;
 			size_t len = path_push(f, ".%s", 0, name);
 			find_explore(f, &sub, addr + off, ptr_depth, nest + 1);
 			f->path[len] = 0;
-		} while (!f->stop && dwarf_siblingof(&child, &child) == 0);
+		}
 		return;
 	}
 	if (tag == DW_TAG_array_type) {

@@ -462,19 +462,15 @@ static void gv_struct(struct govalue *gv, struct out *o, Dwarf_Die *st, uint64_t
 		out_obj_begin(o);
 	else
 		fputc('{', o->f);
-	if (dwarf_child(st, &child) == 0) {
-		do {
-			const char *name = dwarf_diename(&child);
-			Dwarf_Attribute a;
-			Dwarf_Word off = 0;
-			if (dwarf_tag(&child) != DW_TAG_member || !name || !dw_type_of(&child, &sub))
-				continue;
-			if (dwarf_attr(&child, DW_AT_data_member_location, &a) &&
-			    dwarf_formudata(&a, &off) != 0)
-				continue;
-			gv_key(o, &fr, name);
-			gv_value(gv, o, &sub, addr + off, depth + 1);
-		} while (dwarf_siblingof(&child, &child) == 0);
+	struct dw_members it;
+	const char *name;
+	uint64_t off;
+	dw_members_begin(st, &it);
+	while (dw_members_next(&it, &child, &name, &off)) {
+		if (!dw_type_of(&child, &sub))
+			continue;
+		gv_key(o, &fr, name);
+		gv_value(gv, o, &sub, addr + off, depth + 1);
 	}
 	if (o->json)
 		out_obj_end(o);
