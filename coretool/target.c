@@ -233,6 +233,13 @@ static int target_mod_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+int target_dwfl_report_core(const struct target *t, Dwfl *dwfl)
+{
+	if (!t->core || core_phdrs_suspect(t->core))
+		return -1;
+	return dwfl_core_file_report(dwfl, t->core->elf, t->exe_path);
+}
+
 /* Reports the modules the core names (libdwfl reads the link_map and NT_FILE),
  * and finds which files are there. A failure here is a warning, not fatal: the
  * Go and C heap models do not need the shared libraries' files. */
@@ -248,7 +255,7 @@ static struct ct_error *target_report_modules(struct target *t)
 	}
 	dwfl_report_begin(t->dwfl);
 	target_reporting = t;
-	int n = dwfl_core_file_report(t->dwfl, t->core->elf, t->exe_path);
+	int n = target_dwfl_report_core(t, t->dwfl);
 	int rc = dwfl_report_end(t->dwfl, NULL, NULL);
 	if (rc != 0 || n < 0) {
 		target_reporting = NULL;

@@ -104,6 +104,10 @@ void target_warn(struct target *t, const char *fmt, ...) __attribute__((format(p
  * call that may look files up for t. */
 extern const Dwfl_Callbacks target_dwfl_callbacks;
 void target_dwfl_begin_use(const struct target *t);
+/* Reports the core's modules into dwfl (between dwfl_report_begin and _end);
+ * what dwfl_core_file_report returns, or -1 without calling it when the
+ * program headers are too damaged for it (core_phdrs_suspect). */
+int target_dwfl_report_core(const struct target *t, Dwfl *dwfl);
 
 /* The models, opened on first use. The error (if any) stays owned by the
  * target: do not destroy it. */

@@ -265,10 +265,6 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
 		bt->stop = "no core";
 		return;
 	}
-	if (core_phdrs_suspect(t->core)) {
-		bt->stop = "program headers damaged: no unwinding through libdwfl";
-		return;
-	}
 	/* A fresh Dwfl per walk: libdwfl attaches one thread set per Dwfl, and we
 	 * choose the registers each time. The modules are reported from the core. */
 	target_dwfl_begin_use(t);
@@ -280,10 +276,11 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
 	struct unwind_state st = { .t = t, .tid = tid };
 	memcpy(st.regs, regs, sizeof(st.regs));
 	dwfl_report_begin(dwfl);
-	int n = dwfl_core_file_report(dwfl, t->core->elf, t->exe_path);
+	int n = target_dwfl_report_core(t, dwfl);
 	dwfl_report_end(dwfl, NULL, NULL);
 	if (n < 0 || !dwfl_attach_state(dwfl, t->core->elf, tid, &unwind_callbacks, &st)) {
-		bt->stop = "cannot attach the unwinder";
+		bt->stop = core_phdrs_suspect(t->core) ? "program headers damaged: not unwound"
+						       : "cannot attach the unwinder";
 		dwfl_end(dwfl);
 		return;
 	}
