@@ -9,11 +9,46 @@ CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror $(NO_TRUNC_WARN) -O2 -g -fPIC
 CFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS_PKG = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-LIB_SRCS := $(filter-out coretool/main.c,$(wildcard coretool/*.c))
-CLI_SRCS := coretool/main.c
+# Layers, lowest first. A layer's code sees its own headers and those of the
+# layers below it only (include paths), so an upward include does not compile;
+# scripts/check_layers.py also fails include circles between modules.
+#   lib/base      errors, memory sources, cache, the JSON/text writer
+#   lib/elf       the core file, DWARF, symbols
+#   lib/go        the Go runtime: layout, heap, goroutines, maps, values
+#   lib/cheap     glibc malloc
+#   lib/target    a core or process with its files and models
+#   lib/analysis  classify, holders, fault, unwind, triage, cgocheck
+#   out           renderers of the analyses
+#   cli           the verbs and the command line (main.c is only in the CLI)
+#   api           the exported ct_* API (libcoretool.so exports nothing else)
+LAYER_DIRS := lib/base lib/elf lib/go lib/cheap lib/target lib/analysis out cli api
+# What each layer may include: itself and the layers below it (go and cheap
+# are side by side: neither sees the other).
+INC_lib/base     := lib/base
+INC_lib/elf      := $(INC_lib/base) lib/elf
+INC_lib/go       := $(INC_lib/elf) lib/go
+INC_lib/cheap    := $(INC_lib/elf) lib/cheap
+INC_lib/target   := $(INC_lib/elf) lib/go lib/cheap lib/target
+INC_lib/analysis := $(INC_lib/target) lib/analysis
+INC_out          := $(INC_lib/analysis) out
+INC_cli          := $(INC_out) cli
+INC_api          := $(INC_cli) api
+# The directory of a source below coretool/ (coretool/lib/go/x.c -> lib/go).
+layer_of = $(patsubst coretool/%/,%,$(dir $(1)))
+inc_of = $(addprefix -Icoretool/,$(INC_$(call layer_of,$(1))))
+# Everything below the API, for the tests' and the fuzzers' include path.
+INC_ALL := $(addprefix -Icoretool/,$(INC_cli))
+
+ALL_SRCS := $(foreach d,$(LAYER_DIRS),$(wildcard coretool/$(d)/*.c))
+CLI_SRCS := coretool/cli/main.c
+API_SRCS := $(wildcard coretool/api/*.c)
+# The static library the tests link: the lib and out layers (and the verbs, so
+# that unit tests can run them); libcoretool.so adds the API on top.
+LIB_SRCS := $(filter-out $(CLI_SRCS) $(API_SRCS),$(ALL_SRCS))
 LIB_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(LIB_SRCS))
+API_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(API_SRCS))
 CLI_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(CLI_SRCS))
-HDRS := $(wildcard coretool/*.h)
+HDRS := $(foreach d,$(LAYER_DIRS),$(wildcard coretool/$(d)/*.h))
 
 .PHONY: glibc all deps toolchains samples demo check test clean
 all: build/coretool build/libcoretool.so build/libcoretool.a
@@ -25,14 +60,14 @@ $(DEPS_STAMP): scripts/install-deps.sh
 	@mkdir -p build && touch $@
 
 build/obj/%.o: coretool/%.c $(HDRS) | $(DEPS_STAMP)
-	@mkdir -p build/obj
-	$(CC) $(CFLAGS_BASE) $(CFLAGS_PKG) $(CFLAGS) -c $< -o $@
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(call inc_of,$<) $(CFLAGS_PKG) $(CFLAGS) -c $< -o $@
 
 build/libcoretool.a: $(LIB_OBJS)
 	rm -f $@.tmp && ar rcs $@.tmp $^ && mv $@.tmp $@
 
 # Link to a temporary name, then rename: a running test keeps its old binary.
-build/libcoretool.so: $(LIB_OBJS)
+build/libcoretool.so: $(LIB_OBJS) $(API_OBJS)
 	$(CC) -shared -o $@.tmp $^ $(LIBS_PKG) $(LDFLAGS) && mv $@.tmp $@
 
 build/coretool: $(CLI_OBJS) build/libcoretool.a
@@ -95,8 +130,8 @@ FUZZ_BINS := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_HARNESSES))
 asan: build/asan/coretool
 
 build/asan/obj/%.o: coretool/%.c $(HDRS) | $(DEPS_STAMP)
-	@mkdir -p build/asan/obj
-	$(SAN_CC) $(SAN_CFLAGS) $(CFLAGS_PKG) -c $< -o $@
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_CFLAGS) $(call inc_of,$<) $(CFLAGS_PKG) -c $< -o $@
 
 build/asan/libcoretool.a: $(ASAN_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -105,14 +140,14 @@ build/asan/coretool: $(ASAN_CLI_OBJS) build/asan/libcoretool.a
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $(ASAN_CLI_OBJS) build/asan/libcoretool.a $(LIBS_PKG)
 
 build/fuzz/obj/%.o: coretool/%.c $(HDRS) | $(DEPS_STAMP)
-	@mkdir -p build/fuzz/obj
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(CFLAGS_PKG) -c $< -o $@
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(call inc_of,$<) $(CFLAGS_PKG) -c $< -o $@
 
 build/fuzz/libcoretool.a: $(FUZZ_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build/fuzz/libcoretool.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Icoretool $(CFLAGS_PKG) \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INC_ALL) $(CFLAGS_PKG) \
 		-DCT_FUZZ_ROOT='"$(CURDIR)"' -o $@ $< build/fuzz/libcoretool.a $(LIBS_PKG)
 
 fuzz-build: $(FUZZ_BINS)
@@ -144,3 +179,8 @@ bench: all toolchains
 	bash bench/anchors.sh
 	python3 bench/run.py
 # ==== end of issue 7 block ====
+
+# The include path of everything below the API (tests/run.sh compiles the unit tests with it).
+.PHONY: print-inc
+print-inc:
+	@echo $(INC_ALL)

@@ -15,7 +15,7 @@ notrunc=$(${CC:-cc} -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 
 for src in tests/unit/test_*.c; do
   [ -e "$src" ] || continue
   bin=build/unit/$(basename "${src%.c}")
-  if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror $notrunc -g -Icoretool $cflags -o "$bin" "$src" \
+  if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror $notrunc -g $(make -s --no-print-directory print-inc) $cflags -o "$bin" "$src" \
        build/libcoretool.a $libs; then
     echo "FAIL (build) $src"; ufail=$((ufail+1)); continue
   fi

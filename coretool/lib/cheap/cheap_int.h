@@ -91,7 +91,7 @@ struct cheap_mmregion {
 };
 
 struct cheap {
-	struct target *t;
+	struct ct_warn_sink warn; /* where problems are also reported */
 	struct mem mem;
 	struct cheap_region *regions;
 	size_t nregions;

@@ -34,4 +34,14 @@ struct ct_error *ct_error_wrap(struct ct_error *err, const char *fmt, ...)
 void ct_error_destroy(struct ct_error *err);
 const char *ct_errcode_name(enum ct_errcode code);
 
+/* Where a model sends what makes a result partial without failing it (memory
+ * missing, a structure that does not add up): the session hands one sink down
+ * (the target's warning list), so models never need the target. fn NULL:
+ * warnings are dropped. */
+struct ct_warn_sink {
+	void (*fn)(void *arg, const char *msg);
+	void *arg;
+};
+void ct_warn(const struct ct_warn_sink *sink, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -16,13 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <elfutils/libdwfl.h>
+
 #include "ct_error.h"
 #include "mem.h"
 
 #define CHEAP_ENV_NO_DEBUGINFO "CORETOOL_CHEAP_NO_DEBUGINFO"
 #define CHEAP_ENV_GLIBC_VERSION "CORETOOL_CHEAP_GLIBC_VERSION"
-
-struct target;
 
 enum cheap_bin {
 	CHEAP_BIN_NONE,     /* allocated, or not known */
@@ -53,9 +53,6 @@ struct cheap_chunk {
 
 struct cheap;
 
-/* Finds glibc's malloc state in the target. A target without glibc malloc (no
- * libc.so.6, static binary) → CT_ERR_NOTFOUND. */
-struct ct_error *cheap_open(struct target *t, struct cheap **ret);
 void cheap_close(struct cheap *c); /* NULL allowed */
 
 /* The chunk holding addr, if addr lies in a glibc heap (the brk heap, a thread
@@ -108,9 +105,35 @@ struct cheap_source {
 	uint64_t main_arena;  /* known (debug info): 0 = search */
 	uint64_t sbrk_base;   /* known mp_.sbrk_base, or 0 */
 	int glibc_minor;      /* 0 = unknown: layouts and safe-linking are tried */
-	struct target *t;     /* for warnings; may be NULL */
+	struct ct_warn_sink warn; /* problems found are also said here (fn may be NULL) */
 };
 struct ct_error *cheap_open_source(const struct cheap_source *src, struct cheap **ret);
+
+/* A loaded module as the C heap model needs it: libc.so.6, or a static
+ * executable that carries malloc itself. */
+#define CHEAP_BUILD_ID_MAX 64
+struct cheap_module {
+	const char *name;     /* path as the process had it */
+	Dwfl_Module *dwmod;   /* its file and debug info, or NULL */
+	uint64_t start, end;
+	const unsigned char *build_id;
+	size_t build_id_len;  /* at most CHEAP_BUILD_ID_MAX */
+};
+/* A process as the C heap model needs it. */
+struct cheap_process {
+	struct mem mem;
+	const struct cheap_region *regions; /* every mapping, sorted */
+	size_t nregions;
+	const struct cheap_module *libc;    /* NULL: none (a static binary) */
+	const struct cheap_module *exe;     /* NULL: unknown */
+	struct ct_warn_sink warn;
+};
+/* Finds glibc's malloc state in a process: main_arena from libc's debug info
+ * when it is found (cached per build ID), else by searching libc's writable
+ * data. No libc.so.6 and no malloc state in the executable → CT_ERR_NOTFOUND. */
+struct ct_error *cheap_open_process(const struct cheap_process *p, struct cheap **ret);
+/* libc.so.6 (or libc-2.N.so) by its path. */
+bool cheap_is_libc(const char *path);
 
 const char *cheap_bin_name(enum cheap_bin bin);
 const char *cheap_state_name(enum cheap_state st);

@@ -124,8 +124,9 @@ static struct gomap_holders *gomap_holders_build(struct target *t)
 	return h;
 }
 
-void gomap_holders_free(struct gomap_holders *h)
+static void gomap_holders_free(void *p)
 {
+	struct gomap_holders *h = p;
 	if (!h)
 		return;
 	for (size_t i = 0; i < h->nmaps; i++)
@@ -137,11 +138,20 @@ void gomap_holders_free(struct gomap_holders *h)
 	free(h);
 }
 
+/* The index of t, built on first use and kept on the target. */
+static struct gomap_holders *gomap_holders_of(struct target *t)
+{
+	struct target_ext *x = &t->ext[TARGET_EXT_MAP_HOLDERS];
+	if (!x->p) {
+		x->p = gomap_holders_build(t);
+		x->free = gomap_holders_free;
+	}
+	return x->p;
+}
+
 bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n)
 {
-	if (!t->map_holders)
-		t->map_holders = gomap_holders_build(t);
-	struct gomap_holders *h = t->map_holders;
+	struct gomap_holders *h = gomap_holders_of(t);
 	if (!h || !h->n)
 		return false;
 	/* Entries do not overlap: the last one starting at or below `at`. */
@@ -210,9 +220,7 @@ static bool gomap_writing_found(void *arg, const struct gomap_found *f)
 
 bool gomap_writing_map(struct target *t, char *buf, size_t n, uint64_t *addr)
 {
-	if (!t->map_holders)
-		t->map_holders = gomap_holders_build(t);
-	struct gomap_holders *h = t->map_holders;
+	struct gomap_holders *h = gomap_holders_of(t);
 	if (!h || !h->ctx)
 		return false;
 	struct gomap_writing_walk w = { h->ctx, buf, n, addr, false };
@@ -223,9 +231,7 @@ bool gomap_writing_map(struct target *t, char *buf, size_t n, uint64_t *addr)
 
 bool gomap_map_with_header(struct target *t, uint64_t header, char *buf, size_t n)
 {
-	if (!t->map_holders)
-		t->map_holders = gomap_holders_build(t);
-	struct gomap_holders *h = t->map_holders;
+	struct gomap_holders *h = gomap_holders_of(t);
 	for (size_t i = 0; h && i < h->nmaps; i++)
 		if (h->maps[i].header == header && h->maps[i].path) {
 			snprintf(buf, n, "%s", h->maps[i].path);

@@ -72,3 +72,18 @@ const char *ct_errcode_name(enum ct_errcode code)
 	}
 	return "error";
 }
+
+void ct_warn(const struct ct_warn_sink *sink, const char *fmt, ...)
+{
+	if (!sink || !sink->fn)
+		return;
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	sink->fn(sink->arg, msg);
+	free(msg);
+}

@@ -21,6 +21,5 @@ bool gomap_writing_map(struct target *t, char *buf, size_t n, uint64_t *addr);
 bool gomap_map_with_header(struct target *t, uint64_t header, char *buf, size_t n);
 
 struct gomap_holders;
-void gomap_holders_free(struct gomap_holders *h);
 
 #endif

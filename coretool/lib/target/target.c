@@ -1,7 +1,6 @@
 #define _GNU_SOURCE
 #include "target.h"
 
-#include "gomap_holders.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +24,24 @@ void target_dwfl_begin_use(const struct target *t)
 	target_reporting = t;
 }
 
+static void target_warn_add(void *arg, const char *msg)
+{
+	struct target *t = arg;
+	char *copy = strdup(msg);
+	char **w = copy ? realloc(t->warnings, (t->nwarnings + 1) * sizeof(*w)) : NULL;
+	if (!w) {
+		free(copy);
+		return;
+	}
+	t->warnings = w;
+	w[t->nwarnings++] = copy;
+}
+
+struct ct_warn_sink target_warn_sink(struct target *t)
+{
+	return (struct ct_warn_sink){ target_warn_add, t };
+}
+
 void target_warn(struct target *t, const char *fmt, ...)
 {
 	char *msg;
@@ -34,13 +51,8 @@ void target_warn(struct target *t, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	char **w = realloc(t->warnings, (t->nwarnings + 1) * sizeof(*w));
-	if (!w) {
-		free(msg);
-		return;
-	}
-	t->warnings = w;
-	w[t->nwarnings++] = msg;
+	target_warn_add(t, msg);
+	free(msg);
 }
 
 
@@ -454,7 +466,7 @@ const struct ct_error *target_go_sched(struct target *t, const struct go_sched *
 const struct ct_error *target_cheap(struct target *t, struct cheap **ret)
 {
 	if (!t->cheap && !t->cheap_err)
-		t->cheap_err = cheap_open(t, &t->cheap);
+		t->cheap_err = target_cheap_open(t, &t->cheap);
 	*ret = t->cheap;
 	return t->cheap_err;
 }
@@ -533,7 +545,9 @@ void target_close(struct target *t)
 	if (!t)
 		return;
 	free(t->tstacks);
-	gomap_holders_free(t->map_holders);
+	for (size_t i = 0; i < TARGET_EXT_MAX; i++)
+		if (t->ext[i].free)
+			t->ext[i].free(t->ext[i].p);
 	go_heap_close(t->go_heap);
 	go_sched_free(t->go_sched);
 	cheap_close(t->cheap);

@@ -21,7 +21,6 @@
 
 #include "cache.h"
 #include "dw.h"
-#include "target.h"
 
 /* glibc malloc on x86-64 (LP64: SIZE_SZ 8, MALLOC_ALIGNMENT 16, MINSIZE 32),
  * read from the sources of each version:
@@ -113,8 +112,7 @@ void cheap_problem(struct cheap *c, const char *fmt, ...)
 	}
 	c->problems = p;
 	p[c->nproblems++] = msg;
-	if (c->t)
-		target_warn(c->t, "C heap: %s", msg);
+	ct_warn(&c->warn, "C heap: %s", msg);
 }
 
 size_t cheap_problems(const struct cheap *c, const char *const **ret)
@@ -169,7 +167,7 @@ const struct cheap_heap *cheap_heap_of(const struct cheap *c, uint64_t addr)
 
 /* ---- which glibc ---- */
 
-static bool cheap_is_libc(const char *path)
+bool cheap_is_libc(const char *path)
 {
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
@@ -178,7 +176,7 @@ static bool cheap_is_libc(const char *path)
 
 /* The version from the banner every libc.so.6 carries ("... release version
  * 2.36."), else from a pre-2.34 file name (libc-2.31.so); 0 if unknown. */
-static int cheap_glibc_minor(const struct target_module *m)
+static int cheap_glibc_minor(const struct cheap_module *m)
 {
 	Dwarf_Addr bias;
 	Elf *elf = m->dwmod ? dwfl_module_getelf(m->dwmod, &bias) : NULL;
@@ -354,7 +352,7 @@ struct cheap_dbg {
 	struct cheap_layout L;
 };
 
-static bool cheap_debuginfo(const struct target_module *m, struct cheap_dbg *d)
+static bool cheap_debuginfo(const struct cheap_module *m, struct cheap_dbg *d)
 {
 	Dwfl_Module *mod = m->dwmod;
 	int n = dwfl_module_getsymtab(mod);
@@ -411,9 +409,9 @@ struct cheap_cached {
 	struct cheap_layout L;             /* L.name not kept */
 };
 
-static bool cheap_debuginfo_cached(const struct target_module *m, struct cheap_dbg *d)
+static bool cheap_debuginfo_cached(const struct cheap_module *m, struct cheap_dbg *d)
 {
-	char key[2 * sizeof(m->build_id) + 1];
+	char key[2 * CHEAP_BUILD_ID_MAX + 1];
 	uint64_t fp = cache_hash(CACHE_HASH_INIT, "malloc", 6);
 	const uint64_t fmt[2] = { CHEAP_CACHE_FORMAT, sizeof(struct cheap_cached) };
 	fp = cache_hash(cache_hash(fp, fmt, sizeof(fmt)), m->build_id, m->build_id_len);
@@ -846,7 +844,7 @@ static struct ct_error *cheap_open_internal(const struct cheap_source *src,
 	if (!c)
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	struct ct_error *err = NULL;
-	c->t = src->t;
+	c->warn = src->warn;
 	c->mem = src->mem;
 	c->glibc_minor = src->glibc_minor;
 	c->sbrk_base = src->sbrk_base;
@@ -962,43 +960,21 @@ static struct ct_error *cheap_push_region(struct cheap_region **v, size_t *n, st
 	return NULL;
 }
 
-struct ct_error *cheap_open(struct target *t, struct cheap **ret)
+struct ct_error *cheap_open_process(const struct cheap_process *p, struct cheap **ret)
 {
 	*ret = NULL;
-	if (!t->core)
-		return ct_error_fmt(CT_ERR_UNSUPPORTED, "the C heap model needs a core (mappings)");
 	struct ct_error *err = NULL;
-	struct cheap_source src = { .mem = t->mem, .t = t };
-	struct cheap_region *regions = NULL, *search = NULL;
-	size_t nregions = 0, nsearch = 0;
-	for (size_t i = 0; i < t->core->nsegs && !err; i++) {
-		const struct core_segment *s = &t->core->segs[i];
-		struct cheap_region r = { s->vaddr, s->vaddr + s->memsz, (s->flags & PF_W) != 0,
-					  core_file_of(t->core, s->vaddr) != NULL };
-		err = cheap_push_region(&regions, &nregions, r);
-	}
+	struct cheap_source src = { .mem = p->mem, .warn = p->warn };
+	struct cheap_region *search = NULL;
+	size_t nsearch = 0;
+	const struct cheap_module *libc = p->libc;
 	/* Where main_arena may be: libc's writable mappings (it is in .data), or
 	 * the executable's for a static binary. */
-	const struct target_module *libc = NULL, *exe = NULL;
-	for (size_t i = 0; i < t->nmodules; i++) {
-		if (!libc && cheap_is_libc(t->modules[i].name))
-			libc = &t->modules[i];
-		if (t->modules[i].is_exe)
-			exe = &t->modules[i];
-	}
-	if (!libc) {
-		for (size_t i = 0; i < t->core->nfiles && !libc; i++)
-			if (cheap_is_libc(t->core->files[i].path))
-				for (size_t j = 0; j < t->nmodules; j++)
-					if (t->core->files[i].start >= t->modules[j].start &&
-					    t->core->files[i].start < t->modules[j].end)
-						libc = &t->modules[j];
-	}
-	const struct target_module *where = libc ? libc : exe;
-	if (!where && !err)
+	const struct cheap_module *where = libc ? libc : p->exe;
+	if (!where)
 		err = ct_error_fmt(CT_ERR_NOTFOUND, "no libc.so.6 in the process: no glibc malloc");
-	for (size_t i = 0; i < nregions && !err; i++) {
-		const struct cheap_region *r = &regions[i];
+	for (size_t i = 0; i < p->nregions && !err; i++) {
+		const struct cheap_region *r = &p->regions[i];
 		if (r->writable && r->start < where->end && r->end > where->start)
 			err = cheap_push_region(&search, &nsearch, *r);
 	}
@@ -1009,7 +985,7 @@ struct ct_error *cheap_open(struct target *t, struct cheap **ret)
 	const char *ver = getenv(CHEAP_ENV_GLIBC_VERSION);
 	int vmaj = 0, vmin = 0;
 	if (ver && *ver && (sscanf(ver, "%d.%d", &vmaj, &vmin) < 1 || (vmaj && vmaj != 2) || vmin < 0))
-		target_warn(t, "%s=%s: not a glibc 2.x version; ignored", CHEAP_ENV_GLIBC_VERSION, ver);
+		ct_warn(&p->warn, "%s=%s: not a glibc 2.x version; ignored", CHEAP_ENV_GLIBC_VERSION, ver);
 	else if (ver && *ver)
 		src.glibc_minor = vmin;
 	if (!err && libc) {
@@ -1029,8 +1005,8 @@ struct ct_error *cheap_open(struct target *t, struct cheap **ret)
 		}
 	}
 	if (!err) {
-		src.regions = regions;
-		src.nregions = nregions;
+		src.regions = p->regions;
+		src.nregions = p->nregions;
 		src.search = search;
 		src.nsearch = nsearch;
 		err = cheap_open_internal(&src, have_dl ? &dl : NULL, ret);
@@ -1041,7 +1017,6 @@ struct ct_error *cheap_open(struct target *t, struct cheap **ret)
 					   "executable: no glibc malloc");
 		}
 	}
-	free(regions);
 	free(search);
 	return err;
 }

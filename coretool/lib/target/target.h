@@ -39,6 +39,13 @@ struct target_file {
 	bool tried;
 };
 
+/* One analysis-owned index hung on the target (target.ext). */
+enum { TARGET_EXT_MAP_HOLDERS, TARGET_EXT_MAX };
+struct target_ext {
+	void *p;
+	void (*free)(void *p);
+};
+
 struct target {
 	struct core *core; /* NULL when memory comes from a callback */
 	/* Reads the core; bytes it did not save are read from the mapped file
@@ -59,7 +66,10 @@ struct target {
 	struct go_sched *go_sched;
 	struct cheap *cheap;
 	struct ct_error *go_heap_err, *go_sched_err, *cheap_err;
-	struct gomap_holders *map_holders; /* map entries by address (gomap_holders.c) */
+	/* Indexes the analysis layer builds once per target (the map entries by
+	 * address of gomap_holders.c, ...): owned here, freed with the target,
+	 * typed by their owners above. */
+	struct target_ext ext[TARGET_EXT_MAX];
 	struct target_tstack *tstacks;
 	size_t ntstacks;
 	bool tstacks_done;
@@ -98,6 +108,8 @@ struct ct_error *target_open_mem(const struct mem *mem, const char *exe_path, ui
 void target_close(struct target *t);
 
 void target_warn(struct target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The target's warnings as a sink for the models (ct_error.h). */
+struct ct_warn_sink target_warn_sink(struct target *t);
 
 /* libdwfl callbacks that find the files a core names (the executable given,
  * the sysroot, build-ids). Call target_dwfl_begin_use(t) before a libdwfl
@@ -114,6 +126,9 @@ int target_dwfl_report_core(const struct target *t, Dwfl *dwfl);
 const struct ct_error *target_go_heap(struct target *t, const struct go_heap **ret);
 const struct ct_error *target_go_sched(struct target *t, const struct go_sched **ret);
 const struct ct_error *target_cheap(struct target *t, struct cheap **ret);
+/* Finds glibc's malloc state in a core target (target_cheap.c): its mappings,
+ * libc (or a static executable) and their files handed to the C heap model. */
+struct ct_error *target_cheap_open(struct target *t, struct cheap **ret);
 
 /* Thread stacks, sorted by lo. */
 void target_thread_stacks(struct target *t, const struct target_tstack **ret, size_t *n);
