@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "render.h"
 #include "fault.h"
 #include "unwind.h"
 

@@ -6,6 +6,7 @@
 
 #include "cgocheck.h"
 #include "cli.h"
+#include "render.h"
 
 const char CMD_CGOCHECK_HELP[] =
 	"Audits the pointers that cross the cgo boundary, after the fact:\n"

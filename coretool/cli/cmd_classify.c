@@ -6,6 +6,7 @@
 
 #include "classify.h"
 #include "cli.h"
+#include "render.h"
 
 const char CMD_CLASSIFY_HELP[] =
 	"Says what each address is, with the evidence. Regions: go-heap (span, slot,\n"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "render.h"
 #include "unwind.h"
 
 const char CMD_GOROUTINES_HELP[] =

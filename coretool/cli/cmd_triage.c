@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "render.h"
 #include "triage.h"
 
 

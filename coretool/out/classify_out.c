@@ -3,7 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "classify.h"
+#include "render.h"
 
 static const char *unmapped_kind_name(enum unmapped_kind k)
 {

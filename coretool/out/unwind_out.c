@@ -3,8 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "out.h"
-#include "unwind.h"
+#include "render.h"
 
 void frame_out(struct out *o, const struct frame *f)
 {

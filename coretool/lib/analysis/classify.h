@@ -10,7 +10,6 @@
 
 #include "cheap.h"
 #include "goheap.h"
-#include "out.h"
 #include "target.h"
 
 enum region {
@@ -87,9 +86,5 @@ void classify(struct target *t, uint64_t addr, struct verdict *v);
 
 const char *region_name(enum region r);
 const char *vstate_name(enum vstate s);
-
-/* Renders a verdict: text (one line, details indented) or JSON (addr, region,
- * state, detail), as the contract says. */
-void verdict_out(struct out *o, const struct verdict *v);
 
 #endif

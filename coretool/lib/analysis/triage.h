@@ -10,7 +10,6 @@
 #include "classify.h"
 #include "fault.h"
 #include "holders.h"
-#include "out.h"
 #include "target.h"
 #include "unwind.h"
 
@@ -48,7 +47,5 @@ struct triage {
 /* Runs every step on an opened target. Never fails: what is missing is said in
  * the fields (and in the target's warnings). */
 void triage_run(struct target *t, struct triage *tr);
-/* Renders the report (text, or one JSON object). */
-void triage_out(struct out *o, const struct target *t, const struct triage *tr);
 
 #endif

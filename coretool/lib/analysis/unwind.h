@@ -40,12 +40,6 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
  * when it is in a cgo call or syscall, else its scheduling state. */
 void unwind_goroutine(struct target *t, const struct go_sched *s, const struct go_g *g,
 		      struct backtrace *bt);
-/* Renders one frame: JSON object {pc, function, offset, file, line, module,
- * lang}, or one indented text line. */
-struct out;
-void frame_out(struct out *o, const struct frame *f);
-/* Renders a stitched backtrace as text (frames [0, n_c_frames) are C). */
-void backtrace_text(struct out *o, const struct backtrace *bt, size_t n_c_frames, uint64_t goid);
 
 /* Fills func/file/line/module of a frame from the pc. */
 void unwind_symbolize(struct target *t, struct frame *f);
