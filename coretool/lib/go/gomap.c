@@ -66,12 +66,6 @@ struct ct_error *gomap_ctx_create(const struct go_rt *rt, struct gomap_ctx **ret
 			ct_error_destroy(err);
 		}
 	}
-	struct govalue_opts vo = { .max_string = 256 };
-	struct ct_error *err = govalue_create(rt, ctx, &vo, &ctx->gv);
-	if (err) {
-		free(ctx);
-		return err;
-	}
 	*ret = ctx;
 	return NULL;
 }
@@ -80,7 +74,6 @@ void gomap_ctx_destroy(struct gomap_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	govalue_destroy(ctx->gv);
 	free(ctx);
 }
 

@@ -26,6 +26,7 @@ struct find_memo {
 
 struct find {
 	const struct gomap_ctx *ctx;
+	struct govalue *gv; /* dynamic types of interfaces (the finder looks into them) */
 	struct gomap_find_opts opts;
 	gomap_found_fn fn;
 	void *arg;
@@ -189,7 +190,7 @@ static void find_iface(struct find *f, Dwarf_Die *st, uint64_t addr, unsigned pt
 	struct govalue_iface fi;
 	if (ptr_depth >= f->opts.max_ptr_depth)
 		return;
-	if (govalue_iface(f->ctx->gv, st, addr, &fi) != MEM_OK) {
+	if (govalue_iface(f->gv, st, addr, &fi) != MEM_OK) {
 		find_unreadable(f, addr);
 		return;
 	}
@@ -244,7 +245,7 @@ static bool find_mapval_entry(void *arg, const struct gomap *m, const struct gom
 		return true;
 	struct out o;
 	out_init(&o, mf, false);
-	struct ct_error *err = govalue_render(f->ctx->gv, &o, &mv->key, e->key_addr, NULL);
+	struct ct_error *err = govalue_render(f->gv, &o, &mv->key, e->key_addr, NULL);
 	fclose(mf);
 	if (!err && text) {
 		size_t len = path_push(f, "[%s]", 0, text);
@@ -263,7 +264,7 @@ static void find_map_values(struct find *f, Dwarf_Die *md, uint64_t hdr, unsigne
 	struct gomap_type mt;
 	struct gomap m;
 	bool seen;
-	if (!f->ctx->gv || ptr_depth >= f->opts.max_ptr_depth ||
+	if (!f->gv || ptr_depth >= f->opts.max_ptr_depth ||
 	    !find_attr_die(md, DW_AT_go_key, &mv.key) || !find_attr_die(md, DW_AT_go_elem, &mv.elem) ||
 	    !find_may_hold_map(f, &mv.elem, 0) || !find_budget(f))
 		return;
@@ -471,6 +472,9 @@ struct ct_error *gomap_foreach_global_map(const struct gomap_ctx *ctx,
 	struct ct_error *err = dw_require(ctx->dw);
 	if (err)
 		return err;
+	struct govalue_opts vo = { .max_string = 256 };
+	if ((err = govalue_create(ctx->rt, ctx, &vo, &f.gv)))
+		return err;
 	struct find_vars vs = { .f = &f };
 	dw_foreach(ctx->dw, DW_TAG_variable, find_collect, &vs);
 	if (vs.nomem) {
@@ -502,6 +506,7 @@ out:
 	free(f.memo.keys);
 	free(f.memo.vals);
 	gomap_addrset_free(&f.visited);
+	govalue_destroy(f.gv);
 	return err;
 }
 

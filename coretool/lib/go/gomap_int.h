@@ -3,7 +3,6 @@
 #define CT_GOMAP_INT_H
 
 #include "gomap.h"
-#include "govalue.h"
 
 #define GOMAP_NONE UINT64_MAX
 
@@ -22,7 +21,6 @@ struct gomap_ctx {
 	const struct dw *dw;
 	const struct mem *mem;
 	struct gomap_consts consts;
-	struct govalue *gv; /* dynamic types of interfaces (the finder looks into them) */
 };
 
 void gomap_issue(struct gomap_health *h, const char *fmt, ...)

@@ -20,20 +20,6 @@
 #include "mem.h"
 #include "out.h"
 
-/* reflect.Kind, go src/internal/abi/type.go (the values DW_AT_go_kind carries). */
-enum go_kind {
-	GO_KIND_INVALID = 0,
-	GO_KIND_BOOL = 1,
-	GO_KIND_INT = 2, GO_KIND_INT8, GO_KIND_INT16, GO_KIND_INT32, GO_KIND_INT64,
-	GO_KIND_UINT = 7, GO_KIND_UINT8, GO_KIND_UINT16, GO_KIND_UINT32, GO_KIND_UINT64,
-	GO_KIND_UINTPTR = 12,
-	GO_KIND_FLOAT32 = 13, GO_KIND_FLOAT64 = 14,
-	GO_KIND_COMPLEX64 = 15, GO_KIND_COMPLEX128 = 16,
-	GO_KIND_ARRAY = 17, GO_KIND_CHAN = 18, GO_KIND_FUNC = 19, GO_KIND_INTERFACE = 20,
-	GO_KIND_MAP = 21, GO_KIND_POINTER = 22, GO_KIND_SLICE = 23, GO_KIND_STRING = 24,
-	GO_KIND_STRUCT = 25, GO_KIND_UNSAFE_POINTER = 26,
-};
-
 struct gomap_ctx;
 struct govalue;
 
