@@ -5,7 +5,7 @@ DEPS_STAMP := build/.deps-ok
 # Messages are cut to their bounded buffers on purpose: gcc's truncation
 # warning is off (clang has no such warning and would reject the option).
 NO_TRUNC_WARN := $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-format-truncation)
-CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror $(NO_TRUNC_WARN) -O2 -g -fPIC
+CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror $(NO_TRUNC_WARN) -O2 -g -fPIC -fvisibility=hidden
 CFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS_PKG = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The one marker of what libcoretool.so exports: everything else is built with
+ * -fvisibility=hidden, so the model's names never reach gdb's process. */
+#define CT_API __attribute__((visibility("default")))
+
 typedef struct ct_session ct_session;
 
 /* Reads len bytes at addr into buf: 0 = read, 1 = not mapped, 2 = mapped but
@@ -15,22 +19,22 @@ typedef int (*ct_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
 
 /* Opens a core (exe/sysroot may be NULL). NULL on failure, with a message in
  * *errmsg (free it with ct_free). */
-ct_session *ct_open_core(const char *core, const char *exe, const char *sysroot, char **errmsg);
+CT_API ct_session *ct_open_core(const char *core, const char *exe, const char *sysroot, char **errmsg);
 /* Opens a session over a memory callback (a live process, or gdb's view of a
  * core) and the executable loaded at bias. */
-ct_session *ct_open_memory(ct_read_fn read, void *arg, const char *exe, uint64_t bias,
+CT_API ct_session *ct_open_memory(ct_read_fn read, void *arg, const char *exe, uint64_t bias,
 			   char **errmsg);
-void ct_close(ct_session *s);
+CT_API void ct_close(ct_session *s);
 /* Where detached debug info is searched, before /usr/lib/debug, for sessions
  * opened from now on: directories separated by ':' (gdb's debug-file-directory);
  * NULL or "": the default. */
-void ct_set_debug_dirs(const char *dirs);
+CT_API void ct_set_debug_dirs(const char *dirs);
 
 /* Runs a verb on the session: argv = { "classify", "0xc000012345", ... } (the
  * core argument of the CLI is left out). json != 0 selects JSON output. The
  * output and the messages come back in *out and *err (free with ct_free);
  * returns the exit status the CLI would (0, 1, 2, 64). */
-int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **out, char **err);
+CT_API int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **out, char **err);
 
 /* ---- Go maps for front ends that render entries themselves (gdb printers) ----
  * Thin over gomap.h: the front end names a map by its header address and its
@@ -114,36 +118,36 @@ struct ct_map_health {
 
 /* The map of type `type` ("map[K]V" as the DWARF names it) whose header is at
  * addr (0: a nil map). Returns 0, or 2 with a message in *errmsg (ct_free). */
-int ct_map_info(ct_session *s, uint64_t addr, const char *type, struct ct_map_info *ret,
+CT_API int ct_map_info(ct_session *s, uint64_t addr, const char *type, struct ct_map_info *ret,
 		char **errmsg);
 /* Walks that map: each live entry once (classic maps mid-growth included), and
  * when `unit` is given the tables, buckets and groups. Either callback may be
  * NULL; health may be NULL. Returns 0 (walked, healthy or stopped by the
  * caller), 1 (damaged: what was readable was handed out, health says where it
  * stopped), 2 (error: *errmsg). */
-int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn entry,
+CT_API int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn entry,
 		ct_map_unit_fn unit, void *arg, struct ct_map_health *health, char **errmsg);
 
 /* Renders the Go value of type `type` (a DWARF type name: "error",
  * "interface {}", "main.T") at addr as the CLI renders map entries: text (Go
  * syntax, one line) or JSON. Returns 0, 1 (some memory unreadable: rendered in
  * place), 2 (error: *errmsg). */
-int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **out, char **errmsg);
+CT_API int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **out, char **errmsg);
 
 /* 1 if the verb reads what only a core has (threads and registers, notes,
  * the mappings): ct_run refuses it on a session over a memory callback. */
-int ct_verb_needs_core(const char *verb);
+CT_API int ct_verb_needs_core(const char *verb);
 /* 1 if the library has this verb ("cgocheck" may come later). */
-int ct_has_verb(const char *verb);
+CT_API int ct_has_verb(const char *verb);
 /* The text of `coretool VERB --help` (ct_free it); NULL for an unknown verb. */
-char *ct_verb_help(const char *verb);
+CT_API char *ct_verb_help(const char *verb);
 /* sizeof of the structs above ("ct_map_info", "ct_map_unit", "ct_map_health"),
  * so that a binding can check its mirror of them; 0 for an unknown name. */
-size_t ct_struct_size(const char *name);
+CT_API size_t ct_struct_size(const char *name);
 
-void ct_free(void *p);
+CT_API void ct_free(void *p);
 
 /* Version of the library, e.g. "0.1". */
-const char *ct_version(void);
+CT_API const char *ct_version(void);
 
 #endif

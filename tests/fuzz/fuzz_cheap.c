@@ -24,7 +24,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 enum { MAX_REGIONS = 255 };
 
-/* Recording: the source as cheap_open() makes it from the core. */
+/* Recording: the source as target_cheap_open() makes it from the core. */
 static void record_source(struct cheap_source *src, struct cheap_region *regions,
 			  size_t *nr, uint8_t *rflags, bool search)
 {
@@ -48,9 +48,9 @@ static void record_source(struct cheap_source *src, struct cheap_region *regions
 		regions[(*nr)++] = r;
 	}
 	struct cheap *c = NULL;
-	struct ct_error *err = cheap_open(t, &c);
+	struct ct_error *err = target_cheap_open(t, &c);
 	if (err) {
-		fprintf(stderr, "record: cheap_open: %s\n", err->msg);
+		fprintf(stderr, "record: target_cheap_open: %s\n", err->msg);
 		exit(2);
 	}
 	struct cheap_summary sum;
