@@ -87,19 +87,15 @@ void ct_close(ct_session *s)
 	free(s);
 }
 
-/* Verbs that read the core's threads, registers, notes or segment table: over
- * a memory callback (a live process in gdb) they have nothing to read them
- * from. The others (maps, map, heap, goroutines, classify) work from memory
- * and DWARF alone; classify then knows the Go heap and goroutine stacks but
- * not the mappings, thread stacks or the C heap. */
-static const char *const api_core_verbs[] = { "info", "triage", "bt", "cgocheck" };
-
+/* Verbs flagged CLI_VERB_NEEDS_CORE read the core's threads, registers, notes
+ * or segment table: over a memory callback (a live process in gdb) they have
+ * nothing to read them from. The others (maps, map, heap, goroutines,
+ * classify) work from memory and DWARF alone; classify then knows the Go heap
+ * and goroutine stacks but not the mappings, thread stacks or the C heap. */
 int ct_verb_needs_core(const char *verb)
 {
-	for (size_t i = 0; verb && i < sizeof(api_core_verbs) / sizeof(api_core_verbs[0]); i++)
-		if (!strcmp(verb, api_core_verbs[i]))
-			return 1;
-	return 0;
+	const struct cli_verb *v = cli_find_verb(verb);
+	return v && (v->flags & CLI_VERB_NEEDS_CORE);
 }
 
 int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **out, char **err)
@@ -366,28 +362,34 @@ int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **o
 
 /* ---- the verbs' own descriptions ---- */
 
-static const struct cli_verb *api_verb(const char *name)
-{
-	for (size_t i = 0; name && i < cli_nverbs; i++)
-		if (!strcmp(cli_verbs[i].name, name))
-			return &cli_verbs[i];
-	return NULL;
-}
-
 int ct_has_verb(const char *verb)
 {
-	return api_verb(verb) != NULL;
+	return cli_find_verb(verb) != NULL;
 }
 
 char *ct_verb_help(const char *verb)
 {
-	const struct cli_verb *v = api_verb(verb);
+	const struct cli_verb *v = cli_find_verb(verb);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
 	if (!v || !(f = open_memstream(&buf, &len)))
 		return NULL;
 	cli_verb_help(v, f);
+	fclose(f);
+	return buf;
+}
+
+char *ct_verbs_json(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	struct out o;
+	out_init(&o, f, true);
+	cli_verbs_json(&o);
 	fclose(f);
 	return buf;
 }

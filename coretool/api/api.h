@@ -141,6 +141,12 @@ CT_API int ct_verb_needs_core(const char *verb);
 CT_API int ct_has_verb(const char *verb);
 /* The text of `coretool VERB --help` (ct_free it); NULL for an unknown verb. */
 CT_API char *ct_verb_help(const char *verb);
+/* The specification of every verb, as JSON (ct_free it): {"verbs": [{"name",
+ * "grammar", "summary", "help", "notes", "needs_core", "args": [{"name",
+ * "help", "min", "max"}], "options": [{"name", "alias", "type" ("flag",
+ * "uint", "string"), "metavar", "min", "max", "default", "cores_only",
+ * "help"}]}]}: front ends build their argument parsers and help from it. */
+CT_API char *ct_verbs_json(void);
 /* sizeof of the structs above ("ct_map_info", "ct_map_unit", "ct_map_health"),
  * so that a binding can check its mirror of them; 0 for an unknown name. */
 CT_API size_t ct_struct_size(const char *name);

@@ -10,35 +10,6 @@
 
 #include "cli.h"
 
-const struct cli_verb cli_verbs[] = {
-	{ "info", cmd_info, "CORE",
-	  "the process, threads, signal, modules, Go version and map implementation",
-	  "Prints what the core holds: the process and its command line, the core's own\n"
-	  "signal information (NT_SIGINFO), each thread with its PC and function, the\n"
-	  "executable (and whether its build-id matches the core), the shared libraries\n"
-	  "and whether their files were found, the Go version and map implementation\n"
-	  "(read from DWARF), and which memory the core did not save.\n" },
-	{ "classify", cmd_classify, "CORE ADDR... | CORE -",
-	  "what each address is: Go heap, goroutine stack, C heap, image, thread stack, ...",
-	  CMD_CLASSIFY_HELP },
-	{ "maps", cmd_maps, "CORE [PATTERN] [--depth N] [--no-walk]", "every Go map reachable from globals, with its health",
-	  CMD_MAPS_HELP },
-	{ "map", cmd_map, "CORE NAME|ADDR:TYPE [--limit N] [--layout]",
-	  "one Go map's entries, or its buckets/groups with --layout", CMD_MAP_HELP },
-	{ "triage", cmd_triage, "CORE... [--jobs N] [--summary] [--sarif]",
-	  "the crash report: real fault, stitched stacks, holders, class, verdict", CMD_TRIAGE_HELP },
-	{ "goroutines", cmd_goroutines, "CORE", "every goroutine: status, wait reason, thread, own frame",
-	  CMD_GOROUTINES_HELP },
-	{ "bt", cmd_bt, "CORE [--all]", "stitched C/Go backtraces of the faulting thread (or all)",
-	  CMD_BT_HELP },
-	{ "cgocheck", cmd_cgocheck, "CORE",
-	  "pointers across the cgo boundary: Go pointers in C memory, freed C pointers in Go",
-	  CMD_CGOCHECK_HELP },
-	{ "heap", cmd_heap, "CORE [--top N]", "Go heap census by size class", CMD_HEAP_HELP },
-};
-const size_t cli_nverbs = sizeof(cli_verbs) / sizeof(cli_verbs[0]);
-#define CLI_NVERBS cli_nverbs
-
 static const char cli_exit_help[] =
 	"Exit status:\n"
 	"  0   full result\n"
@@ -58,20 +29,262 @@ static const char cli_global_help[] =
 	"  -v, --verbose    more detail\n"
 	"  -h, --help       this help; `coretool VERB --help` for a verb\n";
 
+const struct cli_verb *cli_find_verb(const char *name)
+{
+	for (size_t i = 0; name && i < cli_nverbs; i++)
+		if (!strcmp(name, cli_verbs[i].name))
+			return &cli_verbs[i];
+	return NULL;
+}
+
 void cli_help(FILE *f)
 {
 	fprintf(f, "Usage: coretool [OPTIONS] VERB [ARGS]\n\n"
 		   "Reads core dumps of Go (and cgo, and plain C) programs: classifies addresses,\n"
 		   "dumps Go maps, and triages crashes.\n\nVerbs:\n");
-	for (size_t i = 0; i < CLI_NVERBS; i++)
+	for (size_t i = 0; i < cli_nverbs; i++)
 		fprintf(f, "  %-11s %s\n", cli_verbs[i].name, cli_verbs[i].summary);
 	fprintf(f, "\n%s\n%s", cli_global_help, cli_exit_help);
 }
 
+/* "--limit N" / "-j, --jobs N" / "--all" */
+static void cli_opt_label(const struct cli_opt *o, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "", o->name,
+		 o->metavar ? " " : "", o->metavar ? o->metavar : "");
+}
+
+/* Lines of help under a label column of width 17, as the global options. */
+static void cli_help_item(FILE *f, const char *label, const char *help, const char *tail)
+{
+	size_t lw = strlen(label);
+	fprintf(f, "  %s", label);
+	if (lw > 14)
+		fprintf(f, "\n%17s", "");
+	else
+		fprintf(f, "%*s", (int)(15 - lw), "");
+	for (const char *p = help; *p; p++) {
+		fputc(*p, f);
+		if (*p == '\n' && p[1])
+			fprintf(f, "%17s", "");
+	}
+	fprintf(f, "%s\n", tail ? tail : "");
+}
+
 void cli_verb_help(const struct cli_verb *v, FILE *f)
 {
-	fprintf(f, "Usage: coretool %s %s\n\n%s.\n\n%s\n%s\n%s", v->name, v->args, v->summary,
-		v->help, cli_global_help, cli_exit_help);
+	fprintf(f, "Usage: coretool %s %s", v->name, v->grammar);
+	for (const struct cli_opt *o = v->opts; o && o->name; o++)
+		fprintf(f, " [%s%s%s]", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+	size_t sl = strlen(v->summary);
+	fprintf(f, "\n\n%s%s\n\n%s", v->summary, sl && v->summary[sl - 1] == '.' ? "" : ".", v->help);
+	if (v->args && v->args->name) {
+		fprintf(f, "\nArguments:\n");
+		for (const struct cli_arg *a = v->args; a->name; a++)
+			cli_help_item(f, a->name, a->help, NULL);
+	}
+	if (v->opts && v->opts->name) {
+		fprintf(f, "\nOptions:\n");
+		for (const struct cli_opt *o = v->opts; o->name; o++) {
+			char label[64], tail[64] = "";
+			cli_opt_label(o, label, sizeof(label));
+			if (o->type == CLI_OPT_UINT && !(o->flags & CLI_OPT_NO_DEFAULT))
+				snprintf(tail, sizeof(tail), " (default %" PRIu64 ")", o->def);
+			cli_help_item(f, label, o->help, tail);
+		}
+	}
+	if (v->notes)
+		fprintf(f, "\n%s", v->notes);
+	fprintf(f, "\n%s\n%s", cli_global_help, cli_exit_help);
+}
+
+void cli_verbs_json(struct out *o)
+{
+	static const char *const types[] = { "flag", "uint", "string" };
+	out_obj_begin(o);
+	out_key(o, "verbs");
+	out_arr_begin(o);
+	for (size_t i = 0; i < cli_nverbs; i++) {
+		const struct cli_verb *v = &cli_verbs[i];
+		out_obj_begin(o);
+		out_kstr(o, "name", v->name);
+		out_kstr(o, "grammar", v->grammar);
+		out_kstr(o, "summary", v->summary);
+		out_kstr(o, "help", v->help);
+		out_key(o, "notes");
+		v->notes ? out_str(o, v->notes) : out_null(o);
+		out_kbool(o, "needs_core", v->flags & CLI_VERB_NEEDS_CORE);
+		out_key(o, "args");
+		out_arr_begin(o);
+		for (const struct cli_arg *a = v->args; a && a->name; a++) {
+			out_obj_begin(o);
+			out_kstr(o, "name", a->name);
+			out_kstr(o, "help", a->help);
+			out_kint(o, "min", a->min);
+			out_key(o, "max");
+			a->max == CLI_MANY ? out_null(o) : out_int(o, a->max);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_key(o, "options");
+		out_arr_begin(o);
+		for (const struct cli_opt *op = v->opts; op && op->name; op++) {
+			out_obj_begin(o);
+			out_kstr(o, "name", op->name);
+			out_key(o, "alias");
+			op->alias ? out_str(o, op->alias) : out_null(o);
+			out_kstr(o, "type", types[op->type]);
+			out_key(o, "metavar");
+			op->metavar ? out_str(o, op->metavar) : out_null(o);
+			if (op->type == CLI_OPT_UINT) {
+				out_kuint(o, "min", op->min);
+				out_kuint(o, "max", op->max);
+				out_key(o, "default");
+				op->flags & CLI_OPT_NO_DEFAULT ? out_null(o) : out_uint(o, op->def);
+			}
+			out_kbool(o, "cores_only", op->flags & CLI_OPT_CORES_ONLY);
+			out_kstr(o, "help", op->help);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	out_obj_end(o);
+	out_end_line(o);
+}
+
+/* A positional argument, not an option: "-" (standard input) and "-5"-like
+ * words are arguments. */
+static bool cli_is_positional(const char *s)
+{
+	return s[0] != '-' || !s[1] || (s[1] >= '0' && s[1] <= '9');
+}
+
+static bool cli_parse_uint(const char *s, uint64_t *ret)
+{
+	if (!*s)
+		return false;
+	uint64_t v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*ret = v;
+	return true;
+}
+
+static int cli_take_opt(struct cli *cli, const struct cli_verb *v, struct cli_args *a, int k,
+			const char *given, const char *val)
+{
+	const struct cli_opt *o = &v->opts[k];
+	if ((o->flags & CLI_OPT_CORES_ONLY) && cli->preopened)
+		return cli_usage(cli, "%s is for runs over core files, not in a session", o->name);
+	if (o->type == CLI_OPT_FLAG) {
+		if (val)
+			return cli_usage(cli, "%s takes no value", o->name);
+		a->set[k] = true;
+		return CT_EXIT_OK;
+	}
+	if (!val)
+		return cli_usage(cli, "%s needs %s", given, o->metavar ? o->metavar : "a value");
+	if (o->type == CLI_OPT_UINT) {
+		uint64_t n;
+		if (!cli_parse_uint(val, &n) || n < o->min || n > o->max) {
+			if (o->max == UINT64_MAX && !o->min)
+				return cli_usage(cli, "%s takes a number, not '%s'", given, val);
+			return cli_usage(cli, "%s takes a number from %" PRIu64 " to %" PRIu64 ", not '%s'",
+					 given, o->min, o->max, val);
+		}
+		a->num[k] = n;
+	} else {
+		a->str[k] = val;
+	}
+	a->set[k] = true;
+	return CT_EXIT_OK;
+}
+
+int cli_parse(struct cli *cli, const struct cli_verb *v, int argc, char **argv, struct cli_args *a)
+{
+	*a = (struct cli_args){ .verb = v };
+	for (int k = 0; v->opts && v->opts[k].name && k < CLI_MAX_OPTS; k++)
+		a->num[k] = v->opts[k].def;
+	a->pos = calloc(argc > 0 ? (size_t)argc : 1, sizeof(*a->pos));
+	if (!a->pos)
+		return CT_EXIT_FATAL;
+	bool dashdash = false;
+	for (int i = 1; i < argc; i++) {
+		char *w = argv[i];
+		if (dashdash || cli_is_positional(w)) {
+			a->pos[a->npos++] = w;
+			continue;
+		}
+		if (!strcmp(w, "--")) {
+			dashdash = true;
+			continue;
+		}
+		const char *eq = strchr(w, '=');
+		size_t nl = eq && w[1] == '-' ? (size_t)(eq - w) : strlen(w);
+		int k = -1;
+		for (int j = 0; v->opts && v->opts[j].name && j < CLI_MAX_OPTS; j++) {
+			const struct cli_opt *o = &v->opts[j];
+			if ((strlen(o->name) == nl && !strncmp(w, o->name, nl)) ||
+			    (o->alias && !strcmp(w, o->alias)))
+				k = j;
+		}
+		if (k < 0) {
+			cli_args_free(a);
+			return cli_usage(cli, "unknown option %s", w);
+		}
+		const char *val = NULL;
+		if (nl < strlen(w))
+			val = w + nl + 1;
+		else if (v->opts[k].type != CLI_OPT_FLAG && i + 1 < argc)
+			val = argv[++i];
+		int rc = cli_take_opt(cli, v, a, k, v->opts[k].name, val);
+		if (rc != CT_EXIT_OK) {
+			cli_args_free(a);
+			return rc;
+		}
+	}
+	int min = 0, max = 0;
+	for (const struct cli_arg *g = v->args; g && g->name; g++) {
+		min += g->min;
+		max = g->max == CLI_MANY || max == CLI_MANY ? CLI_MANY : max + g->max;
+	}
+	if (a->npos < min || a->npos > max) {
+		cli_args_free(a);
+		return cli_usage(cli, "%s takes %s", v->name, v->grammar);
+	}
+	return CT_EXIT_OK;
+}
+
+void cli_args_free(struct cli_args *a)
+{
+	free(a->pos);
+	a->pos = NULL;
+	a->npos = 0;
+}
+
+static int cli_opt_index(const struct cli_args *a, const char *name)
+{
+	for (int k = 0; a->verb->opts && a->verb->opts[k].name && k < CLI_MAX_OPTS; k++)
+		if (!strcmp(a->verb->opts[k].name, name))
+			return k;
+	return -1;
+}
+
+bool cli_flag(const struct cli_args *a, const char *name)
+{
+	int k = cli_opt_index(a, name);
+	return k >= 0 && a->set[k];
+}
+
+uint64_t cli_num(const struct cli_args *a, const char *name)
+{
+	int k = cli_opt_index(a, name);
+	return k >= 0 ? a->num[k] : 0;
 }
 
 bool cli_is_help(const char *arg)
@@ -157,12 +370,17 @@ int cli_warnings(struct cli *cli, const struct target *t)
 
 int cli_run_verb(struct cli *cli, int argc, char **argv)
 {
-	for (size_t i = 0; i < CLI_NVERBS; i++)
-		if (argc > 0 && !strcmp(argv[0], cli_verbs[i].name)) {
-			cli->verb = cli_verbs[i].name;
-			return cli_verbs[i].run(cli, argc, argv);
-		}
-	fprintf(cli->err, "coretool: unknown verb '%s'\n", argc > 0 ? argv[0] : "");
-	return CT_EXIT_USAGE;
+	const struct cli_verb *v = cli_find_verb(argc > 0 ? argv[0] : NULL);
+	if (!v) {
+		fprintf(cli->err, "coretool: unknown verb '%s'\n", argc > 0 ? argv[0] : "");
+		return CT_EXIT_USAGE;
+	}
+	cli->verb = v->name;
+	struct cli_args a;
+	int rc = cli_parse(cli, v, argc, argv, &a);
+	if (rc != CT_EXIT_OK)
+		return rc;
+	rc = v->run(cli, &a);
+	cli_args_free(&a);
+	return rc;
 }
-

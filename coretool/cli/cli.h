@@ -31,18 +31,74 @@ struct cli {
 	struct target *preopened;
 };
 
+/* ---- the verb specification (verbs.c) ---- */
+
+enum cli_opt_type { CLI_OPT_FLAG, CLI_OPT_UINT, CLI_OPT_STRING };
+enum {
+	CLI_OPT_NO_DEFAULT = 1, /* a number that is unset unless given (no default shown) */
+	CLI_OPT_CORES_ONLY = 2, /* for runs over core files (batches): not in a session */
+};
+struct cli_opt {
+	const char *name;     /* "--limit"; NULL ends a list */
+	const char *alias;    /* "-j", or NULL */
+	enum cli_opt_type type;
+	const char *metavar;  /* "N" (not for flags) */
+	uint64_t min, max;    /* CLI_OPT_UINT: the accepted range */
+	uint64_t def;         /* CLI_OPT_UINT: the value when not given */
+	unsigned flags;       /* CLI_OPT_* */
+	const char *help;     /* lines separated by \n */
+};
+enum { CLI_MANY = 1 << 30 };
+struct cli_arg {
+	const char *name;     /* "CORE"; NULL ends a list */
+	const char *help;
+	int min, max;         /* how many (max CLI_MANY: any number) */
+};
+enum {
+	CLI_VERB_NEEDS_CORE = 1, /* reads threads, notes or mappings: not over a memory reader */
+};
+#define CLI_MAX_OPTS 8
+struct cli_args;
 struct cli_verb {
 	const char *name;
-	int (*run)(struct cli *cli, int argc, char **argv); /* argv[0] is the verb */
-	const char *args;    /* usage grammar after the verb */
+	int (*run)(struct cli *cli, const struct cli_args *a);
+	const char *grammar; /* the positional arguments' usage ("CORE [PATTERN]") */
 	const char *summary; /* one line */
-	const char *help;    /* the rest of `coretool VERB --help` */
+	const char *help;    /* what the verb does (before Arguments/Options) */
+	const char *notes;   /* output formats and the like (after them), or NULL */
+	const struct cli_arg *args;
+	const struct cli_opt *opts; /* at most CLI_MAX_OPTS */
+	unsigned flags;      /* CLI_VERB_* */
+};
+
+/* A verb's command line, parsed by its specification. */
+struct cli_args {
+	const struct cli_verb *verb;
+	int npos;
+	char **pos;                     /* positional arguments in order */
+	bool set[CLI_MAX_OPTS];         /* option i of verb->opts was given */
+	uint64_t num[CLI_MAX_OPTS];     /* CLI_OPT_UINT: its value (or the default) */
+	const char *str[CLI_MAX_OPTS];  /* CLI_OPT_STRING: its value */
 };
 
 extern const struct cli_verb cli_verbs[];
 extern const size_t cli_nverbs;
+const struct cli_verb *cli_find_verb(const char *name);
 void cli_help(FILE *f);
 void cli_verb_help(const struct cli_verb *v, FILE *f);
+/* The specification of every verb as one JSON object (the gdb commands build
+ * their argument parsers and help from it): {"verbs": [{"name", "grammar",
+ * "summary", "help", "notes", "needs_core", "args": [...], "options": [...]}]}. */
+void cli_verbs_json(struct out *o);
+/* Parses argv (argv[0] is the verb) by v's specification into *a (a->pos
+ * points into a new array: cli_args_free). Options take `--opt value` and
+ * `--opt=value`, anywhere among the arguments; `--` ends them. Returns
+ * CT_EXIT_OK, or CT_EXIT_USAGE with the message said on cli->err. */
+int cli_parse(struct cli *cli, const struct cli_verb *v, int argc, char **argv, struct cli_args *a);
+void cli_args_free(struct cli_args *a);
+/* An option's value by name (as in the specification). */
+bool cli_flag(const struct cli_args *a, const char *name);
+uint64_t cli_num(const struct cli_args *a, const char *name);
 
 /* Reports an error at the edge: stderr always, and an {"error": ...} object on
  * stdout in JSON mode. Returns the exit code for it. */
@@ -53,7 +109,7 @@ int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(print
  * back the preopened target); cli_close() closes what cli_open() opened. */
 struct ct_error *cli_open(struct cli *cli, const char *core_path, struct target **ret);
 void cli_close(struct cli *cli, struct target *t);
-/* Runs a verb's handler: argv[0] is the verb. Returns its exit status. */
+/* Parses argv (argv[0] is the verb) and runs the verb. Returns its exit status. */
 int cli_run_verb(struct cli *cli, int argc, char **argv);
 /* Prints the target's warnings on stderr (unless -q); returns 1 if any, else 0. */
 int cli_warnings(struct cli *cli, const struct target *t);
@@ -63,18 +119,15 @@ bool cli_is_help(const char *arg);
  * False if it is not a number or does not fit 64 bits. */
 bool cli_parse_addr(const char *s, uint64_t *ret);
 
-/* One per verb, each in cmd_<verb>.c with its help text. */
-int cmd_info(struct cli *cli, int argc, char **argv);
-int cmd_classify(struct cli *cli, int argc, char **argv);
-int cmd_maps(struct cli *cli, int argc, char **argv);
-int cmd_map(struct cli *cli, int argc, char **argv);
-int cmd_heap(struct cli *cli, int argc, char **argv);
-int cmd_triage(struct cli *cli, int argc, char **argv);
-int cmd_goroutines(struct cli *cli, int argc, char **argv);
-int cmd_bt(struct cli *cli, int argc, char **argv);
-int cmd_cgocheck(struct cli *cli, int argc, char **argv);
-extern const char CMD_CLASSIFY_HELP[], CMD_MAPS_HELP[], CMD_MAP_HELP[], CMD_HEAP_HELP[],
-	CMD_TRIAGE_HELP[], CMD_GOROUTINES_HELP[], CMD_BT_HELP[],
-	CMD_CGOCHECK_HELP[];
+/* One per verb, each in cmd_<verb>.c; the arguments arrive parsed. */
+int cmd_info(struct cli *cli, const struct cli_args *a);
+int cmd_classify(struct cli *cli, const struct cli_args *a);
+int cmd_maps(struct cli *cli, const struct cli_args *a);
+int cmd_map(struct cli *cli, const struct cli_args *a);
+int cmd_heap(struct cli *cli, const struct cli_args *a);
+int cmd_triage(struct cli *cli, const struct cli_args *a);
+int cmd_goroutines(struct cli *cli, const struct cli_args *a);
+int cmd_bt(struct cli *cli, const struct cli_args *a);
+int cmd_cgocheck(struct cli *cli, const struct cli_args *a);
 
 #endif

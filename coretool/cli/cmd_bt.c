@@ -9,14 +9,6 @@
 #include "fault.h"
 #include "unwind.h"
 
-const char CMD_BT_HELP[] =
-	"The backtrace of the thread that took the fault (registers from Go's signal\n"
-	"frame when Go re-raised the signal): its C frames, then across the cgo\n"
-	"switch the Go frames of the goroutine that made the call.\n"
-	"\n"
-	"Options:\n"
-	"  --all   every thread (C frames, then its goroutine's Go frames), then every\n"
-	"          goroutine not running on a thread\n";
 
 /* One thread: C frames from regs, then the Go frames of its current goroutine
  * when that goroutine is in a cgo call or syscall. */
@@ -58,22 +50,10 @@ static void bt_thread(struct cli *cli, struct target *t, const struct go_sched *
 	backtrace_text(o, bt, nc, g ? g->goid : 0);
 }
 
-int cmd_bt(struct cli *cli, int argc, char **argv)
+int cmd_bt(struct cli *cli, const struct cli_args *a)
 {
-	bool all = false;
-	const char *core = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--all"))
-			all = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage(cli, "unknown option %s", argv[i]);
-		else if (!core)
-			core = argv[i];
-		else
-			return cli_usage(cli, "bt takes one core file");
-	}
-	if (!core)
-		return cli_usage(cli, "bt takes one core file");
+	bool all = cli_flag(a, "--all");
+	const char *core = a->pos[0];
 	struct target *t;
 	struct ct_error *err = cli_open(cli, core, &t);
 	if (err)

@@ -8,19 +8,6 @@
 #include "cli.h"
 #include "render.h"
 
-const char CMD_CGOCHECK_HELP[] =
-	"Audits the pointers that cross the cgo boundary, after the fact:\n"
-	"  C memory holding Go pointers (allocated glibc chunks, C globals of the\n"
-	"  executable and its libraries): `dangling` when the Go object is free or\n"
-	"  garbage (will crash or corrupt), `unpinned` when it is live but neither\n"
-	"  pinned by a runtime.Pinner nor otherwise allowed (works by luck), `ok`\n"
-	"  when pinned. (A runtime/cgo.Handle is an integer, not a pointer: it is\n"
-	"  never flagged.)\n"
-	"  Go memory holding pointers to freed C chunks: map entries (named with\n"
-	"  their key), Go globals, and, marked conservative, words of live Go heap\n"
-	"  objects.\n"
-	"Pointers on thread stacks are listed apart (they may be in flight in a call).\n"
-	"Exit status: 0 when nothing is dangling, 1 when something is.\n";
 
 #define CGOCHECK_MAX_KEPT 100000
 
@@ -82,12 +69,10 @@ static void cgocheck_text_one(FILE *fp, const struct cgocheck_finding *f)
 	fputc('\n', fp);
 }
 
-int cmd_cgocheck(struct cli *cli, int argc, char **argv)
+int cmd_cgocheck(struct cli *cli, const struct cli_args *a)
 {
-	if (argc != 2)
-		return cli_usage(cli, "cgocheck takes one core file");
 	struct target *t;
-	struct ct_error *err = cli_open(cli, argv[1], &t);
+	struct ct_error *err = cli_open(cli, a->pos[0], &t);
 	if (err)
 		return cli_fail(cli, err);
 	struct cgocheck_out res = { 0 };

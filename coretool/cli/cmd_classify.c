@@ -8,16 +8,6 @@
 #include "cli.h"
 #include "render.h"
 
-const char CMD_CLASSIFY_HELP[] =
-	"Says what each address is, with the evidence. Regions: go-heap (span, slot,\n"
-	"allocated/free/garbage), go-stack (goroutine, live part or not), go-runtime,\n"
-	"c-heap (glibc chunk, arena, bin when free), image (module, section, symbol),\n"
-	"thread-stack, mapped, unmapped (null-page, non-canonical, stack-guard).\n"
-	"Addresses are hexadecimal, with or without 0x. `-` reads them from standard\n"
-	"input, one or more per line. The core is opened once for all of them.\n"
-	"With --json: one JSON object per line, fields addr, region, state, detail.\n"
-	"A verdict whose state is unknown (memory not in the core) makes the exit\n"
-	"status 1.\n";
 
 static int classify_one(struct cli *cli, struct target *t, uint64_t addr, unsigned long *n)
 {
@@ -42,29 +32,29 @@ static int classify_one(struct cli *cli, struct target *t, uint64_t addr, unsign
 	return CT_EXIT_PARTIAL;
 }
 
-int cmd_classify(struct cli *cli, int argc, char **argv)
+int cmd_classify(struct cli *cli, const struct cli_args *a)
 {
-	if (argc < 3)
-		return cli_usage(cli, "classify takes a core and at least one address (or -)");
+	int argc = a->npos;
+	char **argv = a->pos; /* the core, then the addresses */
 	bool from_stdin = false;
-	for (int i = 2; i < argc; i++) {
-		uint64_t a;
+	for (int i = 1; i < argc; i++) {
+		uint64_t addr;
 		if (!strcmp(argv[i], "-"))
 			from_stdin = true;
-		else if (!cli_parse_addr(argv[i], &a))
+		else if (!cli_parse_addr(argv[i], &addr))
 			return cli_usage(cli, "'%s' is not an address (hexadecimal, e.g. 0xc000012345)",
 					 argv[i]);
 	}
 	struct target *t;
-	struct ct_error *err = cli_open(cli, argv[1], &t);
+	struct ct_error *err = cli_open(cli, argv[0], &t);
 	if (err)
 		return cli_fail(cli, err);
 	cli->out.pretty = false; /* JSON Lines: one verdict per line */
 	int rc = CT_EXIT_OK;
 	unsigned long n = 0;
-	for (int i = 2; i < argc; i++) {
-		uint64_t a;
-		if (cli_parse_addr(argv[i], &a) && classify_one(cli, t, a, &n) != CT_EXIT_OK)
+	for (int i = 1; i < argc; i++) {
+		uint64_t addr;
+		if (cli_parse_addr(argv[i], &addr) && classify_one(cli, t, addr, &n) != CT_EXIT_OK)
 			rc = CT_EXIT_PARTIAL;
 	}
 	if (from_stdin) {

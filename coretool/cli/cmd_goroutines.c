@@ -8,10 +8,6 @@
 #include "render.h"
 #include "unwind.h"
 
-const char CMD_GOROUTINES_HELP[] =
-	"Lists every goroutine of runtime.allgs (dead ones left out unless -v): id,\n"
-	"status, wait reason, the thread running it, and the first frame outside the\n"
-	"runtime (its own code), from its saved state (frame pointers).\n";
 
 /* The first frame of the goroutine's own code: outside runtime and internal/. */
 static const struct frame *goroutines_user_frame(const struct backtrace *bt)
@@ -24,12 +20,10 @@ static const struct frame *goroutines_user_frame(const struct backtrace *bt)
 	return bt->n ? &bt->frames[0] : NULL;
 }
 
-int cmd_goroutines(struct cli *cli, int argc, char **argv)
+int cmd_goroutines(struct cli *cli, const struct cli_args *a)
 {
-	if (argc != 2)
-		return cli_usage(cli, "goroutines takes one core file");
 	struct target *t;
-	struct ct_error *err = cli_open(cli, argv[1], &t);
+	struct ct_error *err = cli_open(cli, a->pos[0], &t);
 	if (err)
 		return cli_fail(cli, err);
 	const struct go_sched *s;

@@ -8,14 +8,6 @@
 #include "census.h"
 #include "cli.h"
 
-const char CMD_HEAP_HELP[] =
-	"Counts the Go heap by span class (size class and scan/noscan): in-use spans,\n"
-	"live objects (slots allocated by the span's freeindex and allocation bits),\n"
-	"free slots, live bytes and span bytes; large objects (size class 0) apart;\n"
-	"stack and other manually managed spans in one line.\n"
-	"\n"
-	"Options:\n"
-	"  --top N   only the N classes with the most live bytes\n";
 
 static int heap_cmp_live(const void *a, const void *b, void *arg)
 {
@@ -24,26 +16,10 @@ static int heap_cmp_live(const void *a, const void *b, void *arg)
 	return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
 }
 
-int cmd_heap(struct cli *cli, int argc, char **argv)
+int cmd_heap(struct cli *cli, const struct cli_args *a)
 {
-	long top = 0;
-	const char *core = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--top")) {
-			char *end;
-			if (i + 1 >= argc || (top = strtol(argv[i + 1], &end, 10)) < 1 || *end)
-				return cli_usage(cli, "--top takes a positive number");
-			i++;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage(cli, "unknown option %s", argv[i]);
-		} else if (!core) {
-			core = argv[i];
-		} else {
-			return cli_usage(cli, "heap takes one core file");
-		}
-	}
-	if (!core)
-		return cli_usage(cli, "heap takes one core file");
+	uint64_t top = cli_num(a, "--top"); /* 0: not given */
+	const char *core = a->pos[0];
 	struct target *t;
 	struct ct_error *err = cli_open(cli, core, &t);
 	if (err)
@@ -76,7 +52,7 @@ int cmd_heap(struct cli *cli, int argc, char **argv)
 		if (c->cls[i].spans)
 			order[n++] = i;
 	qsort_r(order, n, sizeof(order[0]), heap_cmp_live, c);
-	if (top && top < n)
+	if (top && top < (uint64_t)n)
 		n = (int)top;
 	struct out *o = &cli->out;
 	if (cli->json) {

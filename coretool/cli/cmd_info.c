@@ -180,12 +180,10 @@ static void info_text(struct cli *cli, const struct target *t)
 	}
 }
 
-int cmd_info(struct cli *cli, int argc, char **argv)
+int cmd_info(struct cli *cli, const struct cli_args *a)
 {
-	if (argc != 2)
-		return cli_usage(cli, "info takes one core file");
 	struct target *t;
-	struct ct_error *err = cli_open(cli, argv[1], &t);
+	struct ct_error *err = cli_open(cli, a->pos[0], &t);
 	if (err)
 		return cli_fail(cli, err);
 	if (cli->json)

@@ -10,42 +10,6 @@
 #include "gomap.h"
 #include "govalue.h"
 
-const char CMD_MAP_HELP[] =
-	"Dumps one Go map. The map is named by its path as `coretool maps` prints it\n"
-	"(main.cache, main.cfg.byName, main.arr[3], *main.p), or given as the address\n"
-	"of its header and its type: 0xc000012345:map[string]int (the address `maps`\n"
-	"shows; quote the argument for the shell).\n"
-	"\n"
-	"Entries are streamed in bucket/group order, each live entry once, also for a\n"
-	"classic map caught in the middle of growing (old buckets not yet evacuated\n"
-	"plus the new array). Keys and values are rendered from their DWARF types:\n"
-	"integers and floats as numbers, strings as strings (invalid UTF-8 escaped),\n"
-	"pointers/unsafe.Pointer/uintptr/chan/func as \"0x...\" strings, structs as\n"
-	"objects by field name, arrays as arrays, slices as {len, cap, ptr},\n"
-	"interfaces as {type, data, value}, nested maps as {map, count}.\n"
-	"\n"
-	"After the entries, the health check: count (hmap.count / Map.used) against\n"
-	"the live slots found, and whatever the walk found wrong (overflow cycles,\n"
-	"wild or unsaved bucket/group/table pointers, impossible tophash or ctrl\n"
-	"bytes, table counters that disagree, a writer flag set). A damaged map is\n"
-	"dumped as far as it can be read and the exit status is 1.\n"
-	"\n"
-	"Options:\n"
-	"  --limit N        show at most N entries (with --layout: N buckets/groups);\n"
-	"                   the whole map is still walked for the health check\n"
-	"  --layout         show the buckets (tophash bytes, overflow chains,\n"
-	"                   evacuation marks) or the tables and groups (ctrl bytes)\n"
-	"                   instead of the entries\n"
-	"\n"
-	"Text layout legend: classic tophash: hex = live slot (top hash byte),\n"
-	"  __ = emptyRest, .. = emptyOne, eX/eY = evacuated to the X/Y half,\n"
-	"  e_ = evacuatedEmpty; swiss ctrl: hex = full slot (h2 hash bits),\n"
-	"  -- = empty, DD = deleted (tombstone), !! = impossible byte.\n"
-	"\n"
-	"JSON (--json): one object {\"path\", \"addr\", \"type\", \"impl\", \"count\",\n"
-	"  \"entries\": [{\"key\": ..., \"value\": ...}, ...] (or \"buckets\"/\"tables\"/\n"
-	"  \"groups\" with --layout), \"shown\", \"truncated\", \"health\": {\"ok\",\n"
-	"  \"count\", \"live\", \"complete\", \"issues\", \"stopped\"}}.\n";
 
 struct map_run {
 	struct cli *cli;
@@ -359,33 +323,11 @@ static void map_header_text(struct map_run *r, const char *path, const struct go
 	fprintf(r->cli->out.f, "\n");
 }
 
-int cmd_map(struct cli *cli, int argc, char **argv)
+int cmd_map(struct cli *cli, const struct cli_args *a)
 {
-	const char *core = NULL, *spec = NULL;
-	uint64_t limit = UINT64_MAX;
-	bool layout = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--limit")) {
-			char *end;
-			if (i + 1 >= argc)
-				return cli_usage(cli, "--limit needs a number");
-			limit = strtoull(argv[++i], &end, 10);
-			if (*end || argv[i][0] == '-' || !argv[i][0])
-				return cli_usage(cli, "--limit takes a number, not '%s'", argv[i]);
-		} else if (!strcmp(argv[i], "--layout")) {
-			layout = true;
-		} else if (argv[i][0] == '-' && argv[i][1] && !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
-			return cli_usage(cli, "unknown option %s", argv[i]);
-		} else if (!core) {
-			core = argv[i];
-		} else if (!spec) {
-			spec = argv[i];
-		} else {
-			return cli_usage(cli, "map takes a core file and one map");
-		}
-	}
-	if (!core || !spec)
-		return cli_usage(cli, "map takes a core file and a map (NAME or ADDR:TYPE)");
+	const char *core = a->pos[0], *spec = a->pos[1];
+	uint64_t limit = cli_flag(a, "--limit") ? cli_num(a, "--limit") : UINT64_MAX;
+	bool layout = cli_flag(a, "--layout");
 	struct target *t;
 	struct ct_error *err = cli_open(cli, core, &t);
 	if (err)

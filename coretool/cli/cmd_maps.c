@@ -10,41 +10,6 @@
 #include "cli.h"
 #include "gomap.h"
 
-const char CMD_MAPS_HELP[] =
-	"Finds every Go map reachable from the program's global variables: globals of\n"
-	"map type, maps in fields of global structs and elements of global arrays\n"
-	"(main.cfg.byName, main.arr[3]), and maps reached through pointers, slices and\n"
-	"interfaces from globals (*main.p, main.v.(map[string]int); up to --depth\n"
-	"pointers, 100000 objects in all). For each: its path, the header address, the\n"
-	"type, the implementation (classic hmap or Swiss table, read from DWARF), the\n"
-	"count, the buckets (2^B, overflow, growth state) or the directory and tables,\n"
-	"the flags, and its health: the map is walked and the live slots found are\n"
-	"checked against the count; overflow cycles, wild pointers, impossible\n"
-	"tophash/ctrl bytes, a writer flag (hashWriting/writing: evidence of a\n"
-	"concurrent write) are reported.\n"
-	"\n"
-	"Usage: coretool maps CORE [PATTERN] [--depth N] [--no-walk]\n"
-	"\n"
-	"Arguments:\n"
-	"  CORE             the core file\n"
-	"  PATTERN          only paths matching this shell pattern ('main.*')\n"
-	"\n"
-	"Options:\n"
-	"  --depth N        pointers followed from a global (default 3, 0 = none)\n"
-	"  --no-walk        read headers only (no health walk: fast on huge maps)\n"
-	"\n"
-	"Output: one line per map (text), or with --json one object\n"
-	"  {\"maps\": [{\"path\", \"slot\", \"addr\", \"type\", \"key_type\", \"elem_type\",\n"
-	"   \"impl\", \"nil\", \"count\", classic: \"B\", \"buckets\", \"oldbuckets\",\n"
-	"   \"nevacuate\", \"noverflow\", swiss: \"dir_len\", \"global_depth\", \"tables\",\n"
-	"   \"groups\", \"growing\", \"growth\", \"flags\", \"health\": {\"ok\", \"live\",\n"
-	"   \"complete\", \"issues\": [...]}}], \"globals\", \"truncated\"}\n"
-	"Addresses are \"0x...\" strings. A map whose health is not ok, or whose\n"
-	"pointer is not in the core, makes the exit status 1 and is named on stderr.\n"
-	"Pointers followed on the way (fields, slices, interfaces: often stale) that\n"
-	"cannot be read, and search bounds reached (\"truncated\"), are said with -v.\n"
-	"Maps held only as values of other maps are not listed: dump those with\n"
-	"`coretool map CORE ADDR:TYPE` from the outer map's entries.\n";
 
 struct maps_run {
 	struct cli *cli;
@@ -244,35 +209,12 @@ static bool maps_found(void *arg, const struct gomap_found *f)
 	return true;
 }
 
-int cmd_maps(struct cli *cli, int argc, char **argv)
+int cmd_maps(struct cli *cli, const struct cli_args *a)
 {
-	const char *core = NULL, *pattern = NULL;
+	const char *core = a->pos[0], *pattern = a->npos > 1 ? a->pos[1] : NULL;
 	struct gomap_find_opts opts = GOMAP_FIND_DEFAULTS;
-	bool walk = true;
-	unsigned depth = 3;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--depth")) {
-			char *end;
-			if (i + 1 >= argc)
-				return cli_usage(cli, "--depth needs a number");
-			unsigned long v = strtoul(argv[++i], &end, 10);
-			if (*end || v > 16)
-				return cli_usage(cli, "--depth takes 0..16, not '%s'", argv[i]);
-			depth = (unsigned)v;
-		} else if (!strcmp(argv[i], "--no-walk")) {
-			walk = false;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage(cli, "unknown option %s", argv[i]);
-		} else if (!core) {
-			core = argv[i];
-		} else if (!pattern) {
-			pattern = argv[i];
-		} else {
-			return cli_usage(cli, "maps takes a core file and at most one pattern");
-		}
-	}
-	if (!core)
-		return cli_usage(cli, "maps takes a core file");
+	bool walk = !cli_flag(a, "--no-walk");
+	unsigned depth = (unsigned)cli_num(a, "--depth");
 	struct target *t;
 	struct ct_error *err = cli_open(cli, core, &t);
 	if (err)

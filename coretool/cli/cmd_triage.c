@@ -14,25 +14,6 @@
 #include "triage.h"
 
 
-const char CMD_TRIAGE_HELP[] =
-	"For each core: the real fault (recovered from Go's signal frame when Go\n"
-	"re-raised SIGABRT), the faulting thread and goroutine, the stitched C/Go\n"
-	"backtrace, the classification of the fault address and of the registers,\n"
-	"who still holds the address, Go's fatal error and glibc's abort message, a\n"
-	"crash class, a one-line verdict and a signature for grouping.\n"
-	"\n"
-	"Options:\n"
-	"  --jobs N     analyse N cores at a time (each in its own process: one bad\n"
-	"               core never stops the batch)\n"
-	"  --summary    after the reports, the groups by signature with counts\n"
-	"  --sarif      instead of reports, one SARIF 2.1.0 log with one result per\n"
-	"               signature (for code-scanning dashboards)\n"
-	"  --json       one JSON object per core per line (JSON Lines); a core that\n"
-	"               cannot be read gives {\"core\": ..., \"error\": ...}\n"
-	"\n"
-	"Classes: null-deref, c-use-after-free, go-use-after-free, wild-pointer,\n"
-	"stack-overflow, c-heap-corruption, double-free, concurrent-map-write,\n"
-	"go-fatal, abort, unknown.\n";
 
 struct triage_result {
 	char *core;
@@ -437,48 +418,20 @@ static void triage_sarif(struct cli *cli, struct triage_result *res, size_t n)
 	free(v);
 }
 
-int cmd_triage(struct cli *cli, int argc, char **argv)
+int cmd_triage(struct cli *cli, const struct cli_args *a)
 {
-	int jobs = 1;
-	bool summary = false, sarif = false;
-	char **cores = calloc(argc, sizeof(*cores));
-	size_t n = 0;
-	if (!cores)
-		return CT_EXIT_FATAL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--jobs") || !strcmp(argv[i], "-j")) {
-			char *end;
-			if (i + 1 >= argc || (jobs = (int)strtol(argv[i + 1], &end, 10)) < 1 || *end ||
-			    jobs > 256) {
-				free(cores);
-				return cli_usage(cli, "--jobs takes a number from 1 to 256");
-			}
-			i++;
-		} else if (!strcmp(argv[i], "--summary")) {
-			summary = true;
-		} else if (!strcmp(argv[i], "--sarif")) {
-			sarif = true;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			free(cores);
-			return cli_usage(cli, "unknown option %s", argv[i]);
-		} else {
-			cores[n++] = argv[i];
-		}
-	}
-	if (!n) {
-		free(cores);
-		return cli_usage(cli, "triage takes one or more core files");
-	}
+	int jobs = (int)cli_num(a, "--jobs");
+	bool summary = cli_flag(a, "--summary"), sarif = cli_flag(a, "--sarif");
+	char **cores = a->pos;
+	size_t n = (size_t)a->npos;
 	int rc = CT_EXIT_OK;
 	if (n == 1 && !summary && !sarif) {
 		/* One core: in this process, the report straight to stdout. */
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *mf = open_memstream(&buf, &len);
-		if (!mf) {
-			free(cores);
+		if (!mf)
 			return CT_EXIT_FATAL;
-		}
 		rc = triage_one(cli, cores[0], mf);
 		fclose(mf);
 		struct triage_result r = { 0 };
@@ -489,10 +442,8 @@ int cmd_triage(struct cli *cli, int argc, char **argv)
 		free(buf);
 	} else {
 		struct triage_result *res = calloc(n, sizeof(*res));
-		if (!res) {
-			free(cores);
+		if (!res)
 			return CT_EXIT_FATAL;
-		}
 		triage_batch(cli, cores, n, jobs, res, sarif);
 		for (size_t i = 0; i < n; i++) {
 			if (!res[i].core)
@@ -507,6 +458,5 @@ int cmd_triage(struct cli *cli, int argc, char **argv)
 		/* The result texts were printed as they came; the buffers are freed with the process. */
 		free(res);
 	}
-	free(cores);
 	return rc;
 }

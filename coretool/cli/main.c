@@ -56,9 +56,7 @@ int main(int argc, char **argv)
 	cli.out.pretty = true;
 	const struct cli_verb *verb = NULL;
 	if (nrest > 0) {
-		for (size_t i = 0; i < cli_nverbs; i++)
-			if (!strcmp(rest[0], cli_verbs[i].name))
-				verb = &cli_verbs[i];
+		verb = cli_find_verb(rest[0]);
 		if (!verb) {
 			fprintf(stderr, "coretool: unknown verb '%s'\nTry 'coretool --help'.\n", rest[0]);
 			free(rest);
@@ -73,8 +71,7 @@ int main(int argc, char **argv)
 		free(rest);
 		return help ? CT_EXIT_OK : CT_EXIT_USAGE;
 	}
-	cli.verb = verb->name;
-	int rc = verb->run(&cli, nrest, rest);
+	int rc = cli_run_verb(&cli, nrest, rest);
 	if (cli.json)
 		fflush(stdout);
 	fflush(stdout);

@@ -1,10 +1,7 @@
 """coretool bt: stitched C/Go backtraces."""
 from __future__ import annotations
 
-import argparse
-from typing import List
-
-from .command import ArgParser, VerbCommand
+from .command import VerbCommand
 
 
 class BtCommand(VerbCommand):
@@ -16,12 +13,3 @@ Usage: coretool bt [--all] [--json]
 The output is the CLI's `coretool bt CORE`."""
 
     verb = "bt"
-    usage = "coretool bt [--all] [--json]"
-
-    def add_options(self, parser: ArgParser) -> None:
-        parser.add_argument("--all", action="store_true")
-
-    def verb_args(self, opts: argparse.Namespace, rest: List[str]) -> List[str]:
-        super().verb_args(opts, rest)
-        return ["--all"] if opts.all else []
-

@@ -15,5 +15,4 @@ The output is the CLI's `coretool cgocheck CORE` (when this libcoretool has
 the verb; else the command says it is not available)."""
 
     verb = "cgocheck"
-    usage = "coretool cgocheck [--json]"
 

@@ -23,7 +23,7 @@ a number, a Go map (its header). The output is the CLI's `coretool classify`.
 `coretool classify --help` gives the verb's full description."""
 
     verb = "classify"
-    usage = "coretool classify EXPR [--json]"
+    grammar = "EXPR"
     completer = gdb.COMPLETE_EXPRESSION
     live_note = ("live process: the Go heap and goroutine stacks are known, but mappings, "
                  "thread stacks and the C heap need a core (gcore FILE)")

@@ -11,5 +11,4 @@ Usage: coretool goroutines [--json]
 The output is the CLI's `coretool goroutines CORE`."""
 
     verb = "goroutines"
-    usage = "coretool goroutines [--json]"
 

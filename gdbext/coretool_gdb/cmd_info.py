@@ -13,5 +13,4 @@ Usage: coretool info [--json]
 The output is the CLI's `coretool info CORE`."""
 
     verb = "info"
-    usage = "coretool info [--json]"
 

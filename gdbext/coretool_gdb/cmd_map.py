@@ -7,7 +7,7 @@ from typing import List
 
 import gdb
 
-from .command import ArgParser, VerbCommand, non_negative, run_verb
+from .command import VerbCommand, run_verb
 from .expr import evaluate, is_local, to_map
 from .libct import CoretoolError
 
@@ -25,25 +25,12 @@ Then the health check: count against live slots, damage found.
 Usage: coretool map EXPR [--layout] [--limit N] [--json]
 EXPR is a gdb expression of a Go map type ('main.cache', a local, a field,
 *ptr), or a path as `coretool maps` prints it (main.cfg.byName).
-  --layout     tables, groups and ctrl bytes (Swiss), or buckets, tophash bytes,
-               overflow chains and evacuation state (classic)
-  --limit N    at most N entries (buckets/groups with --layout)
+The options are the CLI's (`coretool map --help` describes them).
 The output is the CLI's `coretool map CORE NAME` (or `ADDR:TYPE`)."""
 
     verb = "map"
-    usage = "coretool map EXPR [--layout] [--limit N] [--json]"
+    grammar = "EXPR"
     completer = gdb.COMPLETE_EXPRESSION
-
-    def add_options(self, parser: ArgParser) -> None:
-        parser.add_argument("--layout", action="store_true")
-        parser.add_argument("--limit", type=non_negative)
-
-    @staticmethod
-    def options(opts: argparse.Namespace) -> List[str]:
-        out = ["--layout"] if opts.layout else []
-        if opts.limit is not None:
-            out += ["--limit", str(opts.limit)]
-        return out
 
     @staticmethod
     def specs(expr: str) -> List[str]:
@@ -65,7 +52,7 @@ The output is the CLI's `coretool map CORE NAME` (or `ADDR:TYPE`)."""
         return [by_addr]
 
     def verb_args(self, opts: argparse.Namespace, rest: List[str]) -> List[str]:
-        return self.specs(" ".join(rest))[:1] + self.options(opts)
+        return self.specs(" ".join(rest))[:1] + self.option_args(opts)
 
     def run(self, arg: str, from_tty: bool) -> None:
         opts, rest = self.parse(arg)
@@ -75,7 +62,7 @@ The output is the CLI's `coretool map CORE NAME` (or `ADDR:TYPE`)."""
         specs = self.specs(" ".join(rest))
         for i, spec in enumerate(specs):
             try:
-                run_verb([self.verb, spec] + self.options(opts), opts.json)
+                run_verb([self.verb, spec] + self.option_args(opts), opts.json)
                 return
             except CoretoolError:
                 # The CLI may not reach a global gdb knows (its search depth): by address then.

@@ -24,7 +24,7 @@ strings, "0x..." pointers, lists, objects by field name, nested maps as
 objects). Meant for tests and scripts; `print` shows the same entries."""
 
     verb = "map-json"
-    usage = "coretool map-json EXPR"
+    usage_fallback = "coretool map-json EXPR"
     completer = gdb.COMPLETE_EXPRESSION
 
     def check_available(self) -> None:

@@ -13,5 +13,4 @@ Usage: coretool maps [--json]
 The output is the CLI's `coretool maps CORE`."""
 
     verb = "maps"
-    usage = "coretool maps [--json]"
 

@@ -16,5 +16,4 @@ Usage: coretool triage [--json]
 The output is the CLI's `coretool triage CORE`."""
 
     verb = "triage"
-    usage = "coretool triage [--json]"
 

@@ -4,7 +4,8 @@ the edge where every error becomes one gdb.GdbError line."""
 from __future__ import annotations
 
 import argparse
-from typing import List, NoReturn, Optional, Tuple, Union
+import re
+from typing import Callable, List, NoReturn, Optional, Tuple, Union
 
 import gdb
 
@@ -37,14 +38,18 @@ def split_args(arg: str) -> List[str]:
     return arg.split()
 
 
-def non_negative(text: str) -> int:
-    try:
-        n = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"'{text}' is negative")
-    return n
+def uint_in(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [lo, hi], as the verb's
+    specification gives the range."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        if n < lo or n > hi:
+            raise argparse.ArgumentTypeError(f"{n} is not in {lo}..{hi}")
+        return n
+    return parse
 
 
 class CoretoolPrefix(gdb.Command):
@@ -75,28 +80,97 @@ Go maps print through coretool's pretty-printers (`info pretty-printer`);
 
 
 class VerbCommand(gdb.Command):
-    """Base of `coretool VERB`: subclasses set verb/usage, add their options
-    and build the verb's argv in verb_args()."""
+    """Base of `coretool VERB`: subclasses set the verb (and, where the gdb
+    command takes an expression instead of the CLI's arguments, `grammar`);
+    the options, their types and the usage line come from libcoretool's verb
+    specification (ct_verbs_json), so they are the CLI's."""
 
     verb = ""
-    usage = ""
+    # The positional arguments in gdb ("EXPR"); None: the CLI's, less the core.
+    grammar: Optional[str] = None
+    # For a command that is not one of the library's verbs (no specification).
+    usage_fallback = ""
     completer = gdb.COMPLETE_NONE
     # Said on stderr when the verb runs over a live process's memory.
     live_note = ""
 
     def __init__(self) -> None:
+        self._parser: Optional[ArgParser] = None
+        # `help coretool VERB`: the class's text with the usage line of the
+        # specification (when the library can be loaded now).
+        try:
+            usage = self.usage
+        except CoretoolError:
+            usage = ""
+        if usage and self.__doc__:
+            self.__doc__ = re.sub(r"^Usage: .*$", lambda _: f"Usage: {usage}", self.__doc__,
+                                  count=1, flags=re.M)
         super().__init__(f"coretool {self.verb}", gdb.COMMAND_DATA)
-        self.parser = ArgParser(self.verb, self.usage)
-        self.add_options(self.parser)
 
-    def add_options(self, parser: ArgParser) -> None:
-        """Adds the verb's own options."""
+    def spec(self) -> Optional[dict]:
+        return libct.verb_spec(self.verb)
+
+    def spec_options(self) -> List[dict]:
+        """The verb's options that apply in a session (not the batch ones)."""
+        spec = self.spec()
+        return [o for o in spec["options"] if not o.get("cores_only")] if spec else []
+
+    def positional_args(self) -> List[dict]:
+        spec = self.spec()
+        return [a for a in spec["args"] if a["name"] != "CORE"] if spec else []
+
+    @property
+    def usage(self) -> str:
+        spec = self.spec()
+        if spec is None:
+            return self.usage_fallback
+        words = [f"coretool {self.verb}"]
+        grammar = self.grammar
+        if grammar is None:
+            grammar = " ".join(a["name"] if a["min"] else f"[{a['name']}]"
+                               for a in self.positional_args())
+        if grammar:
+            words.append(grammar)
+        for o in self.spec_options():
+            words.append(f"[{o['name']} {o['metavar']}]" if o["metavar"] else f"[{o['name']}]")
+        words.append("[--json]")
+        return " ".join(words)
+
+    @property
+    def parser(self) -> ArgParser:
+        if self._parser is None:
+            parser = ArgParser(self.verb, self.usage)
+            for o in self.spec_options():
+                names = [o["name"]] + ([o["alias"]] if o.get("alias") else [])
+                dest = o["name"].lstrip("-").replace("-", "_")
+                if o["type"] == "flag":
+                    parser.add_argument(*names, dest=dest, action="store_true")
+                elif o["type"] == "uint":
+                    parser.add_argument(*names, dest=dest, type=uint_in(o["min"], o["max"]))
+                else:
+                    parser.add_argument(*names, dest=dest)
+            self._parser = parser
+        return self._parser
+
+    def option_args(self, opts: argparse.Namespace) -> List[str]:
+        """The options given, as the verb's argv words."""
+        out: List[str] = []
+        for o in self.spec_options():
+            value = getattr(opts, o["name"].lstrip("-").replace("-", "_"), None)
+            if o["type"] == "flag":
+                out += [o["name"]] if value else []
+            elif value is not None:
+                out += [o["name"], str(value)]
+        return out
 
     def verb_args(self, opts: argparse.Namespace, rest: List[str]) -> List[str]:
-        """The verb's argv after the verb name."""
-        if rest:
-            raise CoretoolError(f"coretool {self.verb}: unexpected argument '{' '.join(rest)}'")
-        return []
+        """The verb's argv after the verb name: the positional words the
+        verb takes (beyond the core), then the options."""
+        most = sum(10**6 if a["max"] is None else a["max"] for a in self.positional_args())
+        if len(rest) > most:
+            raise CoretoolError(f"coretool {self.verb}: unexpected argument "
+                                f"'{' '.join(rest[most:])}' (usage: {self.usage})")
+        return rest + self.option_args(opts)
 
     def complete(self, text: str, word: Optional[str]) -> Union[int, List[str]]:
         """Options when the word being typed starts with '-', else gdb's own
@@ -110,7 +184,11 @@ class VerbCommand(gdb.Command):
 
     def all_options(self) -> List[str]:
         out: List[str] = []
-        for action in self.parser._actions:  # argparse has no public accessor
+        try:
+            actions = self.parser._actions  # argparse has no public accessor
+        except CoretoolError:  # no library: the options every command has
+            return ["--help", "--json"]
+        for action in actions:
             out.extend(action.option_strings)
         return sorted(o for o in out if o.startswith("--"))
 

@@ -7,10 +7,11 @@ this mirror instead of reading garbage.
 from __future__ import annotations
 
 import ctypes
+import json
 import ctypes.util
 import os
 import pathlib
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 
 class CoretoolError(Exception):
@@ -147,6 +148,8 @@ def _bind(lib: ctypes.CDLL) -> None:
     lib.ct_has_verb.argtypes = [cp]
     lib.ct_verb_help.restype = vp
     lib.ct_verb_help.argtypes = [cp]
+    lib.ct_verbs_json.restype = vp
+    lib.ct_verbs_json.argtypes = []
     lib.ct_struct_size.restype = ctypes.c_size_t
     lib.ct_struct_size.argtypes = [cp]
     for name, mirror in (("ct_map_info", MapInfo), ("ct_map_unit", MapUnit),
@@ -197,6 +200,23 @@ def has_verb(verb: str) -> bool:
 def verb_help(verb: str) -> Optional[str]:
     ptr = lib().ct_verb_help(verb.encode())
     return take_string(ptr) if ptr else None
+
+
+_verbs: Optional[Dict[str, Dict[str, Any]]] = None
+
+
+def verb_spec(verb: str) -> Optional[Dict[str, Any]]:
+    """The library's specification of a verb (arguments, options with types,
+    ranges and defaults, help), or None for a verb it does not have: the gdb
+    commands build their parsers and usage lines from it."""
+    global _verbs
+    if _verbs is None:
+        text = take_string(lib().ct_verbs_json())
+        try:
+            _verbs = {v["name"]: v for v in json.loads(text)["verbs"]}
+        except (ValueError, KeyError, TypeError) as e:
+            raise CoretoolError(f"libcoretool's verb specification is unreadable: {e}") from None
+    return _verbs.get(verb)
 
 
 def version() -> str:

@@ -1,0 +1,220 @@
+/* The verb specification: for each verb its arguments, options (types,
+ * ranges, defaults), flags and help. The parser (cli.c), `--help`, the usage
+ * lines and the gdb commands (through ct_verbs_json) are all made from this
+ * table; nothing else lists a verb's options. */
+#include <stdint.h>
+
+#include "cli.h"
+
+static const struct cli_arg core_arg[] = {
+	{ "CORE", "the core file", 1, 1 },
+	{ 0 },
+};
+
+static const struct cli_arg classify_args[] = {
+	{ "CORE", "the core file", 1, 1 },
+	{ "ADDR", "addresses (hexadecimal, with or without 0x); - reads them\n"
+		  "from standard input", 1, CLI_MANY },
+	{ 0 },
+};
+static const char classify_help[] =
+	"Says what each address is, with the evidence. Regions: go-heap (span, slot,\n"
+	"allocated/free/garbage), go-stack (goroutine, live part or not), go-runtime,\n"
+	"c-heap (glibc chunk, arena, bin when free), image (module, section, symbol),\n"
+	"thread-stack, mapped, unmapped (null-page, non-canonical, stack-guard).\n"
+	"Addresses are hexadecimal, with or without 0x. `-` reads them from standard\n"
+	"input, one or more per line. The core is opened once for all of them.\n";
+static const char classify_notes[] =
+	"With --json: one JSON object per line, fields addr, region, state, detail.\n"
+	"A verdict whose state is unknown (memory not in the core) makes the exit\n"
+	"status 1.\n";
+
+static const char info_help[] =
+	"Prints what the core holds: the process and its command line, the core's own\n"
+	"signal information (NT_SIGINFO), each thread with its PC and function, the\n"
+	"executable (and whether its build-id matches the core), the shared libraries\n"
+	"and whether their files were found, the Go version and map implementation\n"
+	"(read from DWARF), and which memory the core did not save.\n";
+
+static const struct cli_arg maps_args[] = {
+	{ "CORE", "the core file", 1, 1 },
+	{ "PATTERN", "only paths matching this shell pattern ('main.*')", 0, 1 },
+	{ 0 },
+};
+static const struct cli_opt maps_opts[] = {
+	{ "--depth", NULL, CLI_OPT_UINT, "N", 0, 16, 3, 0,
+	  "pointers followed from a global, 0 for none" },
+	{ "--no-walk", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
+	  "read headers only (no health walk: fast on huge maps)" },
+	{ 0 },
+};
+static const char maps_help[] =
+	"Finds every Go map reachable from the program's global variables: globals of\n"
+	"map type, maps in fields of global structs and elements of global arrays\n"
+	"(main.cfg.byName, main.arr[3]), maps reached through pointers, slices and\n"
+	"interfaces from globals (*main.p, main.v.(map[string]int); up to --depth\n"
+	"pointers, 100000 objects in all), and maps held in other maps' values\n"
+	"(main.nested[\"big\"]). For each: its path, the header address, the type, the\n"
+	"implementation (classic hmap or Swiss table, read from DWARF), the count, the\n"
+	"buckets (2^B, overflow, growth state) or the directory and tables, the flags,\n"
+	"and its health: the map is walked and the live slots found are checked\n"
+	"against the count; overflow cycles, wild pointers, impossible tophash/ctrl\n"
+	"bytes, a writer flag (hashWriting/writing: evidence of a concurrent write)\n"
+	"are reported.\n";
+static const char maps_notes[] =
+	"Output: one line per map (text), or with --json one object\n"
+	"  {\"maps\": [{\"path\", \"slot\", \"addr\", \"type\", \"key_type\", \"elem_type\",\n"
+	"   \"impl\", \"nil\", \"count\", classic: \"B\", \"buckets\", \"oldbuckets\",\n"
+	"   \"nevacuate\", \"noverflow\", swiss: \"dir_len\", \"global_depth\", \"tables\",\n"
+	"   \"groups\", \"growing\", \"growth\", \"flags\", \"health\": {\"ok\", \"live\",\n"
+	"   \"complete\", \"issues\": [...]}}], \"globals\", \"truncated\"}\n"
+	"Addresses are \"0x...\" strings. A map whose health is not ok, or whose\n"
+	"pointer is not in the core, makes the exit status 1 and is named on stderr.\n"
+	"Pointers followed on the way (fields, slices, interfaces: often stale) that\n"
+	"cannot be read, and search bounds reached (\"truncated\"), are said with -v.\n";
+
+static const struct cli_arg map_args[] = {
+	{ "CORE", "the core file", 1, 1 },
+	{ "NAME|ADDR:TYPE", "the map: its path as `coretool maps` prints it, or its\n"
+			    "header's address and type", 1, 1 },
+	{ 0 },
+};
+static const struct cli_opt map_opts[] = {
+	{ "--limit", NULL, CLI_OPT_UINT, "N", 0, UINT64_MAX, 0, CLI_OPT_NO_DEFAULT,
+	  "show at most N entries (with --layout: N buckets/groups);\n"
+	  "the whole map is still walked for the health check" },
+	{ "--layout", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
+	  "show the buckets (tophash bytes, overflow chains, evacuation\n"
+	  "marks) or the tables and groups (ctrl bytes) instead of the\n"
+	  "entries" },
+	{ 0 },
+};
+static const char map_help[] =
+	"Dumps one Go map. The map is named by its path as `coretool maps` prints it\n"
+	"(main.cache, main.cfg.byName, main.arr[3], *main.p, main.nested[\"big\"]), or\n"
+	"given as the address of its header and its type: 0xc000012345:map[string]int\n"
+	"(the address `maps` shows; quote the argument for the shell).\n"
+	"\n"
+	"Entries are streamed in bucket/group order, each live entry once, also for a\n"
+	"classic map caught in the middle of growing (old buckets not yet evacuated\n"
+	"plus the new array). Keys and values are rendered from their DWARF types:\n"
+	"integers and floats as numbers, strings as strings (invalid UTF-8 escaped),\n"
+	"pointers/unsafe.Pointer/uintptr/chan/func as \"0x...\" strings, structs as\n"
+	"objects by field name, arrays as arrays, slices as {len, cap, ptr},\n"
+	"interfaces as {type, data, value}, nested maps as {map, count}.\n"
+	"\n"
+	"After the entries, the health check: count (hmap.count / Map.used) against\n"
+	"the live slots found, and whatever the walk found wrong (overflow cycles,\n"
+	"wild or unsaved bucket/group/table pointers, impossible tophash or ctrl\n"
+	"bytes, table counters that disagree, a writer flag set). A damaged map is\n"
+	"dumped as far as it can be read and the exit status is 1.\n";
+static const char map_notes[] =
+	"Text layout legend: classic tophash: hex = live slot (top hash byte),\n"
+	"  __ = emptyRest, .. = emptyOne, eX/eY = evacuated to the X/Y half,\n"
+	"  e_ = evacuatedEmpty; swiss ctrl: hex = full slot (h2 hash bits),\n"
+	"  -- = empty, DD = deleted (tombstone), !! = impossible byte.\n"
+	"\n"
+	"JSON (--json): one object {\"path\", \"addr\", \"type\", \"impl\", \"count\",\n"
+	"  \"entries\": [{\"key\": ..., \"value\": ...}, ...] (or \"buckets\"/\"tables\"/\n"
+	"  \"groups\" with --layout), \"shown\", \"truncated\", \"health\": {\"ok\",\n"
+	"  \"count\", \"live\", \"complete\", \"issues\", \"stopped\"}}.\n";
+
+static const struct cli_arg triage_args[] = {
+	{ "CORE", "core files: one report each", 1, CLI_MANY },
+	{ 0 },
+};
+static const struct cli_opt triage_opts[] = {
+	{ "--jobs", "-j", CLI_OPT_UINT, "N", 1, 256, 1, CLI_OPT_CORES_ONLY,
+	  "analyse N cores at a time (each in its own process: one\n"
+	  "bad core never stops the batch)" },
+	{ "--summary", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, CLI_OPT_CORES_ONLY,
+	  "after the reports, the groups by signature with counts" },
+	{ "--sarif", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, CLI_OPT_CORES_ONLY,
+	  "instead of reports, one SARIF 2.1.0 log with one result per\n"
+	  "signature (for code-scanning dashboards)" },
+	{ 0 },
+};
+static const char triage_help[] =
+	"For each core: the real fault (recovered from Go's signal frame when Go\n"
+	"re-raised SIGABRT), the faulting thread and goroutine, the stitched C/Go\n"
+	"backtrace, the classification of the fault address and of the registers,\n"
+	"who still holds the address, Go's fatal error and glibc's abort message, a\n"
+	"crash class, a one-line verdict and a signature for grouping.\n";
+static const char triage_notes[] =
+	"With --json: one JSON object per core per line (JSON Lines); a core that\n"
+	"cannot be read gives {\"core\": ..., \"error\": ...}.\n"
+	"\n"
+	"Classes: null-deref, c-use-after-free, go-use-after-free, wild-pointer,\n"
+	"stack-overflow, c-heap-corruption, double-free, concurrent-map-write,\n"
+	"go-fatal, abort, unknown.\n";
+
+static const char goroutines_help[] =
+	"Lists every goroutine of runtime.allgs (dead ones left out unless -v): id,\n"
+	"status, wait reason, the thread running it, and the first frame outside the\n"
+	"runtime (its own code), from its saved state (frame pointers).\n";
+
+static const struct cli_opt bt_opts[] = {
+	{ "--all", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
+	  "every thread (C frames, then its goroutine's Go frames),\n"
+	  "then every goroutine not running on a thread" },
+	{ 0 },
+};
+static const char bt_help[] =
+	"The backtrace of the thread that took the fault (registers from Go's signal\n"
+	"frame when Go re-raised the signal): its C frames, then across the cgo\n"
+	"switch the Go frames of the goroutine that made the call.\n";
+
+static const char cgocheck_help[] =
+	"Audits the pointers that cross the cgo boundary, after the fact:\n"
+	"  C memory holding Go pointers (allocated glibc chunks, C globals of the\n"
+	"  executable and its libraries): `dangling` when the Go object is free or\n"
+	"  garbage (will crash or corrupt), `unpinned` when it is live but neither\n"
+	"  pinned by a runtime.Pinner nor otherwise allowed (works by luck), `ok`\n"
+	"  when pinned. (A runtime/cgo.Handle is an integer, not a pointer: it is\n"
+	"  never flagged.)\n"
+	"  Go memory holding pointers to freed C chunks: map entries (named with\n"
+	"  their key), Go globals, and, marked conservative, words of live Go heap\n"
+	"  objects.\n"
+	"Pointers on thread stacks are listed apart (they may be in flight in a call).\n";
+static const char cgocheck_notes[] =
+	"Exit status: 0 when nothing is dangling, 1 when something is.\n";
+
+static const struct cli_opt heap_opts[] = {
+	{ "--top", NULL, CLI_OPT_UINT, "N", 1, UINT32_MAX, 0, CLI_OPT_NO_DEFAULT,
+	  "only the N classes with the most live bytes" },
+	{ 0 },
+};
+static const char heap_help[] =
+	"Counts the Go heap by span class (size class and scan/noscan): in-use spans,\n"
+	"live objects (slots allocated by the span's freeindex and allocation bits),\n"
+	"free slots, live bytes and span bytes; large objects (size class 0) apart;\n"
+	"stack and other manually managed spans in one line.\n";
+
+static const struct cli_opt no_opts[] = { { 0 } };
+
+const struct cli_verb cli_verbs[] = {
+	{ "info", cmd_info, "CORE",
+	  "the process, threads, signal, modules, Go version and map implementation", info_help,
+	  NULL, core_arg, no_opts, CLI_VERB_NEEDS_CORE },
+	{ "classify", cmd_classify, "CORE ADDR... | CORE -",
+	  "what each address is: Go heap, goroutine stack, C heap, image, thread stack, ...",
+	  classify_help, classify_notes, classify_args, no_opts, 0 },
+	{ "maps", cmd_maps, "CORE [PATTERN]", "every Go map reachable from globals, with its health",
+	  maps_help, maps_notes, maps_args, maps_opts, 0 },
+	{ "map", cmd_map, "CORE NAME|ADDR:TYPE",
+	  "one Go map's entries, or its buckets/groups with --layout", map_help, map_notes,
+	  map_args, map_opts, 0 },
+	{ "triage", cmd_triage, "CORE...",
+	  "the crash report: real fault, stitched stacks, holders, class, verdict", triage_help,
+	  triage_notes, triage_args, triage_opts, CLI_VERB_NEEDS_CORE },
+	{ "goroutines", cmd_goroutines, "CORE", "every goroutine: status, wait reason, thread, own frame",
+	  goroutines_help, NULL, core_arg, no_opts, 0 },
+	{ "bt", cmd_bt, "CORE", "stitched C/Go backtraces of the faulting thread (or all)", bt_help,
+	  NULL, core_arg, bt_opts, CLI_VERB_NEEDS_CORE },
+	{ "cgocheck", cmd_cgocheck, "CORE",
+	  "pointers across the cgo boundary: Go pointers in C memory, freed C pointers in Go",
+	  cgocheck_help, cgocheck_notes, core_arg, no_opts, CLI_VERB_NEEDS_CORE },
+	{ "heap", cmd_heap, "CORE", "Go heap census by size class", heap_help, NULL, core_arg,
+	  heap_opts, 0 },
+};
+const size_t cli_nverbs = sizeof(cli_verbs) / sizeof(cli_verbs[0]);
