@@ -1,5 +1,5 @@
 # coretool for gdb: `source gdbext/coretool-gdb.py` (or the auto-load line in
-# docs/gdb.md). Adds the `coretool` commands and the Go pretty-printers; all
+# the README, section "gdb"). Adds the `coretool` commands and the Go pretty-printers; all
 # of the work is done by libcoretool (build/libcoretool.so, or CORETOOL_LIB).
 import os
 import sys

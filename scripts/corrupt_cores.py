@@ -30,7 +30,7 @@ build/corrupt/manifest.json lists every case with the arguments the test
 uses. Generated from go1.23 (classic maps), go1.26 (Swiss maps) and the
 plain C sample; regenerated when a sample core is newer than the manifest.
 Python standard library only; layout offsets used to aim the damage are the
-ones of /work/shared/GO-RUNTIME.md for Go 1.22-1.27 (a wrong aim would still
+ones of docs/go-runtime.md for Go 1.22-1.27 (a wrong aim would still
 be damage, but the case name would not say what it hit).
 
 Usage: corrupt_cores.py [--out DIR] [--force]
@@ -56,7 +56,7 @@ PT_LOAD, PT_NOTE = 1, 4
 NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_SIGINFO, NT_FILE = 1, 3, 6, 0x53494749, 0x46494c45
 PF_W = 2
 
-# mspan fields, Go 1.22-1.27 (runtime/mheap.go; GO-RUNTIME.md "mspan")
+# mspan fields, Go 1.22-1.27 (runtime/mheap.go; docs/go-runtime.md "Heap")
 MSPAN = {"startAddr": (24, 8), "npages": (32, 8), "freeindex": (48, 2), "nelems": (50, 2),
          "allocBits": (64, 8), "gcmarkBits": (72, 8), "sweepgen": (88, 4),
          "spanclass": (98, 1), "state": (99, 1), "elemsize": (104, 8), "limit": (112, 8)}

@@ -146,8 +146,11 @@ def probe(tmp_path_factory):
     src.write_text(PROBE_SRC)
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libdw", "libelf"],
                            capture_output=True, text=True, check=True).stdout.split()
-    subprocess.run([cc, "-std=c11", "-g", f"-I{ROOT / 'coretool'}", str(src), str(lib),
-                    *flags, "-o", str(exe)], check=True)
+    # The include path of the layers below the API, as the Makefile gives it.
+    inc = subprocess.run(["make", "-s", "--no-print-directory", "-C", str(ROOT), "print-inc"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run([cc, "-std=c11", "-g", *inc, str(src), str(lib), *flags, "-o", str(exe)],
+                   check=True, cwd=ROOT)
     return exe
 
 

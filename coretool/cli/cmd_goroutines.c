@@ -14,7 +14,8 @@ static const struct frame *goroutines_user_frame(const struct backtrace *bt)
 {
 	for (size_t i = 0; i < bt->n; i++) {
 		const char *f = bt->frames[i].func;
-		if (f && strncmp(f, "runtime.", 8) && strncmp(f, "internal/", 9) && strncmp(f, "runtime/", 8))
+		enum go_func_role role = go_func_role(f);
+		if (f && role != GO_FUNC_RUNTIME && role != GO_FUNC_RUNTIME_PKG)
 			return &bt->frames[i];
 	}
 	return bt->n ? &bt->frames[0] : NULL;

@@ -259,7 +259,7 @@ static void cgocheck_c_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum c
 static void cgocheck_go_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum cgocheck_place place,
 			     const char *where, bool conservative)
 {
-	if (w < 0x10000 || !ck->c)
+	if (w < CLASSIFY_NULL_PAGE_END || !ck->c)
 		return;
 	struct cgocheck_finding f = { .kind = CGOCHECK_GO_HOLDS_FREED_C, .verdict = CGOCHECK_DANGLING,
 				      .place = place, .at = at, .value = w, .conservative = conservative };
@@ -276,7 +276,7 @@ static void cgocheck_go_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum 
 		/* free() unmaps a large (mmapped) chunk at once; its user pointer
 		 * was 16 bytes into a page. Without a mapping nothing proves it,
 		 * so this is only flagged as likely. */
-		if ((w & 0xfff) != 0x10 || w >= CGOCHECK_MMAP_TOP || w < CGOCHECK_MMAP_LOW)
+		if (!cheap_mmapped_user_shape(w) || w >= CGOCHECK_MMAP_TOP || w < CGOCHECK_MMAP_LOW)
 			return;
 		f.conservative = true;
 	}
@@ -348,10 +348,6 @@ static bool cgocheck_chunk(const struct cheap_chunk *ch, void *arg)
 					 cgocheck_c_word_adapter, false);
 	return !ck->stop;
 }
-
-struct cgocheck_heapwalk {
-	struct cgocheck *ck;
-};
 
 static bool cgocheck_go_span(const struct go_span *s, void *arg)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* Below this the kernel refuses mappings (vm.mmap_min_addr): a NULL pointer plus a field offset. */
-#define CLASSIFY_NULL_PAGE_END 0x10000ULL
+
 /* x86-64 with 4-level paging: user space ends at 1 << 47, kernel space starts at -(1 << 47). */
 #define CLASSIFY_USER_END 0x0000800000000000ULL
 #define CLASSIFY_KERNEL_START 0xffff800000000000ULL

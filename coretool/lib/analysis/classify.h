@@ -31,6 +31,11 @@ enum vstate {
 	VSTATE_NA, /* the region has no allocation state (image, mapping, unmapped) */
 };
 
+/* Below this nothing is ever mapped (Linux's vm.mmap_min_addr is 64 KiB by
+ * default): an address here is a NULL pointer plus an offset, and a word
+ * here is no pointer. */
+#define CLASSIFY_NULL_PAGE_END 0x10000ULL
+
 enum unmapped_kind { UNMAPPED_PLAIN, UNMAPPED_NULL_PAGE, UNMAPPED_NON_CANONICAL, UNMAPPED_STACK_GUARD };
 
 struct verdict {

@@ -2,7 +2,7 @@
  * SIGSEGV, then re-raises SIGABRT: the core's NT_SIGINFO says SIGABRT. The
  * first signal survives in the kernel's rt_sigframe on the signal stack of the
  * thread that took it (siginfo and ucontext with the registers at the fault).
- * Facts: GO-RUNTIME.md "Goroutines, threads and signals". */
+ * Facts: docs/go-runtime.md "Goroutines, threads, signals". */
 #ifndef CT_FAULT_H
 #define CT_FAULT_H
 

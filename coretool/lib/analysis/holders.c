@@ -12,9 +12,10 @@ void holders_range(struct target *t, uint64_t addr, uint64_t *lo, uint64_t *hi)
 	struct verdict v;
 	classify(t, addr, &v);
 	*lo = *hi = addr;
-	if (v.region == REGION_GO_HEAP && v.d.heap.kind == GO_SPAN_INUSE && !v.d.heap.slot.beyond) {
-		const struct go_span *s = &v.d.heap.span;
-		uint64_t esize = s->elemsize ? s->elemsize : s->npages * 8192;
+	const struct go_heap *h = NULL;
+	if (v.region == REGION_GO_HEAP && v.d.heap.kind == GO_SPAN_INUSE && !v.d.heap.slot.beyond &&
+	    !target_go_heap(t, &h)) {
+		uint64_t esize = go_span_elem_bytes(h, &v.d.heap.span);
 		*lo = v.d.heap.slot.base;
 		*hi = v.d.heap.slot.base + esize - 1;
 	} else if (v.region == REGION_C_HEAP && v.d.chunk.chunk) {

@@ -123,10 +123,11 @@ static void triage_fatal_map(struct target *t, struct triage *tr)
 
 /* ---- frames ---- */
 
+/* Not the program's own code: the runtime, its packages, cgo's glue. */
 static bool triage_runtime_frame(const char *f)
 {
-	return !f || !strncmp(f, "runtime.", 8) || strstr(f, "_Cfunc_") || strstr(f, "_cgo_") ||
-	       !strncmp(f, "runtime/", 8) || !strncmp(f, "internal/", 9) || !strcmp(f, "crosscall2");
+	enum go_func_role r = go_func_role(f);
+	return !f || r == GO_FUNC_RUNTIME || r == GO_FUNC_RUNTIME_PKG || r == GO_FUNC_CGO;
 }
 
 static bool triage_libc_frame(const struct frame *f)
@@ -209,7 +210,7 @@ static void triage_registers(struct target *t, struct triage *tr)
 		uint64_t v = tr->fault.regs[triage_gprs[i]];
 		/* "Looks like a pointer": mapped in the process, or a freed C chunk's
 		 * page-aligned user pointer that the program still uses. */
-		if (v < 0x10000 || !core_segment_of(t->core, v))
+		if (v < CLASSIFY_NULL_PAGE_END || !core_segment_of(t->core, v))
 			continue;
 		struct triage_reg *r = &tr->regs[tr->nregs++];
 		r->reg = triage_gprs[i];
@@ -416,7 +417,7 @@ static void triage_classify(struct target *t, struct triage *tr)
 		tr->klass = "c-use-after-free";
 		snprintf(v, n, "%s touched 0x%" PRIx64 ", in a C chunk of %" PRIu64 " bytes freed earlier (%s bin)%s",
 			 where, f->addr, fv->d.chunk.user_size, cheap_bin_name(fv->d.chunk.bin), held);
-	} else if (fv->region == REGION_UNMAPPED && held[0] && (f->addr & 0xfff) == 0x10) {
+	} else if (fv->region == REGION_UNMAPPED && held[0] && cheap_mmapped_user_shape(f->addr)) {
 		/* glibc's mmapped chunks start 16 bytes into a page, and free()
 		 * unmaps them at once: a held pointer of that shape into nothing. */
 		tr->klass = "c-use-after-free";
@@ -439,7 +440,8 @@ static void triage_signature(struct triage *tr)
 	/* Function names only: addresses and offsets vary between builds and runs. */
 	for (size_t i = 0; i < tr->bt.n && used < 5; i++) {
 		const char *fn = tr->bt.frames[i].func;
-		if (!fn || !strncmp(fn, "runtime.", 8) || !strncmp(fn, "__restore_rt", 12))
+		enum go_func_role role = go_func_role(fn);
+		if (!fn || role == GO_FUNC_RUNTIME || role == GO_FUNC_SIGRETURN)
 			continue;
 		MIX("|");
 		MIX(fn);

@@ -1,7 +1,7 @@
 /* The C heap: glibc malloc's arenas, heaps, chunks and bins, found without libc
  * debug symbols (a validated search for main_arena in libc's writable data),
  * or through libc's debug info when it happens to be present. Facts:
- * GO-RUNTIME.md "glibc malloc"; every layout number is in cheap.c's table.
+ * docs/glibc-malloc.md; every layout number is in cheap.c's table.
  *
  * Environment: CORETOOL_CHEAP_NO_DEBUGINFO=1 ignores libc's debug info (symbol
  * main_arena, DWARF struct malloc_state) and uses the search and the table, as
@@ -132,6 +132,15 @@ struct cheap_process {
  * when it is found (cached per build ID), else by searching libc's writable
  * data. No libc.so.6 and no malloc state in the executable → CT_ERR_NOTFOUND. */
 struct ct_error *cheap_open_process(const struct cheap_process *p, struct cheap **ret);
+/* glibc's mmapped chunks (large allocations) begin on a page, their header
+ * being prev_size and size: the user pointer is 2*SIZE_SZ into the page
+ * (malloc.c, chunk2mem). free() unmaps them at once, so a pointer of this
+ * shape into nothing is likely a freed large chunk. */
+#define CHEAP_MMAP_USER_OFFSET 16u
+static inline bool cheap_mmapped_user_shape(uint64_t addr)
+{
+	return (addr & 0xfff) == CHEAP_MMAP_USER_OFFSET;
+}
 /* libc.so.6 (or libc-2.N.so) by its path. */
 bool cheap_is_libc(const char *path);
 

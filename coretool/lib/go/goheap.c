@@ -234,7 +234,7 @@ struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *spa
 	/* The tiny allocator packs several noscan objects into 16-byte blocks of
 	 * size class 2 (tinySpanClass, malloc.go). */
 	slot->tiny = sizeclass == 2 && noscan;
-	uint64_t esize = span->elemsize ? span->elemsize : span->npages * h->page_size;
+	uint64_t esize = go_span_elem_bytes(h, span);
 	if (!esize)
 		return ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 " has element size 0", span->addr);
 	slot->index = (addr - span->start) / esize;
@@ -360,4 +360,10 @@ int go_span_pinned(const struct go_heap *h, const struct go_span *span, uint64_t
 		return -1;
 	}
 	return b;
+}
+
+uint64_t go_span_elem_bytes(const struct go_heap *h, const struct go_span *span)
+{
+	/* A large object's span (size class 0) is the object: elemsize may be 0 there. */
+	return span->elemsize ? span->elemsize : span->npages * h->page_size;
 }

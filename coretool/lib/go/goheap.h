@@ -1,6 +1,6 @@
 /* The Go heap: from an address to its span (through the runtime's own arena
  * index, as runtime.spanOfHeap does) and to its slot, allocated or free by the
- * span's allocation bits. Facts: GO-RUNTIME.md "Heap" and "mspan". */
+ * span's allocation bits. Facts: docs/go-runtime.md "Heap". */
 #ifndef CT_GOHEAP_H
 #define CT_GOHEAP_H
 
@@ -77,6 +77,9 @@ struct ct_error *go_span_read(const struct go_heap *h, uint64_t addr, struct go_
 /* The slot of addr in an in-use span, with its allocation and mark state. */
 struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *span, uint64_t addr,
 			      struct go_slot *slot);
+/* The bytes of one object of the span: elemsize, or the whole span for a
+ * large object (size class 0). */
+uint64_t go_span_elem_bytes(const struct go_heap *h, const struct go_span *span);
 /* Is slot i allocated (i < freeindex || allocBits[i])? */
 struct ct_error *go_span_allocated(const struct go_heap *h, const struct go_span *span,
 				   uint64_t i, bool *ret);

@@ -82,11 +82,6 @@ const struct gomap_consts *gomap_ctx_consts(const struct gomap_ctx *ctx)
 	return &ctx->consts;
 }
 
-const struct go_rt *gomap_ctx_rt(const struct gomap_ctx *ctx)
-{
-	return ctx->rt;
-}
-
 /* ---- layout from DWARF ---- */
 
 static bool gomap_attr_die(Dwarf_Die *die, unsigned name, Dwarf_Die *ret)
@@ -141,7 +136,7 @@ static bool gomap_indirect(Dwarf_Die *slot, Dwarf_Die *k, uint64_t ksize)
 static struct ct_error *gomap_unsupported(const char *name, const char *what)
 {
 	return ct_error_fmt(CT_ERR_UNSUPPORTED,
-			    "map type %s: unsupported DWARF layout (%s); see GO-RUNTIME.md", name,
+			    "map type %s: unsupported DWARF layout (%s); see docs/go-runtime.md", name,
 			    what);
 }
 
@@ -365,16 +360,6 @@ struct ct_error *gomap_read(const struct gomap_ctx *ctx, const struct gomap_type
 	}
 	*ret = m;
 	return NULL;
-}
-
-struct ct_error *gomap_read_var(const struct gomap_ctx *ctx, const struct gomap_type *type,
-				uint64_t slot, struct gomap *ret)
-{
-	uint64_t p;
-	struct ct_error *err = mem_read_u64(ctx->mem, slot, &p, "map pointer");
-	if (err)
-		return ct_error_wrap(err, "map %s", type->name);
-	return gomap_read(ctx, type, p, ret);
 }
 
 /* ---- health ---- */

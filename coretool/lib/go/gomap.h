@@ -156,11 +156,10 @@ struct gomap_health {
 struct ct_error *gomap_ctx_create(const struct go_rt *rt, struct gomap_ctx **ret);
 void gomap_ctx_destroy(struct gomap_ctx *ctx); /* NULL allowed */
 const struct gomap_consts *gomap_ctx_consts(const struct gomap_ctx *ctx);
-const struct go_rt *gomap_ctx_rt(const struct gomap_ctx *ctx);
 
 /* The layout of map type `type` (a DIE with DW_AT_go_kind 21, typically the
  * typedef map[K]V). CT_ERR_UNSUPPORTED if its DWARF does not have the shape
- * described in GO-RUNTIME.md. */
+ * described in docs/go-runtime.md. */
 struct ct_error *gomap_type_from_die(const struct gomap_ctx *ctx, Dwarf_Die *type,
 				     struct gomap_type *ret);
 /* The same by name, e.g. "map[string]int". */
@@ -170,9 +169,6 @@ struct ct_error *gomap_type_by_name(const struct gomap_ctx *ctx, const char *nam
 /* Reads the header at addr (0: a nil map, nothing read). */
 struct ct_error *gomap_read(const struct gomap_ctx *ctx, const struct gomap_type *type,
 			    uint64_t addr, struct gomap *ret);
-/* Reads the map pointer stored at slot (a map variable) and then the header. */
-struct ct_error *gomap_read_var(const struct gomap_ctx *ctx, const struct gomap_type *type,
-				uint64_t slot, struct gomap *ret);
 
 /* Walks a map: each live entry exactly once, as the runtime's iterator would
  * see it (mid-growth classic maps included), buckets/groups and tables for the

@@ -78,3 +78,33 @@ void go_rt_close(struct go_rt *rt)
 {
 	free(rt);
 }
+
+/* How a function name is recognized, first match wins. */
+static const struct {
+	enum { ROLE_PREFIX, ROLE_SUBSTR, ROLE_EXACT } how;
+	const char *text;
+	enum go_func_role role;
+} go_func_roles[] = {
+	{ ROLE_PREFIX, "runtime.", GO_FUNC_RUNTIME },
+	{ ROLE_PREFIX, "runtime/", GO_FUNC_RUNTIME_PKG },   /* runtime/cgo, runtime/internal/... */
+	{ ROLE_PREFIX, "internal/", GO_FUNC_RUNTIME_PKG },  /* internal/runtime/maps (1.24+), ... */
+	{ ROLE_SUBSTR, "_Cfunc_", GO_FUNC_CGO },            /* main._Cfunc_f, the cgo call stub */
+	{ ROLE_SUBSTR, "_cgo_", GO_FUNC_CGO },              /* _cgo_<hash>_Cfunc_f, the C side */
+	{ ROLE_EXACT, "crosscall2", GO_FUNC_CGO },          /* C calling back into Go */
+	{ ROLE_PREFIX, "__restore_rt", GO_FUNC_SIGRETURN }, /* glibc's sa_restorer */
+};
+
+enum go_func_role go_func_role(const char *func)
+{
+	if (!func)
+		return GO_FUNC_USER;
+	for (size_t i = 0; i < sizeof(go_func_roles) / sizeof(go_func_roles[0]); i++) {
+		const char *t = go_func_roles[i].text;
+		bool hit = go_func_roles[i].how == ROLE_PREFIX ? !strncmp(func, t, strlen(t)) :
+			   go_func_roles[i].how == ROLE_SUBSTR ? strstr(func, t) != NULL :
+								 !strcmp(func, t);
+		if (hit)
+			return go_func_roles[i].role;
+	}
+	return GO_FUNC_USER;
+}

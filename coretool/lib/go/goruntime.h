@@ -1,6 +1,6 @@
-/* The Go runtime of the target: version, map implementation, and (in gospan.c,
+/* The Go runtime of the target: version, map implementation, and (in goheap.c,
  * goroutine.c, ...) the heap and goroutine models built on it. Every layout fact
- * comes from the executable's DWARF; see ../shared/GO-RUNTIME.md for the facts. */
+ * comes from the executable's DWARF; see docs/go-runtime.md for the facts. */
 #ifndef CT_GORUNTIME_H
 #define CT_GORUNTIME_H
 
@@ -51,6 +51,17 @@ const char *go_map_impl_name(enum go_map_impl impl);
  * and returns the full length in *len. */
 struct ct_error *go_read_string(const struct go_rt *rt, uint64_t addr, char *buf, size_t cap,
 				uint64_t *len);
+
+/* What a function is, by its name: the one table of the runtime's function
+ * roles (goruntime.c), which backtraces, triage and signatures consult. */
+enum go_func_role {
+	GO_FUNC_USER,        /* the program's own code (and C libraries) */
+	GO_FUNC_RUNTIME,     /* package runtime itself: runtime.* */
+	GO_FUNC_RUNTIME_PKG, /* the runtime's own packages: runtime/..., internal/... */
+	GO_FUNC_CGO,         /* cgo's glue: _Cfunc_*, _cgo_*, crosscall2 */
+	GO_FUNC_SIGRETURN,   /* the kernel's signal return trampoline (__restore_rt) */
+};
+enum go_func_role go_func_role(const char *func);
 
 /* Address of a Go global variable (bias applied). */
 struct ct_error *go_var_addr(const struct go_rt *rt, const char *name, uint64_t *ret);

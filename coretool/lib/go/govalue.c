@@ -249,11 +249,6 @@ bool govalue_type_of_rtype(struct govalue *gv, uint64_t rtype, Dwarf_Die *ret)
 	return rt_name(gv, rtype, name, sizeof(name)) && dw_type(gv->rt->dw, name, ret);
 }
 
-bool govalue_rtype_name(struct govalue *gv, uint64_t rtype, char *buf, size_t cap)
-{
-	return rt_name(gv, rtype, buf, cap);
-}
-
 /* ---- kinds ---- */
 
 /* The Go kind of a type: the first DW_AT_go_kind along its typedef chain (Go

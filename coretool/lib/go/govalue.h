@@ -69,7 +69,5 @@ struct govalue_iface {
 enum mem_status govalue_iface(struct govalue *gv, Dwarf_Die *st, uint64_t addr,
 			      struct govalue_iface *ret);
 
-/* The runtime's name for the type descriptor at rtype ("int", "*main.T"). */
-bool govalue_rtype_name(struct govalue *gv, uint64_t rtype, char *buf, size_t cap);
 
 #endif
