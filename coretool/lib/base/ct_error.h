@@ -5,6 +5,7 @@
 #define CT_ERROR_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum ct_errcode {
 	CT_ERR_NOMEM = 1,
@@ -33,6 +34,11 @@ struct ct_error *ct_error_wrap(struct ct_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ct_error_destroy(struct ct_error *err);
 const char *ct_errcode_name(enum ct_errcode code);
+
+/* Lists a model's fallback table: each constant it reads from DWARF with the
+ * value it uses when the executable's DWARF lacks it (tests compare the two
+ * on every toolchain's executables). */
+typedef void (*ct_fallback_fn)(void *arg, const char *name, int64_t value);
 
 /* Where a model sends what makes a result partial without failing it (memory
  * missing, a structure that does not add up): the session hands one sink down

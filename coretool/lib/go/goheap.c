@@ -24,6 +24,12 @@ static const struct {
 	{ "runtime.mallocHeaderSize", 8 },         /* mbitmap.go, 1.22+ */
 };
 
+void go_heap_fallbacks(ct_fallback_fn fn, void *arg)
+{
+	for (size_t i = 0; i < sizeof(go_heap_fallback) / sizeof(go_heap_fallback[0]); i++)
+		fn(arg, go_heap_fallback[i].name, go_heap_fallback[i].value);
+}
+
 static int64_t go_heap_const(const struct go_rt *rt, const char *name)
 {
 	int64_t v;

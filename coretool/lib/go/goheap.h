@@ -99,6 +99,9 @@ struct ct_error *go_span_count_allocated(const struct go_heap *h, const struct g
  * runtime has no pinning (before 1.21) or the bits are unreadable. */
 int go_span_pinned(const struct go_heap *h, const struct go_span *span, uint64_t i);
 
+/* The heap constants used where DWARF lacks them (for tests). */
+void go_heap_fallbacks(ct_fallback_fn fn, void *arg);
+
 /* Size class and noscan bit of a span class. */
 static inline unsigned go_spanclass_sizeclass(uint8_t sc) { return sc >> 1; }
 static inline bool go_spanclass_noscan(uint8_t sc) { return sc & 1; }

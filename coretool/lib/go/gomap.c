@@ -43,6 +43,13 @@ static const struct gomap_const_def {
 	  offsetof(struct gomap_consts, max_avg_group_load) },
 };
 
+void gomap_fallbacks(ct_fallback_fn fn, void *arg)
+{
+	for (size_t i = 0; i < sizeof(gomap_const_defs) / sizeof(gomap_const_defs[0]); i++)
+		for (int j = 0; j < 3 && gomap_const_defs[i].names[j]; j++)
+			fn(arg, gomap_const_defs[i].names[j], gomap_const_defs[i].fallback);
+}
+
 struct ct_error *gomap_ctx_create(const struct go_rt *rt, struct gomap_ctx **ret)
 {
 	struct gomap_ctx *ctx = calloc(1, sizeof(*ctx));

@@ -156,6 +156,8 @@ struct gomap_health {
 struct ct_error *gomap_ctx_create(const struct go_rt *rt, struct gomap_ctx **ret);
 void gomap_ctx_destroy(struct gomap_ctx *ctx); /* NULL allowed */
 const struct gomap_consts *gomap_ctx_consts(const struct gomap_ctx *ctx);
+/* The map constants used where DWARF lacks them, under each of their names (for tests). */
+void gomap_fallbacks(ct_fallback_fn fn, void *arg);
 
 /* The layout of map type `type` (a DIE with DW_AT_go_kind 21, typically the
  * typedef map[K]V). CT_ERR_UNSUPPORTED if its DWARF does not have the shape

@@ -3,6 +3,7 @@
 #include <dwarf.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,30 @@ static bool go_status_name_cb(const struct dw_entry *e, void *arg)
 	return true;
 }
 
+/* The goroutine status values (runtime2.go), the same since Go 1.0: used where
+ * the executable's DWARF lacks the constant. */
+static const struct {
+	const char *name;
+	uint32_t value;
+	size_t field;
+} go_status_fallback[] = {
+	{ "runtime._Gidle", 0, offsetof(struct go_sched, st_idle) },
+	{ "runtime._Grunnable", 1, offsetof(struct go_sched, st_runnable) },
+	{ "runtime._Grunning", 2, offsetof(struct go_sched, st_running) },
+	{ "runtime._Gsyscall", 3, offsetof(struct go_sched, st_syscall) },
+	{ "runtime._Gwaiting", 4, offsetof(struct go_sched, st_waiting) },
+	{ "runtime._Gdead", 6, offsetof(struct go_sched, st_dead) },
+	{ "runtime._Gcopystack", 8, offsetof(struct go_sched, st_copystack) },
+	{ "runtime._Gpreempted", 9, offsetof(struct go_sched, st_preempted) },
+	{ "runtime._Gscan", 0x1000, offsetof(struct go_sched, scan_bit) },
+};
+
+void go_sched_fallbacks(ct_fallback_fn fn, void *arg)
+{
+	for (size_t i = 0; i < sizeof(go_status_fallback) / sizeof(go_status_fallback[0]); i++)
+		fn(arg, go_status_fallback[i].name, go_status_fallback[i].value);
+}
+
 static uint32_t go_status_const(const struct dw *dw, const char *name, uint32_t fallback)
 {
 	int64_t v;
@@ -171,16 +196,10 @@ struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret)
 		free(buf);
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	}
-	/* Status values from DWARF (runtime2.go), the same since Go 1.0 where absent. */
-	s->st_idle = go_status_const(dw, "runtime._Gidle", 0);
-	s->st_runnable = go_status_const(dw, "runtime._Grunnable", 1);
-	s->st_running = go_status_const(dw, "runtime._Grunning", 2);
-	s->st_syscall = go_status_const(dw, "runtime._Gsyscall", 3);
-	s->st_waiting = go_status_const(dw, "runtime._Gwaiting", 4);
-	s->st_dead = go_status_const(dw, "runtime._Gdead", 6);
-	s->st_copystack = go_status_const(dw, "runtime._Gcopystack", 8);
-	s->st_preempted = go_status_const(dw, "runtime._Gpreempted", 9);
-	s->scan_bit = go_status_const(dw, "runtime._Gscan", 0x1000);
+	/* Status values from DWARF, the table's where absent. */
+	for (size_t i = 0; i < sizeof(go_status_fallback) / sizeof(go_status_fallback[0]); i++)
+		*(uint32_t *)((char *)s + go_status_fallback[i].field) =
+			go_status_const(dw, go_status_fallback[i].name, go_status_fallback[i].value);
 	struct go_status_walk sw = { dw, s };
 	dw_foreach(dw, DW_TAG_constant, go_status_name_cb, &sw);
 

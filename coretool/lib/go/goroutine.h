@@ -58,4 +58,7 @@ const struct go_g *go_sched_g_of_stack(const struct go_sched *s, uint64_t addr);
 const struct go_m *go_sched_m_of_tid(const struct go_sched *s, int64_t tid);
 const struct go_g *go_sched_g_at(const struct go_sched *s, uint64_t gaddr);
 
+/* The status values used where DWARF lacks them (for tests). */
+void go_sched_fallbacks(ct_fallback_fn fn, void *arg);
+
 #endif
