@@ -31,7 +31,7 @@ python3 -m pytest -q -p no:cacheprovider --ignore=tests/test_robustness.py "$@" 
 # ---- untrusted input (issue 8): sanitizers, fuzz regressions, corrupted cores ----
 # The CLI built with ASan+UBSan (make asan) runs the CLI test suite (bad input,
 # info, classify, triage, maps, cgocheck) and the corrupted-core corpus (tests/test_robustness.py, which writes
-# tests/ROBUSTNESS.md); any sanitizer report fails the test that caused it.
+# build/ROBUSTNESS.md); any sanitizer report fails the test that caused it.
 # Then the fuzz harnesses replay tests/fuzz/regress/ (needs clang's libFuzzer).
 echo "== sanitizers (ASan+UBSan): the CLI tests and the corrupted cores"
 san_tests="tests/test_badinput.py tests/test_info.py tests/test_classify.py tests/test_triage.py

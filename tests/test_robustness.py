@@ -12,7 +12,7 @@ JSON output parses and is valid UTF-8. Some cases also say what must be
 reported (the manifest's `expect`): a wrong executable, a damaged map, a
 truncated file must not pass for a full result.
 
-The run writes tests/ROBUSTNESS.md: the cases tried and the outcomes per verb.
+The run writes build/ROBUSTNESS.md: the cases tried and the outcomes per verb.
 Runs the cases in parallel (ROBUSTNESS_JOBS, default: the number of CPUs).
 """
 import concurrent.futures
@@ -28,7 +28,7 @@ import pytest
 from conftest import CORETOOL, ROOT, SANITIZER_EXIT, sanitizer_report
 
 CORPUS = ROOT / "build" / "corrupt"
-REPORT = ROOT / "tests" / "ROBUSTNESS.md"
+REPORT = ROOT / "build" / "ROBUSTNESS.md"
 TIMEOUT = 20
 MEM_LIMIT = 4 << 30
 VERBS = ("info", "classify", "triage", "maps", "map", "heap")

@@ -157,25 +157,31 @@ static void target_mem_advise(void *arg, uint64_t addr, uint64_t len, enum mem_a
 	core_advise(t->core, addr, len, how);
 }
 
-/* libdwfl's search path for detached debug info (NULL: its default,
- * ":.debug:/usr/lib/debug"); every absolute entry is also searched by build-id. */
-static char *target_debuginfo_path = NULL;
+/* The debug-info directories of targets opened without their own (gdb's
+ * debug-file-directory, through ct_set_debug_dirs); NULL: libdwfl's default. */
+static char *target_default_debug_dirs = NULL;
 
 void target_set_debug_dirs(const char *dirs)
 {
-	free(target_debuginfo_path);
-	target_debuginfo_path = NULL;
+	free(target_default_debug_dirs);
+	target_default_debug_dirs = dirs && *dirs ? strdup(dirs) : NULL;
+}
+
+/* libdwfl's search path for detached debug info from a ':'-separated list of
+ * directories: ":.debug:" then each directory made absolute (libdwfl takes a
+ * relative entry as relative to each module's own directory, like ".debug":
+ * the user meant the current one), then /usr/lib/debug; every absolute entry
+ * is also searched by build-id. NULL: libdwfl's default (":.debug:/usr/lib/debug"). */
+static char *target_debuginfo_path(const char *dirs)
+{
 	if (!dirs || !*dirs)
-		return;
-	/* ":.debug:" then each directory made absolute (libdwfl takes a relative
-	 * entry as relative to each module's own directory, like ".debug": the
-	 * user meant the current one), then /usr/lib/debug. */
+		return NULL;
 	size_t cap = 32 + 2 * strlen(dirs), len = 0;
 	char *p = malloc(cap), *copy = strdup(dirs), *save = NULL;
 	if (!p || !copy) {
 		free(p);
 		free(copy);
-		return;
+		return NULL;
 	}
 	len = (size_t)snprintf(p, cap, ":.debug");
 	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
@@ -196,13 +202,17 @@ void target_set_debug_dirs(const char *dirs)
 	}
 	snprintf(p + len, cap - len, ":/usr/lib/debug");
 	free(copy);
-	target_debuginfo_path = p;
+	return p;
 }
-const Dwfl_Callbacks target_dwfl_callbacks = {
-	.find_elf = target_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &target_debuginfo_path,
-};
+
+/* Each target has its own callbacks: its debug-info path is its own. */
+static void target_dwfl_setup(struct target *t, const char *debug_dirs)
+{
+	t->debuginfo_path = target_debuginfo_path(debug_dirs ? debug_dirs : target_default_debug_dirs);
+	t->dwfl_cb = (Dwfl_Callbacks){ .find_elf = target_find_elf,
+				       .find_debuginfo = dwfl_standard_find_debuginfo,
+				       .debuginfo_path = &t->debuginfo_path };
+}
 
 struct target_modlist {
 	struct target *t;
@@ -257,7 +267,7 @@ int target_dwfl_report_core(const struct target *t, Dwfl *dwfl)
  * Go and C heap models do not need the shared libraries' files. */
 static struct ct_error *target_report_modules(struct target *t)
 {
-	t->dwfl = dwfl_begin(&target_dwfl_callbacks);
+	t->dwfl = dwfl_begin(&t->dwfl_cb);
 	if (!t->dwfl)
 		return ct_error_fmt(CT_ERR_NOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
 	if (core_phdrs_suspect(t->core)) {
@@ -366,8 +376,7 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 	}
 	if (opt && opt->sysroot)
 		t->sysroot = strdup(opt->sysroot);
-	if (opt && opt->debug_dir)
-		target_set_debug_dirs(opt->debug_dir);
+	target_dwfl_setup(t, opt ? opt->debug_dir : NULL);
 	if (opt && opt->exe) {
 		t->exe_path = strdup(opt->exe);
 	} else {
@@ -424,6 +433,7 @@ struct ct_error *target_open_mem(const struct mem *mem, const char *exe_path, ui
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	t->mem = *mem;
 	t->bias = bias;
+	target_dwfl_setup(t, NULL);
 	t->exe_path = strdup(exe_path);
 	if (!t->exe_path) {
 		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
@@ -575,6 +585,7 @@ void target_close(struct target *t)
 	free(t->warnings);
 	free(t->exe_path);
 	free(t->sysroot);
+	free(t->debuginfo_path);
 	free(t);
 }
 

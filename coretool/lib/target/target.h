@@ -57,6 +57,8 @@ struct target {
 	uint64_t bias;     /* load bias of the executable */
 	struct go_rt *go;  /* NULL: not a Go program */
 	Dwfl *dwfl;
+	Dwfl_Callbacks dwfl_cb;  /* libdwfl's callbacks for this target (its own debug path) */
+	char *debuginfo_path;
 	struct target_module *modules;
 	size_t nmodules;
 	char *sysroot;
@@ -86,9 +88,9 @@ struct target_tstack {
 	bool g0;             /* the M's g0 (system) stack */
 };
 
-/* Where detached debug info is searched before /usr/lib/debug, for every
- * target opened from now on: directories separated by ':' (as gdb's
- * debug-file-directory); NULL or "": the default. */
+/* Where detached debug info is searched before /usr/lib/debug for targets
+ * opened from now on without a debug_dir of their own: directories separated
+ * by ':' (as gdb's debug-file-directory); NULL or "": libdwfl's default. */
 void target_set_debug_dirs(const char *dirs);
 
 struct target_options {
@@ -111,10 +113,9 @@ void target_warn(struct target *t, const char *fmt, ...) __attribute__((format(p
 /* The target's warnings as a sink for the models (ct_error.h). */
 struct ct_warn_sink target_warn_sink(struct target *t);
 
-/* libdwfl callbacks that find the files a core names (the executable given,
- * the sysroot, build-ids). Call target_dwfl_begin_use(t) before a libdwfl
- * call that may look files up for t. */
-extern const Dwfl_Callbacks target_dwfl_callbacks;
+/* t->dwfl_cb are libdwfl callbacks that find the files a core names (the
+ * executable given, the sysroot, build-ids, t's debug directories). Call
+ * target_dwfl_begin_use(t) before a libdwfl call that may look files up for t. */
 void target_dwfl_begin_use(const struct target *t);
 /* Reports the core's modules into dwfl (between dwfl_report_begin and _end);
  * what dwfl_core_file_report returns, or -1 without calling it when the
