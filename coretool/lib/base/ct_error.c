@@ -59,16 +59,13 @@ void ct_error_destroy(struct ct_error *err)
 const char *ct_errcode_name(enum ct_errcode code)
 {
 	switch (code) {
-	case CT_ERR_NOMEM: return "nomem";
-	case CT_ERR_IO: return "io";
-	case CT_ERR_FORMAT: return "format";
-	case CT_ERR_FAULT: return "fault";
-	case CT_ERR_NOT_SAVED: return "not-saved";
-	case CT_ERR_NODWARF: return "no-dwarf";
-	case CT_ERR_NOTFOUND: return "not-found";
-	case CT_ERR_CORRUPT: return "corrupt";
-	case CT_ERR_USAGE: return "usage";
-	case CT_ERR_UNSUPPORTED: return "unsupported";
+#define CT_ERRCODE_CASE(c, name) \
+	case c:                  \
+		return name;
+		CT_ERRCODES(CT_ERRCODE_CASE)
+#undef CT_ERRCODE_CASE
+	case CT_ERR_NONE_:
+		break;
 	}
 	return "error";
 }

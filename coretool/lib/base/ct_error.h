@@ -7,17 +7,25 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+/* The error codes, each with the name JSON output gives it ("kind"): one
+ * table, expanded into the enum and into ct_errcode_name. */
+#define CT_ERRCODES(X)                                                                  \
+	X(CT_ERR_NOMEM, "nomem")             /* out of memory */                        \
+	X(CT_ERR_IO, "io")                   /* open/read/mmap of a file failed */      \
+	X(CT_ERR_FORMAT, "format")           /* not an ELF, not a core, bad machine */  \
+	X(CT_ERR_FAULT, "fault")             /* memory not mapped in the process */     \
+	X(CT_ERR_NOT_SAVED, "not-saved")     /* mapped, but the core did not save it */ \
+	X(CT_ERR_NODWARF, "no-dwarf")        /* the executable has no DWARF */          \
+	X(CT_ERR_NOTFOUND, "not-found")      /* a name (type, variable, map) is not there */ \
+	X(CT_ERR_CORRUPT, "corrupt")         /* runtime/heap data is inconsistent */    \
+	X(CT_ERR_USAGE, "usage")             /* bad argument from the user */           \
+	X(CT_ERR_UNSUPPORTED, "unsupported") /* a layout or feature not handled */
+
 enum ct_errcode {
-	CT_ERR_NOMEM = 1,
-	CT_ERR_IO,          /* open/read/mmap of a file failed */
-	CT_ERR_FORMAT,      /* not an ELF, not a core, unsupported machine */
-	CT_ERR_FAULT,       /* memory not mapped in the process */
-	CT_ERR_NOT_SAVED,   /* mapped, but the core did not save these bytes */
-	CT_ERR_NODWARF,     /* the executable has no DWARF (stripped) */
-	CT_ERR_NOTFOUND,    /* a name (type, variable, map, ...) is not there */
-	CT_ERR_CORRUPT,     /* runtime/heap data is inconsistent */
-	CT_ERR_USAGE,       /* bad argument from the user */
-	CT_ERR_UNSUPPORTED, /* a layout or feature this version does not handle */
+	CT_ERR_NONE_ = 0, /* not an error: codes start at 1 */
+#define CT_ERRCODE_ENUM(code, name) code,
+	CT_ERRCODES(CT_ERRCODE_ENUM)
+#undef CT_ERRCODE_ENUM
 };
 
 struct ct_error {

@@ -944,12 +944,6 @@ struct ct_error *cheap_open_source(const struct cheap_source *src, struct cheap 
 	return cheap_open_internal(src, NULL, ret);
 }
 
-static bool cheap_env_no_debuginfo(void)
-{
-	const char *e = getenv(CHEAP_ENV_NO_DEBUGINFO);
-	return e && *e && strcmp(e, "0") != 0;
-}
-
 static struct ct_error *cheap_push_region(struct cheap_region **v, size_t *n, struct cheap_region r)
 {
 	struct cheap_region *p = realloc(*v, (*n + 1) * sizeof(*p));
@@ -982,7 +976,7 @@ struct ct_error *cheap_open_process(const struct cheap_process *p, struct cheap 
 		err = ct_error_fmt(CT_ERR_NOTFOUND, "%s has no writable data in the core", where->name);
 	struct cheap_layout dl;
 	bool have_dl = false;
-	const char *ver = getenv(CHEAP_ENV_GLIBC_VERSION);
+	const char *ver = p->glibc_version;
 	int vmaj = 0, vmin = 0;
 	if (ver && *ver && (sscanf(ver, "%d.%d", &vmaj, &vmin) < 1 || (vmaj && vmaj != 2) || vmin < 0))
 		ct_warn(&p->warn, "%s=%s: not a glibc 2.x version; ignored", CHEAP_ENV_GLIBC_VERSION, ver);
@@ -992,7 +986,7 @@ struct ct_error *cheap_open_process(const struct cheap_process *p, struct cheap 
 		if (!ver || !*ver)
 			src.glibc_minor = cheap_glibc_minor(libc);
 		struct cheap_dbg d;
-		if (!cheap_env_no_debuginfo() && libc->dwmod && cheap_debuginfo_cached(libc, &d)) {
+		if (!p->no_debuginfo && libc->dwmod && cheap_debuginfo_cached(libc, &d)) {
 			src.main_arena = d.main_arena;
 			if (d.have_layout) {
 				dl = d.L;

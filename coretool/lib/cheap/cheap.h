@@ -127,6 +127,12 @@ struct cheap_process {
 	const struct cheap_module *libc;    /* NULL: none (a static binary) */
 	const struct cheap_module *exe;     /* NULL: unknown */
 	struct ct_warn_sink warn;
+	/* Overrides, for tests and for cores of an unusual libc: the glibc
+	 * version to assume ("2.36"; NULL: libc's banner says), and whether to
+	 * ignore libc's debug info (then main_arena is searched for). The
+	 * session takes them from CHEAP_ENV_GLIBC_VERSION / CHEAP_ENV_NO_DEBUGINFO. */
+	const char *glibc_version;
+	bool no_debuginfo;
 };
 /* Finds glibc's malloc state in a process: main_arena from libc's debug info
  * when it is found (cached per build ID), else by searching libc's writable

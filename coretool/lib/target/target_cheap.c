@@ -3,6 +3,7 @@
  * executable of a static binary). The model itself knows nothing of targets. */
 #include <elf.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "target.h"
 
@@ -47,9 +48,12 @@ struct ct_error *target_cheap_open(struct target *t, struct cheap **ret)
 		libc_m = target_cheap_module(libc);
 	if (exe)
 		exe_m = target_cheap_module(exe);
+	const char *nodbg = getenv(CHEAP_ENV_NO_DEBUGINFO);
 	struct cheap_process p = { .mem = t->mem, .regions = regions, .nregions = t->core->nsegs,
 				   .libc = libc ? &libc_m : NULL, .exe = exe ? &exe_m : NULL,
-				   .warn = target_warn_sink(t) };
+				   .warn = target_warn_sink(t),
+				   .glibc_version = getenv(CHEAP_ENV_GLIBC_VERSION),
+				   .no_debuginfo = nodbg && *nodbg && strcmp(nodbg, "0") != 0 };
 	struct ct_error *err = cheap_open_process(&p, ret);
 	free(regions);
 	return err;
