@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "triage.h"
+#include "ct_util.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -433,8 +434,8 @@ static void triage_classify(struct target *t, struct triage *tr)
 
 static void triage_signature(struct triage *tr)
 {
-	uint64_t h = 1469598103934665603ULL;
-#define MIX(s) for (const char *p_ = (s); p_ && *p_; p_++) h = (h ^ (unsigned char)*p_) * 1099511628211ULL
+	uint64_t h = CT_HASH_INIT;
+#define MIX(s) (h = (s) ? ct_fnv1a(h, (s), strlen(s)) : h)
 	MIX(tr->klass);
 	int used = 0;
 	/* Function names only: addresses and offsets vary between builds and runs. */

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "cache.h"
+#include "ct_util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,10 +33,7 @@ _Static_assert(sizeof(struct cache_hdr) == CACHE_HDR_SIZE, "cache header size");
 
 uint64_t cache_hash(uint64_t h, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
+	return ct_fnv1a(h, data, len);
 }
 
 /* A checksum over megabytes that costs well under a millisecond: four

@@ -9,6 +9,7 @@
  * and top are aligned chunk pointers. */
 #define _GNU_SOURCE
 #include "cheap_int.h"
+#include "ct_util.h"
 
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
@@ -137,32 +138,14 @@ uint64_t cheap_ms_u64(const struct cheap *c, const struct cheap_arena *a, uint32
 
 const struct cheap_region *cheap_region_of(const struct cheap *c, uint64_t addr)
 {
-	size_t lo = 0, hi = c->nregions;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (addr < c->regions[mid].start)
-			hi = mid;
-		else if (addr >= c->regions[mid].end)
-			lo = mid + 1;
-		else
-			return &c->regions[mid];
-	}
-	return NULL;
+	size_t i = CT_UPPER_BOUND(c->regions, c->nregions, start, addr);
+	return i && addr < c->regions[i - 1].end ? &c->regions[i - 1] : NULL;
 }
 
 const struct cheap_heap *cheap_heap_of(const struct cheap *c, uint64_t addr)
 {
-	size_t lo = 0, hi = c->nheaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (addr < c->heaps[mid].base)
-			hi = mid;
-		else if (addr >= c->heaps[mid].end)
-			lo = mid + 1;
-		else
-			return &c->heaps[mid];
-	}
-	return NULL;
+	size_t i = CT_UPPER_BOUND(c->heaps, c->nheaps, base, addr);
+	return i && addr < c->heaps[i - 1].end ? &c->heaps[i - 1] : NULL;
 }
 
 /* ---- which glibc ---- */

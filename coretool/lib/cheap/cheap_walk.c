@@ -12,6 +12,7 @@
  * unknown, with the reason. Every list walk is bounded and cycle-checked. */
 #define _GNU_SOURCE
 #include "cheap_int.h"
+#include "ct_util.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -254,14 +255,7 @@ static bool cheap_is_tc_size(const struct cheap *c, uint64_t sz)
 /* The first known chunk above x and below lim where the walk can resume. */
 static uint64_t cheap_resync_after(const struct cheap *c, uint64_t x, uint64_t lim)
 {
-	size_t lo = 0, hi = c->nresync;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->resync[mid] <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ct_upper_bound_u64(c->resync, c->nresync, sizeof(*c->resync), 0, x);
 	for (; lo < c->nresync && c->resync[lo] < lim; lo++) {
 		uint64_t w, q = c->resync[lo];
 		if (cheap_size_word(c, q, &w) && (w & ~(uint64_t)7) >= c->L.minsize &&
@@ -616,14 +610,7 @@ static void cheap_top(const struct cheap *c, const struct cheap_heap *h, struct 
 /* The run of h holding addr, or the run before it (NULL: before the first). */
 static const struct cheap_run *cheap_run_of(const struct cheap_heap *h, uint64_t addr)
 {
-	size_t lo = 0, hi = h->nruns;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (h->runs[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = CT_UPPER_BOUND(h->runs, h->nruns, start, addr);
 	return lo ? &h->runs[lo - 1] : NULL;
 }
 
@@ -664,14 +651,7 @@ static void cheap_lookup_heap(const struct cheap *c, const struct cheap_heap *h,
 		}
 		return;
 	}
-	size_t lo = 0, hi = r->nckpt;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (r->ckpt[mid] <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = ct_upper_bound_u64(r->ckpt, r->nckpt, sizeof(*r->ckpt), 0, addr);
 	size_t k = lo - 1; /* ckpt[0] == r->start <= addr */
 	if (k > 0 && addr - r->ckpt[k] < L->size_sz)
 		k--; /* the chunk before may own addr (its user data ends in the next prev_size) */
@@ -802,14 +782,8 @@ static struct ct_error *cheap_lookup_mmapped(struct cheap *c, uint64_t addr, boo
 	struct ct_error *err;
 	if (!m->scanned && (err = cheap_mm_scan(c, ri)))
 		return err;
-	size_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->chunks[2 * mid] <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	/* chunks holds (address, size) pairs: search the addresses. */
+	size_t lo = ct_upper_bound_u64(m->chunks, m->n, 2 * sizeof(*m->chunks), 0, addr);
 	if (lo && addr - m->chunks[2 * (lo - 1)] < m->chunks[2 * (lo - 1) + 1]) {
 		cheap_mm_fill(m->chunks[2 * (lo - 1)], m->chunks[2 * (lo - 1) + 1], ch);
 		*found = true;

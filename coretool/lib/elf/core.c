@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "core.h"
+#include "ct_util.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -324,20 +325,11 @@ const struct core_segment *core_segment_of(const struct core *core, uint64_t add
 	size_t h = core->seg_hint;
 	if (h < core->nsegs && addr - core->segs[h].vaddr < core->segs[h].memsz)
 		return &core->segs[h];
-	size_t lo = 0, hi = core->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct core_segment *s = &core->segs[mid];
-		if (addr < s->vaddr)
-			hi = mid;
-		else if (addr - s->vaddr >= s->memsz)
-			lo = mid + 1;
-		else {
-			((struct core *)core)->seg_hint = mid;
-			return s;
-		}
-	}
-	return NULL;
+	size_t i = CT_UPPER_BOUND(core->segs, core->nsegs, vaddr, addr);
+	if (!i || addr - core->segs[i - 1].vaddr >= core->segs[i - 1].memsz)
+		return NULL;
+	((struct core *)core)->seg_hint = i - 1;
+	return &core->segs[i - 1];
 }
 
 enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, size_t len)

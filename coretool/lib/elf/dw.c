@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "dw.h"
+#include "ct_util.h"
 
 #include <dwarf.h>
 #include <elfutils/libdwelf.h>
@@ -15,10 +16,7 @@
 
 static uint64_t dw_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return ct_fnv1a(CT_HASH_INIT, s, strlen(s));
 }
 
 static struct ct_error *dw_insert(struct dw *dw, const char *name, Dwarf_Off off, int tag)
@@ -755,14 +753,7 @@ bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go)
 		dw_index_cus(dw);
 	/* The last range starting at or below pc; ranges of Go units do not overlap,
 	 * but a C unit may claim a wide range: look back a few for a tighter one. */
-	size_t lo = 0, hi = dw->ncus;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (dw->cus[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = CT_UPPER_BOUND(dw->cus, dw->ncus, lo, pc);
 	for (size_t i = lo; i-- > 0 && lo - i <= 8;) {
 		const struct dw_cu_range *r = &dw->cus[i];
 		if (pc < r->lo || pc >= r->hi)

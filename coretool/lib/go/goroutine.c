@@ -1,4 +1,5 @@
 #include "goroutine.h"
+#include "ct_util.h"
 
 #include <dwarf.h>
 #include <inttypes.h>
@@ -341,14 +342,7 @@ const struct go_g *go_sched_g_of_stack(const struct go_sched *s, uint64_t addr)
 {
 	/* Stacks do not overlap, but dead goroutines keep stale bounds: prefer a
 	 * live owner, and scan the few candidates whose lo is at or below addr. */
-	size_t lo = 0, hi = s->ngs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->gs[mid].stack_lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = CT_UPPER_BOUND(s->gs, s->ngs, stack_lo, addr);
 	const struct go_g *dead = NULL;
 	for (size_t i = lo; i-- > 0 && lo - i <= 64;) {
 		const struct go_g *g = &s->gs[i];

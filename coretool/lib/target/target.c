@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "target.h"
+#include "ct_util.h"
 
 
 #include <errno.h>
@@ -591,18 +592,8 @@ void target_close(struct target *t)
 
 const struct target_module *target_module_of(const struct target *t, uint64_t addr)
 {
-	size_t lo = 0, hi = t->nmodules;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct target_module *m = &t->modules[mid];
-		if (addr < m->start)
-			hi = mid;
-		else if (addr >= m->end)
-			lo = mid + 1;
-		else
-			return m;
-	}
-	return NULL;
+	size_t i = CT_UPPER_BOUND(t->modules, t->nmodules, start, addr);
+	return i && addr < t->modules[i - 1].end ? &t->modules[i - 1] : NULL;
 }
 
 const char *target_module_symbol(struct target *t, const struct target_module *m, uint64_t addr,
