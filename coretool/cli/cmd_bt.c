@@ -38,7 +38,7 @@ static void bt_thread(struct cli *cli, struct target *t, const struct go_sched *
 		out_key(o, "frames");
 		out_arr_begin(o);
 		for (size_t i = 0; i < bt->n; i++)
-			frame_out(o, &bt->frames[i]);
+			unwind_frame_out(o, &bt->frames[i]);
 		out_arr_end(o);
 		out_obj_end(o);
 		return;
@@ -47,7 +47,7 @@ static void bt_thread(struct cli *cli, struct target *t, const struct go_sched *
 	if (g)
 		fprintf(cli->out.f, ", goroutine %" PRIu64 " (%s)", g->goid, go_g_status_name(s, g->status));
 	fputc('\n', cli->out.f);
-	backtrace_text(o, bt, nc, g ? g->goid : 0);
+	unwind_backtrace_text(o, bt, nc, g ? g->goid : 0);
 }
 
 int cmd_bt(struct cli *cli, const struct cli_args *a)
@@ -99,12 +99,12 @@ int cmd_bt(struct cli *cli, const struct cli_args *a)
 				out_key(o, "frames");
 				out_arr_begin(o);
 				for (size_t k = 0; k < bt->n; k++)
-					frame_out(o, &bt->frames[k]);
+					unwind_frame_out(o, &bt->frames[k]);
 				out_arr_end(o);
 				out_obj_end(o);
 			} else {
 				fprintf(cli->out.f, "\ngoroutine %" PRIu64 " (%s)\n", g->goid, go_g_status_name(s, g->status));
-				backtrace_text(o, bt, 0, g->goid);
+				unwind_backtrace_text(o, bt, 0, g->goid);
 			}
 		}
 	}

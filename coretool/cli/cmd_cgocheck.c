@@ -47,7 +47,7 @@ static void cgocheck_json_one(struct out *o, const struct cgocheck_finding *f)
 	out_kstr(o, "holder", f->holder);
 	out_kbool(o, "conservative", f->conservative);
 	out_key(o, "target");
-	verdict_out(o, &f->target);
+	classify_verdict_out(o, &f->target);
 	out_obj_end(o);
 }
 
@@ -55,7 +55,7 @@ static void cgocheck_text_one(FILE *fp, const struct cgocheck_finding *f)
 {
 	const struct verdict *v = &f->target;
 	fprintf(fp, "  %-9s 0x%-14" PRIx64 " %s\n            -> 0x%" PRIx64 " %s %s", cgocheck_verdict_name(f->verdict),
-		f->at, f->holder, f->value, region_name(v->region), vstate_name(v->state));
+		f->at, f->holder, f->value, classify_region_name(v->region), classify_state_name(v->state));
 	if (v->region == REGION_GO_HEAP && v->d.heap.kind == GO_SPAN_INUSE)
 		fprintf(fp, " (%" PRIu64 "-byte object 0x%" PRIx64 ")", v->d.heap.span.elemsize, v->d.heap.slot.user);
 	else if (v->region == REGION_C_HEAP && v->d.chunk.chunk)

@@ -19,8 +19,8 @@ static int classify_one(struct cli *cli, struct target *t, uint64_t addr, unsign
 	if (*n == 64 || *n % 8192 == 0)
 		mem_advise(&t->mem, MEM_ALL, MEM_ACCESS_MANY);
 	struct verdict v;
-	classify(t, addr, &v);
-	verdict_out(&cli->out, &v);
+	classify_addr(t, addr, &v);
+	classify_verdict_out(&cli->out, &v);
 	if (cli->json)
 		out_end_line(&cli->out);
 	if (v.state != VSTATE_UNKNOWN)

@@ -70,7 +70,7 @@ int cmd_goroutines(struct cli *cli, const struct cli_args *a)
 			out_khex(o, "stack_lo", g->stack_lo);
 			out_khex(o, "stack_hi", g->stack_hi);
 			out_key(o, "frame");
-			uf ? frame_out(o, uf) : out_null(o);
+			uf ? unwind_frame_out(o, uf) : out_null(o);
 			out_obj_end(o);
 		} else {
 			fprintf(cli->out.f, "goroutine %-6" PRIu64 " %-10s", g->goid, go_g_status_name(s, g->status));

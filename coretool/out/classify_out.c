@@ -219,13 +219,13 @@ static void verdict_detail_text(FILE *f, const struct verdict *v)
 		fprintf(f, "    note: %s\n", v->note);
 }
 
-void verdict_out(struct out *o, const struct verdict *v)
+void classify_verdict_out(struct out *o, const struct verdict *v)
 {
 	if (o->json) {
 		out_obj_begin(o);
 		out_khex(o, "addr", v->addr);
-		out_kstr(o, "region", region_name(v->region));
-		out_kstr(o, "state", vstate_name(v->state));
+		out_kstr(o, "region", classify_region_name(v->region));
+		out_kstr(o, "state", classify_state_name(v->state));
 		out_key(o, "detail");
 		out_obj_begin(o);
 		verdict_detail_json(o, v);
@@ -233,7 +233,7 @@ void verdict_out(struct out *o, const struct verdict *v)
 		out_obj_end(o);
 		return;
 	}
-	fprintf(o->f, "0x%-14" PRIx64 " %-12s %s\n", v->addr, region_name(v->region),
-		vstate_name(v->state));
+	fprintf(o->f, "0x%-14" PRIx64 " %-12s %s\n", v->addr, classify_region_name(v->region),
+		classify_state_name(v->state));
 	verdict_detail_text(o->f, v);
 }

@@ -11,13 +11,13 @@
 
 /* A verdict: text (one line, details indented) or JSON (addr, region, state,
  * detail), as the contract says (classify_out.c). */
-void verdict_out(struct out *o, const struct verdict *v);
+void classify_verdict_out(struct out *o, const struct verdict *v);
 
 /* One frame: JSON object {pc, function, offset, file, line, module, lang}, or
  * one indented text line (unwind_out.c). */
-void frame_out(struct out *o, const struct frame *f);
+void unwind_frame_out(struct out *o, const struct frame *f);
 /* A stitched backtrace as text (frames [0, n_c_frames) are C). */
-void backtrace_text(struct out *o, const struct backtrace *bt, size_t n_c_frames, uint64_t goid);
+void unwind_backtrace_text(struct out *o, const struct backtrace *bt, size_t n_c_frames, uint64_t goid);
 
 /* The crash report: text, or one JSON object (triage_out.c). */
 void triage_out(struct out *o, const struct target *t, const struct triage *tr);

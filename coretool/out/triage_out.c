@@ -53,11 +53,11 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		out_key(o, "backtrace");
 		out_arr_begin(o);
 		for (size_t i = 0; i < tr->bt.n; i++)
-			frame_out(o, &tr->bt.frames[i]);
+			unwind_frame_out(o, &tr->bt.frames[i]);
 		out_arr_end(o);
 		out_key(o, "fault_address");
 		if (f->has_addr)
-			verdict_out(o, &tr->fault_verdict);
+			classify_verdict_out(o, &tr->fault_verdict);
 		else
 			out_null(o);
 		out_key(o, "registers");
@@ -66,7 +66,7 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 			out_obj_begin(o);
 			out_kstr(o, "register", core_reg_names[tr->regs[i].reg]);
 			out_key(o, "verdict");
-			verdict_out(o, &tr->regs[i].v);
+			classify_verdict_out(o, &tr->regs[i].v);
 			out_obj_end(o);
 		}
 		out_arr_end(o);
@@ -78,8 +78,8 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 			out_khex(o, "at", h->at);
 			out_khex(o, "value", h->value);
 			out_kstr(o, "where", h->desc);
-			out_kstr(o, "region", region_name(h->where.region));
-			out_kstr(o, "state", vstate_name(h->where.state));
+			out_kstr(o, "region", classify_region_name(h->where.region));
+			out_kstr(o, "state", classify_state_name(h->where.state));
 			out_obj_end(o);
 		}
 		out_arr_end(o);
@@ -89,7 +89,7 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 			out_khex(o, "object", tr->victim->where.d.heap.kind == GO_SPAN_INUSE ?
 				  tr->victim->where.d.heap.slot.user : tr->victim->at);
 			out_kuint(o, "size", tr->victim->where.d.heap.span.elemsize);
-			out_kstr(o, "state", vstate_name(tr->victim->where.state));
+			out_kstr(o, "state", classify_state_name(tr->victim->where.state));
 			out_key(o, "held_by");
 			out_arr_begin(o);
 			for (size_t i = 0; i < tr->victim_holders.n; i++)
@@ -146,13 +146,13 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 	if (tr->abort_msg[0])
 		fprintf(fp, "glibc:     %s\n", tr->abort_msg);
 	fprintf(fp, "backtrace:\n");
-	backtrace_text(o, &tr->bt, tr->n_c_frames, tr->goid);
+	unwind_backtrace_text(o, &tr->bt, tr->n_c_frames, tr->goid);
 	if (f->has_addr) {
 		fprintf(fp, "fault address:\n");
 		struct out sub;
 		out_init(&sub, fp, false);
 		fputs("  ", fp);
-		verdict_out(&sub, &tr->fault_verdict);
+		classify_verdict_out(&sub, &tr->fault_verdict);
 	}
 	if (tr->holders.n) {
 		fprintf(fp, "held by (%zu of %zu pointers into 0x%" PRIx64 "-0x%" PRIx64 "):\n", tr->holders.n,
@@ -173,7 +173,7 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		for (size_t i = 0; i < tr->nregs; i++) {
 			const struct verdict *v = &tr->regs[i].v;
 			fprintf(fp, "    %-4s 0x%-14" PRIx64 " %s %s\n", core_reg_names[tr->regs[i].reg],
-				v->addr, region_name(v->region), vstate_name(v->state));
+				v->addr, classify_region_name(v->region), classify_state_name(v->state));
 		}
 	}
 }

@@ -5,7 +5,7 @@
 
 #include "render.h"
 
-void frame_out(struct out *o, const struct frame *f)
+void unwind_frame_out(struct out *o, const struct frame *f)
 {
 	if (o->json) {
 		out_obj_begin(o);
@@ -39,7 +39,7 @@ void frame_out(struct out *o, const struct frame *f)
 
 /* Text: frames one per line, the cgo switch marked, and a run of identical
  * frames (deep recursion) folded after a few. */
-void backtrace_text(struct out *o, const struct backtrace *bt, size_t n_c_frames, uint64_t goid)
+void unwind_backtrace_text(struct out *o, const struct backtrace *bt, size_t n_c_frames, uint64_t goid)
 {
 	for (size_t i = 0; i < bt->n; i++) {
 		if (i == n_c_frames && i > 0)
@@ -47,9 +47,9 @@ void backtrace_text(struct out *o, const struct backtrace *bt, size_t n_c_frames
 		size_t run = 1;
 		while (i + run < bt->n && i + run != n_c_frames && bt->frames[i + run].pc == bt->frames[i].pc)
 			run++;
-		frame_out(o, &bt->frames[i]);
+		unwind_frame_out(o, &bt->frames[i]);
 		if (run > 3) {
-			frame_out(o, &bt->frames[i + 1]);
+			unwind_frame_out(o, &bt->frames[i + 1]);
 			fprintf(o->f, "    ... %zu more frames like this one\n", run - 2);
 			i += run - 1;
 		}

@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	struct go_sched *s = NULL;
-	err = go_sched_load(rt, &s);
+	err = go_sched_open(rt, &s);
 	FZ_DROP(err);
 	if (s) {
 		for (size_t i = 0; i < s->ngs; i++)
@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			go_sched_m_of_tid(s, (int64_t)addrs[i]);
 			go_sched_g_at(s, addrs[i]);
 		}
-		go_sched_free(s);
+		go_sched_close(s);
 	}
 	go_rt_close(rt);
 out:

@@ -205,7 +205,7 @@ static void cgocheck_name_c(struct cgocheck *ck, uint64_t at, const char *region
 		return;
 	}
 	struct verdict w;
-	classify(ck->t, at, &w);
+	classify_addr(ck->t, at, &w);
 	if (w.region == REGION_IMAGE && w.d.image.symbol)
 		snprintf(f->holder, sizeof(f->holder), "%s+0x%" PRIx64 " (%s)", w.d.image.symbol,
 			 w.d.image.sym_offset, w.d.image.section ? w.d.image.section : "image");
@@ -225,7 +225,7 @@ static void cgocheck_c_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum c
 		return;
 	}
 	struct cgocheck_finding f = { .kind = CGOCHECK_C_HOLDS_GO, .place = place, .at = at, .value = w };
-	classify(ck->t, w, &f.target);
+	classify_addr(ck->t, w, &f.target);
 	const struct verdict *v = &f.target;
 	if (v->region == REGION_GO_HEAP) {
 		if (v->state == VSTATE_FREE || v->state == VSTATE_GARBAGE) {
@@ -280,7 +280,7 @@ static void cgocheck_go_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum 
 			return;
 		f.conservative = true;
 	}
-	classify(ck->t, w, &f.target);
+	classify_addr(ck->t, w, &f.target);
 	if (place == CGOCHECK_MAP || place == CGOCHECK_GO_HEAP) {
 		if (!gomap_holder_describe(ck->t, at, f.holder, sizeof(f.holder))) {
 			if (place == CGOCHECK_MAP)
@@ -292,7 +292,7 @@ static void cgocheck_go_word(struct cgocheck *ck, uint64_t at, uint64_t w, enum 
 		}
 	} else {
 		struct verdict hv;
-		classify(ck->t, at, &hv);
+		classify_addr(ck->t, at, &hv);
 		if (hv.region == REGION_IMAGE && hv.d.image.symbol)
 			snprintf(f.holder, sizeof(f.holder), "%s+0x%" PRIx64 " (Go global)", hv.d.image.symbol,
 				 hv.d.image.sym_offset);

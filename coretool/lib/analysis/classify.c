@@ -13,14 +13,14 @@
 /* Linux keeps a gap of stack_guard_gap (256 pages) below a growing stack. */
 #define CLASSIFY_STACK_GUARD_GAP (256 * 4096ULL)
 
-const char *region_name(enum region r)
+const char *classify_region_name(enum region r)
 {
 	static const char *const names[] = { "go-heap", "go-stack", "go-runtime", "c-heap",
 					     "image", "thread-stack", "mapped", "unmapped" };
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 
-const char *vstate_name(enum vstate s)
+const char *classify_state_name(enum vstate s)
 {
 	static const char *const names[] = { "allocated", "free", "garbage", "unknown", "n/a" };
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
@@ -258,7 +258,7 @@ static bool classify_c_heap(struct target *t, uint64_t addr, struct verdict *v)
 	return true;
 }
 
-void classify(struct target *t, uint64_t addr, struct verdict *v)
+void classify_addr(struct target *t, uint64_t addr, struct verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->addr = addr;

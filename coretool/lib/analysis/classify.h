@@ -87,9 +87,9 @@ struct verdict {
 
 /* Classifies one address. Never fails: missing memory gives state unknown
  * with a note. Uses the target's models (opened on first use). */
-void classify(struct target *t, uint64_t addr, struct verdict *v);
+void classify_addr(struct target *t, uint64_t addr, struct verdict *v);
 
-const char *region_name(enum region r);
-const char *vstate_name(enum vstate s);
+const char *classify_region_name(enum region r);
+const char *classify_state_name(enum vstate s);
 
 #endif

@@ -10,7 +10,7 @@
 void holders_range(struct target *t, uint64_t addr, uint64_t *lo, uint64_t *hi)
 {
 	struct verdict v;
-	classify(t, addr, &v);
+	classify_addr(t, addr, &v);
 	*lo = *hi = addr;
 	const struct go_heap *h = NULL;
 	if (v.region == REGION_GO_HEAP && v.d.heap.kind == GO_SPAN_INUSE && !v.d.heap.slot.beyond &&
@@ -26,7 +26,7 @@ void holders_range(struct target *t, uint64_t addr, uint64_t *lo, uint64_t *hi)
 
 static void holder_describe(struct target *t, struct holder *h)
 {
-	classify(t, h->at, &h->where);
+	classify_addr(t, h->at, &h->where);
 	const struct verdict *v = &h->where;
 	char *d = h->desc;
 	size_t n = sizeof(h->desc);
@@ -50,12 +50,12 @@ static void holder_describe(struct target *t, struct holder *h)
 			break;
 		}
 		snprintf(d, n, "Go heap object 0x%" PRIx64 "+0x%" PRIx64 " (%s, %" PRIu64 " bytes)",
-			 v->d.heap.slot.base, v->d.heap.slot.offset, vstate_name(v->state),
+			 v->d.heap.slot.base, v->d.heap.slot.offset, classify_state_name(v->state),
 			 v->d.heap.span.elemsize);
 		break;
 	case REGION_C_HEAP:
 		snprintf(d, n, "C chunk 0x%" PRIx64 "+0x%" PRIx64 " (%s, %" PRIu64 " bytes)",
-			 v->d.chunk.user, h->at - v->d.chunk.user, vstate_name(v->state),
+			 v->d.chunk.user, h->at - v->d.chunk.user, classify_state_name(v->state),
 			 v->d.chunk.user_size);
 		break;
 	case REGION_GO_STACK:
@@ -65,7 +65,7 @@ static void holder_describe(struct target *t, struct holder *h)
 		snprintf(d, n, "stack of thread %" PRId64, v->d.tstack.tid);
 		break;
 	default:
-		snprintf(d, n, "%s memory", region_name(v->region));
+		snprintf(d, n, "%s memory", classify_region_name(v->region));
 	}
 }
 

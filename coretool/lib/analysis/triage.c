@@ -215,7 +215,7 @@ static void triage_registers(struct target *t, struct triage *tr)
 			continue;
 		struct triage_reg *r = &tr->regs[tr->nregs++];
 		r->reg = triage_gprs[i];
-		classify(t, v, &r->v);
+		classify_addr(t, v, &r->v);
 	}
 }
 
@@ -413,7 +413,7 @@ static void triage_classify(struct target *t, struct triage *tr)
 	} else if (fv->region == REGION_GO_HEAP && fv->state != VSTATE_ALLOCATED) {
 		tr->klass = "go-use-after-free";
 		snprintf(v, n, "%s touched 0x%" PRIx64 ", %s Go heap memory%s", where, f->addr,
-			 vstate_name(fv->state), held);
+			 classify_state_name(fv->state), held);
 	} else if (fv->region == REGION_C_HEAP && fv->state == VSTATE_FREE) {
 		tr->klass = "c-use-after-free";
 		snprintf(v, n, "%s touched 0x%" PRIx64 ", in a C chunk of %" PRIu64 " bytes freed earlier (%s bin)%s",
@@ -426,8 +426,8 @@ static void triage_classify(struct target *t, struct triage *tr)
 			 "that free() already returned to the kernel%s", where, f->addr, held);
 	} else {
 		tr->klass = "wild-pointer";
-		snprintf(v, n, "%s touched 0x%" PRIx64 " (%s%s%s)%s", where, f->addr, region_name(fv->region),
-			 fv->state == VSTATE_NA ? "" : ", ", fv->state == VSTATE_NA ? "" : vstate_name(fv->state),
+		snprintf(v, n, "%s touched 0x%" PRIx64 " (%s%s%s)%s", where, f->addr, classify_region_name(fv->region),
+			 fv->state == VSTATE_NA ? "" : ", ", fv->state == VSTATE_NA ? "" : classify_state_name(fv->state),
 			 held);
 	}
 }
@@ -463,7 +463,7 @@ void triage_run(struct target *t, struct triage *tr)
 	if (strstr(tr->go_fatal, "concurrent map"))
 		triage_fatal_map(t, tr);
 	if (tr->fault.has_addr) {
-		classify(t, tr->fault.addr, &tr->fault_verdict);
+		classify_addr(t, tr->fault.addr, &tr->fault_verdict);
 		/* Holders only mean something for an address a program could have
 		 * been handed: not NULL + offset, not a stack guard. */
 		const struct verdict *fv = &tr->fault_verdict;

@@ -49,6 +49,12 @@ static inline int ct_grow(void **v, size_t *cap, size_t n, size_t size)
 	return 1;
 }
 
+/* Appends one zeroed element to a growable array: a pointer to it, or NULL
+ * when out of memory (the array is then unchanged). */
+#define CT_PUSH(arr, n, cap)                                                             \
+	(ct_grow((void **)&(arr), &(cap), (n), sizeof(*(arr))) ?                         \
+		 memset(&(arr)[(n)++], 0, sizeof(*(arr))) : NULL)
+
 /* FNV-1a over bytes, continuing from h. CT_HASH_INIT is the start this
  * project has always used (FNV's published basis is 14695981039346656037:
  * one digit more); it stays, because crash signatures and the DWARF index

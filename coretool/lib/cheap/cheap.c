@@ -626,11 +626,10 @@ static struct ct_error *cheap_add_heap(struct cheap *c, const struct cheap_heap 
 	for (size_t i = 0; i < c->nheaps; i++)
 		if (c->heaps[i].base == h->base)
 			return NULL;
-	struct cheap_heap *n = realloc(c->heaps, (c->nheaps + 1) * sizeof(*n));
+	struct cheap_heap *n = CT_PUSH(c->heaps, c->nheaps, c->cap_heaps);
 	if (!n)
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
-	c->heaps = n;
-	n[c->nheaps++] = *h;
+	*n = *h;
 	return NULL;
 }
 

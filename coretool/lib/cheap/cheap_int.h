@@ -72,7 +72,7 @@ struct cheap_heap {
 	bool has_top;     /* the arena's top chunk is in this heap: [top, end) */
 	bool walked;
 	struct cheap_run *runs;
-	size_t nruns;
+	size_t nruns, cap_runs;
 };
 
 /* What a free list says about one chunk. */
@@ -105,14 +105,14 @@ struct cheap {
 	struct cheap_arena *arenas;
 	size_t narenas;
 	struct cheap_heap *heaps; /* sorted by base */
-	size_t nheaps;
+	size_t nheaps, cap_heaps;
 	bool loaded;
 	struct cheap_fs_ent *fs;  /* hash set by chunk address */
 	size_t fs_cap, fs_n;
 	uint64_t *resync;         /* sorted chunk addresses known from bins: walks restart there */
 	size_t nresync;
 	uint64_t *tcaches;        /* tcache_perthread_struct addresses (user pointers) */
-	size_t ntcaches;
+	size_t ntcaches, cap_tcaches;
 	/* tcache_entry.key (2.29+): the random tcache_key (2.34+) or the owning
 	 * tcache's address, as the listed chunks carry it. */
 	uint64_t tc_key;

@@ -210,13 +210,10 @@ static struct ct_error *cheap_list_bins(struct cheap *c, size_t ai)
 
 static struct ct_error *cheap_run_begin(struct cheap_heap *h, uint64_t start)
 {
-	struct cheap_run *r = realloc(h->runs, (h->nruns + 1) * sizeof(*r));
+	struct cheap_run *r = CT_PUSH(h->runs, h->nruns, h->cap_runs);
 	if (!r)
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
-	h->runs = r;
-	memset(&r[h->nruns], 0, sizeof(*r));
-	r[h->nruns].start = start;
-	h->nruns++;
+	r->start = start;
 	return NULL;
 }
 
@@ -387,11 +384,10 @@ static struct ct_error *cheap_try_tcache(struct cheap *c, uint64_t chunk, uint64
 			      "validate", u, h->base, bad);
 		memset(c->tc_damaged, 0xff, sizeof(c->tc_damaged));
 	}
-	uint64_t *n = realloc(c->tcaches, (c->ntcaches + 1) * sizeof(*n));
+	uint64_t *n = CT_PUSH(c->tcaches, c->ntcaches, c->cap_tcaches);
 	if (!n)
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
-	c->tcaches = n;
-	n[c->ntcaches++] = u;
+	*n = u;
 	for (uint32_t i = 0; i < nb; i++) {
 		uint64_t cnt = mem_load(buf + i * cs, cs), e = mem_load(buf + eoff + 8 * i, 8);
 		uint64_t want = (uint64_t)i * L->align + L->minsize; /* tidx2usize + SIZE_SZ */

@@ -42,12 +42,9 @@ static struct ct_error *core_add_thread(struct core *core, const unsigned char *
 		return NULL;
 	struct elf_prstatus st;
 	memcpy(&st, desc, sizeof(st));
-	struct core_thread *t = realloc(core->threads, (core->nthreads + 1) * sizeof(*t));
+	struct core_thread *t = CT_PUSH(core->threads, core->nthreads, core->cap_threads);
 	if (!t)
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory reading threads");
-	core->threads = t;
-	t += core->nthreads++;
-	memset(t, 0, sizeof(*t));
 	t->tid = st.pr_pid;
 	t->cursig = st.pr_cursig;
 	_Static_assert(sizeof(st.pr_reg) == CORE_NREGS * 8, "user_regs_struct size");

@@ -60,7 +60,7 @@ struct core {
 	size_t phnum;       /* program headers in the file */
 	size_t segs_dropped; /* PT_LOADs dropped: unreadable or overlapping (damage) */
 	struct core_thread *threads; /* threads[0] is the one that received the signal */
-	size_t nthreads;
+	size_t nthreads, cap_threads;
 	struct core_file_map *files;
 	size_t nfiles;
 	char *file_strings;

@@ -180,7 +180,7 @@ static uint32_t go_status_const(const struct dw *dw, const char *name, uint32_t 
 	return (uint32_t)v;
 }
 
-struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret)
+struct ct_error *go_sched_open(const struct go_rt *rt, struct go_sched **ret)
 {
 	struct ct_error *err;
 	const struct dw *dw = rt->dw;
@@ -271,14 +271,11 @@ struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret)
 			s->partial = true;
 			break;
 		}
-		struct go_m *m = realloc(s->ms, (s->nms + 1) * sizeof(*m));
+		struct go_m *m = CT_PUSH(s->ms, s->nms, s->cap_ms);
 		if (!m) {
 			err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 			goto fail;
 		}
-		s->ms = m;
-		m += s->nms++;
-		memset(m, 0, sizeof(*m));
 		m->addr = mp;
 #define F(f) mem_load(buf + ml.f.off, ml.f.size)
 		m->g0 = F(g0);
@@ -309,11 +306,11 @@ struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret)
 	return NULL;
 fail:
 	free(buf);
-	go_sched_free(s);
+	go_sched_close(s);
 	return err;
 }
 
-void go_sched_free(struct go_sched *s)
+void go_sched_close(struct go_sched *s)
 {
 	if (!s)
 		return;

@@ -35,7 +35,7 @@ struct go_sched {
 	struct go_g *gs;     /* sorted by stack_lo */
 	size_t ngs;
 	struct go_m *ms;
-	size_t nms;
+	size_t nms, cap_ms;
 	uint32_t st_dead, st_running, st_syscall, st_waiting, st_runnable, st_idle,
 		st_copystack, st_preempted, scan_bit;
 	bool partial;        /* some goroutines or Ms could not be read */
@@ -46,8 +46,8 @@ struct go_sched {
 
 /* Reads allgs and allm. A partly unreadable list gives what was read with
  * partial set. */
-struct ct_error *go_sched_load(const struct go_rt *rt, struct go_sched **ret);
-void go_sched_free(struct go_sched *s);
+struct ct_error *go_sched_open(const struct go_rt *rt, struct go_sched **ret);
+void go_sched_close(struct go_sched *s);
 
 const char *go_g_status_name(const struct go_sched *s, uint32_t status);
 /* The runtime's own text for a wait reason (runtime.waitReasonStrings), into buf. */

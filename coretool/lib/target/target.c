@@ -226,14 +226,11 @@ static int target_add_module(Dwfl_Module *mod, void **userdata, const char *name
 	(void)userdata;
 	struct target_modlist *ml = arg;
 	struct target *t = ml->t;
-	struct target_module *m = realloc(t->modules, (t->nmodules + 1) * sizeof(*m));
+	struct target_module *m = CT_PUSH(t->modules, t->nmodules, t->cap_modules);
 	if (!m) {
 		ml->err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 		return DWARF_CB_ABORT;
 	}
-	t->modules = m;
-	m += t->nmodules++;
-	memset(m, 0, sizeof(*m));
 	m->dwmod = mod;
 	m->name = strdup(name ? name : "?");
 	Dwarf_Addr end;
@@ -466,7 +463,7 @@ const struct ct_error *target_go_sched(struct target *t, const struct go_sched *
 	if (!t->go_sched && !t->go_sched_err) {
 		if (!t->go)
 			t->go_sched_err = ct_error_fmt(CT_ERR_NOTFOUND, "not a Go program");
-		else if ((t->go_sched_err = go_sched_load(t->go, &t->go_sched)) == NULL &&
+		else if ((t->go_sched_err = go_sched_open(t->go, &t->go_sched)) == NULL &&
 			 t->go_sched->partial)
 			target_warn(t, "some goroutines or Ms could not be read");
 	}
@@ -560,7 +557,7 @@ void target_close(struct target *t)
 		if (t->ext[i].free)
 			t->ext[i].free(t->ext[i].p);
 	go_heap_close(t->go_heap);
-	go_sched_free(t->go_sched);
+	go_sched_close(t->go_sched);
 	cheap_close(t->cheap);
 	ct_error_destroy(t->go_heap_err);
 	ct_error_destroy(t->go_sched_err);

@@ -60,7 +60,7 @@ struct target {
 	Dwfl_Callbacks dwfl_cb;  /* libdwfl's callbacks for this target (its own debug path) */
 	char *debuginfo_path;
 	struct target_module *modules;
-	size_t nmodules;
+	size_t nmodules, cap_modules;
 	char *sysroot;
 	/* Models built on first use (target_go_heap() & co.); a failure is kept
 	 * so that it is reported once and not retried for every address. */
