@@ -29,9 +29,10 @@ Cores are sparse copies (holes stay holes) under build/corrupt/<case>/core;
 build/corrupt/manifest.json lists every case with the arguments the test
 uses. Generated from go1.23 (classic maps), go1.26 (Swiss maps) and the
 plain C sample; regenerated when a sample core is newer than the manifest.
-Python standard library only; layout offsets used to aim the damage are the
-ones of docs/go-runtime.md for Go 1.22-1.27 (a wrong aim would still
-be damage, but the case name would not say what it hit).
+Python standard library only; the mspan offsets that aim the damage are the
+library's own (`coretool info --json --layout`); the map header offsets are
+those of docs/go-runtime.md for Go 1.22-1.27 (a wrong aim would still be
+damage, but the case name would not say what it hit).
 
 Usage: corrupt_cores.py [--out DIR] [--force]
 """
@@ -50,16 +51,12 @@ SAMPLES = ROOT / "build" / "samples"
 CORETOOL = ROOT / "build" / "coretool"
 GO_TOOLCHAINS = ("go1.23", "go1.26")
 EXES = ROOT / "build" / "corrupt" / "_exes"  # set by generate()
-FORMAT = 8  # bump when the cases change: forces regeneration
+FORMAT = 9  # bump when the cases change: forces regeneration
 
 PT_LOAD, PT_NOTE = 1, 4
 NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_SIGINFO, NT_FILE = 1, 3, 6, 0x53494749, 0x46494c45
 PF_W = 2
 
-# mspan fields, Go 1.22-1.27 (runtime/mheap.go; docs/go-runtime.md "Heap")
-MSPAN = {"startAddr": (24, 8), "npages": (32, 8), "freeindex": (48, 2), "nelems": (50, 2),
-         "allocBits": (64, 8), "gcmarkBits": (72, 8), "sweepgen": (88, 4),
-         "spanclass": (98, 1), "state": (99, 1), "elemsize": (104, 8), "limit": (112, 8)}
 # classic runtime.hmap (runtime/map.go 1.22/1.23)
 HMAP = {"count": (0, 8), "flags": (8, 1), "B": (9, 1), "noverflow": (10, 2),
         "buckets": (16, 8), "oldbuckets": (24, 8), "nevacuate": (32, 8)}
@@ -287,6 +284,17 @@ def sample(tc, scenario):
     return Sample(tc, scenario)
 
 
+def mspan_layout(s: Sample):
+    """{field: (offset, size)} of runtime.mspan as the library reads it from this
+    sample's DWARF (`coretool info --json --layout`): the damage is aimed by the
+    same numbers the model uses, not by a copy of them."""
+    p = subprocess.run([str(CORETOOL), "--json", "info", "--layout", str(s.core)],
+                       capture_output=True, text=True, timeout=60)
+    fields = json.loads(p.stdout)["layout"]["runtime.mspan"]
+    return {k: (v["offset"], v["size"]) for k, v in fields.items() if isinstance(v, dict)}, \
+        fields["(size)"]
+
+
 def classify_json(s: Sample, addr):
     try:
         p = subprocess.run([str(CORETOOL), "--json", "classify", str(s.core), hex(addr)],
@@ -456,7 +464,8 @@ def go_heap_damage(c: Corpus, s: Sample):
     except (TypeError, KeyError, ValueError):
         c.skip(f"{p}-span-*", f"classify {hex(addr)} gave no mspan")
     cl = {"classify": [addr, addr + 8] + s.classify}
-    if span is not None and e.file_off(span, 160) is not None:
+    MSPAN, mspan_size = mspan_layout(s)
+    if span is not None and e.file_off(span, mspan_size) is not None:
         def at(field, value):
             off, size = MSPAN[field]
             return [(e.file_off(span + off), u(value, size))]

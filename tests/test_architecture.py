@@ -190,3 +190,42 @@ def test_outputs_identical_to_baseline(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:]
     n = int(re.search(r"(\d+) outputs compared", r.stdout).group(1))
     assert n > 500, r.stdout  # every sample core, every verb
+
+
+# ------------------------------------------------------------------ the layout the models read
+
+def gdb_struct(exe, name):
+    """(size, {field: (offset, size)}) of a struct as gdb's own DWARF reader sees it."""
+    script = (f"python t=gdb.lookup_type('{name}'); print('SIZE', t.sizeof); "
+              "[print('F', f.name, f.bitpos//8, f.type.sizeof) for f in t.fields()]")
+    r = subprocess.run(["gdb", "-q", "-batch", "-nx", "-iex", "set auto-load no", "-ex", script,
+                        str(exe)], capture_output=True, text=True, timeout=120)
+    size, fields = None, {}
+    for line in r.stdout.splitlines():
+        w = line.split()
+        if w[:1] == ["SIZE"]:
+            size = int(w[1])
+        elif w[:1] == ["F"] and len(w) == 4:
+            fields[w[1]] = (int(w[2]), int(w[3]))
+    assert size, r.stdout + r.stderr
+    return size, fields
+
+
+def test_info_layout_is_what_dwarf_says():
+    """`info --layout` (what the corrupted-core corpus aims by) gives, on every
+    toolchain's sample, the offsets and sizes gdb reads from the same DWARF."""
+    cores = sorted((BUILD / "samples").glob("go1.*/maps/core"))
+    assert len(cores) >= 6, cores
+    for core in cores:
+        exe = core.parent / "exe"
+        rc, out, err = run(["--json", "info", "--layout", core])
+        assert rc == 0, err
+        layout = json.loads(out)["layout"]["runtime.mspan"]
+        size, fields = gdb_struct(exe if exe.exists() else core.parent.parent / "bin" / "crasher",
+                                  "runtime.mspan")
+        assert layout["(size)"] == size, core
+        used = {k: v for k, v in layout.items() if k != "(size)"}
+        assert {"startAddr", "npages", "freeindex", "nelems", "allocBits", "state",
+                "elemsize"} <= set(used)
+        for member, v in used.items():
+            assert (v["offset"], v["size"]) == fields[member], (core, member)

@@ -180,12 +180,79 @@ static void info_text(struct cli *cli, const struct target *t)
 	}
 }
 
+struct info_layout {
+	struct out *o;
+	const char *type; /* the JSON object open, or NULL */
+};
+
+static void info_layout_one(void *arg, const char *type, const char *member, uint64_t off,
+			    uint64_t size)
+{
+	struct info_layout *l = arg;
+	struct out *o = l->o;
+	if (!o->json) {
+		if (member)
+			fprintf(o->f, "%s.%-14s offset %-4" PRIu64 " size %" PRIu64 "\n", type, member, off, size);
+		else
+			fprintf(o->f, "%-29s size %" PRIu64 "\n", type, size);
+		return;
+	}
+	if (!l->type || strcmp(l->type, type)) {
+		if (l->type)
+			out_obj_end(o);
+		out_key(o, type);
+		out_obj_begin(o);
+		l->type = type;
+	}
+	out_key(o, member ? member : "(size)");
+	if (member) {
+		out_obj_begin(o);
+		out_kuint(o, "offset", off);
+		out_kuint(o, "size", size);
+		out_obj_end(o);
+	} else {
+		out_uint(o, size);
+	}
+}
+
+/* info --layout: what the models read from DWARF, for tools that aim at it. */
+static int info_layout(struct cli *cli, struct target *t)
+{
+	const struct go_heap *h;
+	const struct ct_error *herr = t->go ? target_go_heap(t, &h) : NULL;
+	if (!t->go || herr)
+		return cli_fail(cli, ct_error_fmt(CT_ERR_UNSUPPORTED, "no Go heap model: %s",
+						  herr ? herr->msg : "not a Go program"));
+	struct info_layout l = { &cli->out, NULL };
+	if (cli->json) {
+		out_obj_begin(&cli->out);
+		out_key(&cli->out, "layout");
+		out_obj_begin(&cli->out);
+	}
+	go_heap_layout(h, info_layout_one, &l);
+	if (cli->json) {
+		if (l.type)
+			out_obj_end(&cli->out);
+		out_obj_end(&cli->out);
+		out_obj_end(&cli->out);
+		out_end_line(&cli->out);
+	}
+	return CT_EXIT_OK;
+}
+
 int cmd_info(struct cli *cli, const struct cli_args *a)
 {
 	struct target *t;
 	struct ct_error *err = cli_open(cli, a->pos[0], &t);
 	if (err)
 		return cli_fail(cli, err);
+	if (cli_flag(a, "--layout")) {
+		int rc = info_layout(cli, t);
+		if (rc == CT_EXIT_OK)
+			rc = cli_warnings(cli, t);
+		cli_close(cli, t);
+		return rc;
+	}
 	if (cli->json)
 		info_json(cli, t);
 	else

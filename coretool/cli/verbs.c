@@ -29,6 +29,12 @@ static const char classify_notes[] =
 	"A verdict whose state is unknown (memory not in the core) makes the exit\n"
 	"status 1.\n";
 
+static const struct cli_opt info_opts[] = {
+	{ "--layout", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
+	  "instead, the layout the Go heap model read from the DWARF:\n"
+	  "the offset and size of each runtime.mspan field it uses" },
+	{ 0 },
+};
 static const char info_help[] =
 	"Prints what the core holds: the process and its command line, the core's own\n"
 	"signal information (NT_SIGINFO), each thread with its PC and function, the\n"
@@ -195,7 +201,7 @@ static const struct cli_opt no_opts[] = { { 0 } };
 const struct cli_verb cli_verbs[] = {
 	{ "info", cmd_info, "CORE",
 	  "the process, threads, signal, modules, Go version and map implementation", info_help,
-	  NULL, core_arg, no_opts, CLI_VERB_NEEDS_CORE },
+	  NULL, core_arg, info_opts, CLI_VERB_NEEDS_CORE },
 	{ "classify", cmd_classify, "CORE ADDR... | CORE -",
 	  "what each address is: Go heap, goroutine stack, C heap, image, thread stack, ...",
 	  classify_help, classify_notes, classify_args, no_opts, 0 },

@@ -1,6 +1,7 @@
 #include "goheap.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,48 @@ static int64_t go_heap_const(const struct go_rt *rt, const char *name)
 	return 0;
 }
 
+/* The mspan fields the model reads (runtime/mheap.go), each from DWARF: the
+ * one list, for reading them and for showing them (go_heap_layout). */
+static const struct {
+	const char *member;
+	size_t field; /* offsetof(struct go_heap, f_...) */
+} go_mspan_fields[] = {
+	{ "startAddr", offsetof(struct go_heap, f_start) },
+	{ "npages", offsetof(struct go_heap, f_npages) },
+	{ "freeindex", offsetof(struct go_heap, f_freeindex) },
+	{ "nelems", offsetof(struct go_heap, f_nelems) },
+	{ "allocBits", offsetof(struct go_heap, f_allocbits) },
+	{ "gcmarkBits", offsetof(struct go_heap, f_markbits) },
+	{ "sweepgen", offsetof(struct go_heap, f_sweepgen) },
+	{ "allocCount", offsetof(struct go_heap, f_alloccount) },
+	{ "spanclass", offsetof(struct go_heap, f_spanclass) },
+	{ "state", offsetof(struct go_heap, f_state) },
+	{ "elemsize", offsetof(struct go_heap, f_elemsize) },
+	{ "limit", offsetof(struct go_heap, f_limit) },
+};
+
+static struct ct_error *go_heap_read_mspan_fields(const struct dw *dw, struct go_heap *h)
+{
+	for (size_t i = 0; i < sizeof(go_mspan_fields) / sizeof(go_mspan_fields[0]); i++) {
+		struct dw_field *f = (struct dw_field *)((char *)h + go_mspan_fields[i].field);
+		struct ct_error *err = dw_field(dw, "runtime.mspan", go_mspan_fields[i].member, f);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+void go_heap_layout(const struct go_heap *h, go_layout_fn fn, void *arg)
+{
+	fn(arg, "runtime.mspan", NULL, 0, h->mspan_size);
+	for (size_t i = 0; i < sizeof(go_mspan_fields) / sizeof(go_mspan_fields[0]); i++) {
+		const struct dw_field *f = (const struct dw_field *)((const char *)h + go_mspan_fields[i].field);
+		fn(arg, "runtime.mspan", go_mspan_fields[i].member, f->off, f->size);
+	}
+	if (h->f_pinnerbits.size)
+		fn(arg, "runtime.mspan", "pinnerBits", h->f_pinnerbits.off, h->f_pinnerbits.size);
+}
+
 struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
 {
 	struct ct_error *err;
@@ -59,18 +102,7 @@ struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
 	    (err = dw_field(dw, "runtime.mheap", "allspans", &allspans)) ||
 	    (err = dw_member_offset(dw, "runtime.heapArena", "spans", &spans_off)) ||
 	    (err = dw_struct_size(dw, "runtime.mspan", &h->mspan_size)) ||
-	    (err = dw_field(dw, "runtime.mspan", "startAddr", &h->f_start)) ||
-	    (err = dw_field(dw, "runtime.mspan", "npages", &h->f_npages)) ||
-	    (err = dw_field(dw, "runtime.mspan", "freeindex", &h->f_freeindex)) ||
-	    (err = dw_field(dw, "runtime.mspan", "nelems", &h->f_nelems)) ||
-	    (err = dw_field(dw, "runtime.mspan", "allocBits", &h->f_allocbits)) ||
-	    (err = dw_field(dw, "runtime.mspan", "gcmarkBits", &h->f_markbits)) ||
-	    (err = dw_field(dw, "runtime.mspan", "sweepgen", &h->f_sweepgen)) ||
-	    (err = dw_field(dw, "runtime.mspan", "allocCount", &h->f_alloccount)) ||
-	    (err = dw_field(dw, "runtime.mspan", "spanclass", &h->f_spanclass)) ||
-	    (err = dw_field(dw, "runtime.mspan", "state", &h->f_state)) ||
-	    (err = dw_field(dw, "runtime.mspan", "elemsize", &h->f_elemsize)) ||
-	    (err = dw_field(dw, "runtime.mspan", "limit", &h->f_limit))) {
+	    (err = go_heap_read_mspan_fields(dw, h))) {
 		free(h);
 		return ct_error_wrap(err, "Go heap model");
 	}

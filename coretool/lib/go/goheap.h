@@ -66,6 +66,11 @@ struct go_heap {
 };
 
 struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret);
+/* The layout the model read from DWARF: fn(type, member, offset, size) for
+ * each field it uses (member NULL: the type's own size). */
+typedef void (*go_layout_fn)(void *arg, const char *type, const char *member, uint64_t off,
+			     uint64_t size);
+void go_heap_layout(const struct go_heap *h, go_layout_fn fn, void *arg);
 void go_heap_close(struct go_heap *h);
 
 /* Finds the span of addr. Errors only when memory the answer depends on is
