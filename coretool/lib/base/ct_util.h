@@ -55,6 +55,13 @@ static inline int ct_grow(void **v, size_t *cap, size_t n, size_t size)
 	(ct_grow((void **)&(arr), &(cap), (n), sizeof(*(arr))) ?                         \
 		 memset(&(arr)[(n)++], 0, sizeof(*(arr))) : NULL)
 
+/* The slot of a 64-bit key in an open-addressing table of cap (a power of
+ * two) slots: Fibonacci hashing, the high bits of key * 2^64/phi. */
+static inline size_t ct_hash_slot(uint64_t key, size_t cap)
+{
+	return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 20) & (cap - 1);
+}
+
 /* FNV-1a over bytes, continuing from h. CT_HASH_INIT is the start this
  * project has always used (FNV's published basis is 14695981039346656037:
  * one digit more); it stays, because crash signatures and the DWARF index

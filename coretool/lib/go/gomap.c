@@ -443,57 +443,6 @@ void gomap_slot_entry(const struct gomap_ctx *ctx, const struct gomap_type *t, u
 	}
 }
 
-struct ct_error *gomap_addrset_add(struct gomap_addrset *s, uint64_t addr, bool *seen)
-{
-	if (2 * (s->n + 1) > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 256;
-		uint64_t *ntab = calloc(ncap, sizeof(*ntab));
-		if (!ntab)
-			return ct_error_fmt(CT_ERR_NOMEM, "out of memory walking a map");
-		for (size_t i = 0; i < s->cap; i++) {
-			if (!s->tab[i])
-				continue;
-			size_t j = (s->tab[i] * 0x9E3779B97F4A7C15ULL >> 20) & (ncap - 1);
-			while (ntab[j])
-				j = (j + 1) & (ncap - 1);
-			ntab[j] = s->tab[i];
-		}
-		free(s->tab);
-		s->tab = ntab;
-		s->cap = ncap;
-	}
-	/* 0 marks a free slot; address 0 is never a bucket (the walk rejects nil first). */
-	size_t j = (addr * 0x9E3779B97F4A7C15ULL >> 20) & (s->cap - 1);
-	for (; s->tab[j]; j = (j + 1) & (s->cap - 1)) {
-		if (s->tab[j] == addr) {
-			*seen = true;
-			return NULL;
-		}
-	}
-	s->tab[j] = addr;
-	s->n++;
-	*seen = false;
-	return NULL;
-}
-
-bool gomap_addrset_has(const struct gomap_addrset *s, uint64_t addr)
-{
-	if (!s->cap || !addr)
-		return false;
-	size_t j = (addr * 0x9E3779B97F4A7C15ULL >> 20) & (s->cap - 1);
-	for (; s->tab[j]; j = (j + 1) & (s->cap - 1))
-		if (s->tab[j] == addr)
-			return true;
-	return false;
-}
-
-void gomap_addrset_free(struct gomap_addrset *s)
-{
-	free(s->tab);
-	s->tab = NULL;
-	s->cap = s->n = 0;
-}
-
 /* Whether [addr, addr+len) is readable at both ends: a cheap test that a
  * header's sizes fit mapped memory before a walk loops over them. */
 bool gomap_probe(const struct gomap_ctx *ctx, uint64_t addr, uint64_t len, enum mem_status *st)

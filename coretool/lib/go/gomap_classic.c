@@ -15,7 +15,7 @@ struct classic_walk {
 	const struct gomap_visitor *v;
 	struct gomap_health *h;
 	unsigned char *buf;
-	struct gomap_addrset seen; /* overflow buckets visited: cycles and shared chains */
+	struct ct_u64set seen; /* overflow buckets visited: cycles and shared chains */
 	uint64_t overflow_budget;
 	bool halt; /* the caller stopped the walk, or memory ran out */
 	struct ct_error *err;
@@ -68,7 +68,7 @@ static bool classic_chain(struct classic_walk *w, enum chain_mode mode, uint64_t
 					    what, index, chain, arr, addr);
 				return true;
 			}
-			if ((w->err = gomap_addrset_add(&w->seen, addr, &seen))) {
+			if ((w->err = ct_u64set_add(&w->seen, addr, &seen))) {
 				w->halt = true;
 				return false;
 			}
@@ -234,7 +234,7 @@ struct ct_error *gomap_walk_classic(const struct gomap_ctx *ctx, const struct go
 		}
 	}
 out:
-	gomap_addrset_free(&w.seen);
+	ct_u64set_free(&w.seen);
 	free(w.buf);
 	return w.err;
 }

@@ -4,6 +4,7 @@
  * map are never looked into, so the search costs little beyond the maps. */
 #define _GNU_SOURCE
 #include "gomap.h"
+#include "ct_util.h"
 #include "gomap_int.h"
 #include "govalue.h"
 #include "out.h"
@@ -32,7 +33,7 @@ struct find {
 	void *arg;
 	struct gomap_find_stats *stats;
 	struct find_memo memo;
-	struct gomap_addrset visited; /* objects reached through pointers */
+	struct ct_u64set visited; /* objects reached through pointers */
 	char path[FIND_PATH];
 	bool stop;
 	struct ct_error *err;
@@ -53,7 +54,7 @@ static unsigned char *memo_slot(struct find *f, Dwarf_Off off)
 		for (size_t i = 0; i < m->cap; i++) {
 			if (!m->vals[i])
 				continue;
-			size_t j = (m->keys[i] * 0x9E3779B97F4A7C15ULL >> 17) & (ncap - 1);
+			size_t j = ct_hash_slot(m->keys[i], ncap);
 			while (nv[j])
 				j = (j + 1) & (ncap - 1);
 			nk[j] = m->keys[i];
@@ -65,7 +66,7 @@ static unsigned char *memo_slot(struct find *f, Dwarf_Off off)
 		m->vals = nv;
 		m->cap = ncap;
 	}
-	size_t j = (off * 0x9E3779B97F4A7C15ULL >> 17) & (m->cap - 1);
+	size_t j = ct_hash_slot(off, m->cap);
 	for (; m->vals[j]; j = (j + 1) & (m->cap - 1))
 		if (m->keys[j] == off)
 			return &m->vals[j];
@@ -201,7 +202,7 @@ static void find_iface(struct find *f, Dwarf_Die *st, uint64_t addr, unsigned pt
 		bool seen;
 		if (!fi.data || !find_budget(f))
 			return;
-		if ((f->err = gomap_addrset_add(&f->visited, fi.data ^ dwarf_dieoffset(&fi.type) << 48,
+		if ((f->err = ct_u64set_add(&f->visited, fi.data ^ dwarf_dieoffset(&fi.type) << 48,
 						&seen))) {
 			f->stop = true;
 			return;
@@ -268,7 +269,7 @@ static void find_map_values(struct find *f, Dwarf_Die *md, uint64_t hdr, unsigne
 	    !find_attr_die(md, DW_AT_go_key, &mv.key) || !find_attr_die(md, DW_AT_go_elem, &mv.elem) ||
 	    !find_may_hold_map(f, &mv.elem, 0) || !find_budget(f))
 		return;
-	if ((f->err = gomap_addrset_add(&f->visited, hdr ^ dwarf_dieoffset(md) << 48, &seen))) {
+	if ((f->err = ct_u64set_add(&f->visited, hdr ^ dwarf_dieoffset(md) << 48, &seen))) {
 		f->stop = true;
 		return;
 	}
@@ -336,7 +337,7 @@ static void find_explore(struct find *f, Dwarf_Die *type, uint64_t addr, unsigne
 		if (!arr || !len || !find_budget(f))
 			return;
 		bool seen;
-		if ((f->err = gomap_addrset_add(&f->visited, arr ^ dwarf_dieoffset(&sub) << 48, &seen))) {
+		if ((f->err = ct_u64set_add(&f->visited, arr ^ dwarf_dieoffset(&sub) << 48, &seen))) {
 			f->stop = true;
 			return;
 		}
@@ -377,7 +378,7 @@ static void find_explore(struct find *f, Dwarf_Die *type, uint64_t addr, unsigne
 		if (!p || !find_budget(f))
 			return;
 		bool seen;
-		if ((f->err = gomap_addrset_add(&f->visited, p ^ dwarf_dieoffset(&sub) << 48, &seen))) {
+		if ((f->err = ct_u64set_add(&f->visited, p ^ dwarf_dieoffset(&sub) << 48, &seen))) {
 			f->stop = true;
 			return;
 		}
@@ -505,7 +506,7 @@ out:
 	free(vs.v);
 	free(f.memo.keys);
 	free(f.memo.vals);
-	gomap_addrset_free(&f.visited);
+	ct_u64set_free(&f.visited);
 	govalue_destroy(f.gv);
 	return err;
 }

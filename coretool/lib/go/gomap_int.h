@@ -2,6 +2,7 @@
 #ifndef CT_GOMAP_INT_H
 #define CT_GOMAP_INT_H
 
+#include "ct_set.h"
 #include "gomap.h"
 
 #define GOMAP_NONE UINT64_MAX
@@ -43,13 +44,5 @@ void gomap_slot_entry(const struct gomap_ctx *ctx, const struct gomap_type *t, u
 		      const unsigned char *buf, unsigned i, struct gomap_entry *e);
 
 /* A set of addresses (open addressing), to see a bucket or table twice. */
-struct gomap_addrset {
-	uint64_t *tab;
-	size_t cap, n;
-};
-/* Adds addr; *seen tells whether it was there. Error only when out of memory. */
-struct ct_error *gomap_addrset_add(struct gomap_addrset *s, uint64_t addr, bool *seen);
-bool gomap_addrset_has(const struct gomap_addrset *s, uint64_t addr);
-void gomap_addrset_free(struct gomap_addrset *s);
 
 #endif

@@ -22,7 +22,7 @@ struct swiss_walk {
 	const struct gomap_visitor *v;
 	struct gomap_health *h;
 	unsigned char *buf;
-	struct gomap_addrset seen; /* tables walked */
+	struct ct_u64set seen; /* tables walked */
 	bool halt;
 	struct ct_error *err;
 };
@@ -133,7 +133,7 @@ static void swiss_table(struct swiss_walk *w, uint64_t di, uint64_t tp)
 	struct gomap_health *h = w->h;
 	unsigned char tb[128];
 	bool seen;
-	if ((w->err = gomap_addrset_add(&w->seen, tp, &seen))) {
+	if ((w->err = ct_u64set_add(&w->seen, tp, &seen))) {
 		w->halt = true;
 		return;
 	}
@@ -289,7 +289,7 @@ static struct ct_error *swiss_walk_dir(struct swiss_walk *w)
 		}
 	}
 	for (size_t i = 0; i < norphans && !w->halt; i++)
-		if (!gomap_addrset_has(&w->seen, orphans[i]))
+		if (!ct_u64set_has(&w->seen, orphans[i]))
 			swiss_table(w, UINT64_MAX, orphans[i]);
 	return NULL;
 }
@@ -309,7 +309,7 @@ struct ct_error *gomap_walk_swiss(const struct gomap_ctx *ctx, const struct goma
 		swiss_group(&w, NULL, 0, m->dir_ptr);
 	else
 		w.err = swiss_walk_dir(&w);
-	gomap_addrset_free(&w.seen);
+	ct_u64set_free(&w.seen);
 	free(w.buf);
 	return w.err;
 }

@@ -1,6 +1,7 @@
 /* Rendering Go values from memory by their DWARF types. */
 #define _GNU_SOURCE
 #include "govalue.h"
+#include "ct_util.h"
 
 #include <dwarf.h>
 #include <inttypes.h>
@@ -98,7 +99,7 @@ void govalue_destroy(struct govalue *gv)
 
 static void rt_insert(struct govalue *gv, uint64_t addr, Dwarf_Off off)
 {
-	size_t j = (addr * 0x9E3779B97F4A7C15ULL >> 20) & (gv->rt_cap - 1);
+	size_t j = ct_hash_slot(addr, gv->rt_cap);
 	while (gv->rt_keys[j] && gv->rt_keys[j] != addr)
 		j = (j + 1) & (gv->rt_cap - 1);
 	if (gv->rt_keys[j])
@@ -238,7 +239,7 @@ bool govalue_type_of_rtype(struct govalue *gv, uint64_t rtype, Dwarf_Die *ret)
 	if (!rtype)
 		return false;
 	if (gv->rt_cap) {
-		size_t j = (rtype * 0x9E3779B97F4A7C15ULL >> 20) & (gv->rt_cap - 1);
+		size_t j = ct_hash_slot(rtype, gv->rt_cap);
 		for (; gv->rt_keys[j]; j = (j + 1) & (gv->rt_cap - 1))
 			if (gv->rt_keys[j] == rtype)
 				return dwarf_offdie(gv->rt->dw->dbg, gv->rt_vals[j], ret) != NULL;
