@@ -40,13 +40,16 @@ inc_of = $(addprefix -Icoretool/,$(INC_$(call layer_of,$(1))))
 INC_ALL := $(addprefix -Icoretool/,$(INC_cli))
 
 ALL_SRCS := $(foreach d,$(LAYER_DIRS),$(wildcard coretool/$(d)/*.c))
-CLI_SRCS := coretool/cli/main.c
+MAIN_SRCS := coretool/cli/main.c
+VERB_SRCS := $(filter-out $(MAIN_SRCS),$(wildcard coretool/cli/*.c))
 API_SRCS := $(wildcard coretool/api/*.c)
-# The static library the tests link: the lib and out layers (and the verbs, so
-# that unit tests can run them); libcoretool.so adds the API on top.
-LIB_SRCS := $(filter-out $(CLI_SRCS) $(API_SRCS),$(ALL_SRCS))
+# The static library the tests link: the lib and out layers. libcoretool.so
+# adds the verbs and the API on top; the CLI is main.c and the verbs over the
+# static library.
+LIB_SRCS := $(filter-out $(MAIN_SRCS) $(VERB_SRCS) $(API_SRCS),$(ALL_SRCS))
 LIB_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(LIB_SRCS))
-API_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(API_SRCS))
+API_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(VERB_SRCS) $(API_SRCS))
+CLI_SRCS := $(MAIN_SRCS) $(VERB_SRCS)
 CLI_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(CLI_SRCS))
 HDRS := $(foreach d,$(LAYER_DIRS),$(wildcard coretool/$(d)/*.h))
 

@@ -70,17 +70,19 @@ const char *ct_errcode_name(enum ct_errcode code)
 	return "error";
 }
 
-void ct_warn(const struct ct_warn_sink *sink, const char *fmt, ...)
+void ct_vwarn(const struct ct_warn_sink *sink, const char *fmt, va_list ap)
 {
-	if (!sink || !sink->fn)
-		return;
 	char *msg;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (!sink || !sink->fn || vasprintf(&msg, fmt, ap) < 0)
 		return;
 	sink->fn(sink->arg, msg);
 	free(msg);
+}
+
+void ct_warn(const struct ct_warn_sink *sink, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ct_vwarn(sink, fmt, ap);
+	va_end(ap);
 }

@@ -57,5 +57,6 @@ struct ct_warn_sink {
 	void *arg;
 };
 void ct_warn(const struct ct_warn_sink *sink, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ct_vwarn(const struct ct_warn_sink *sink, const char *fmt, va_list ap);
 
 #endif

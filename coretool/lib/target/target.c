@@ -45,15 +45,11 @@ struct ct_warn_sink target_warn_sink(struct target *t)
 
 void target_warn(struct target *t, const char *fmt, ...)
 {
-	char *msg;
+	struct ct_warn_sink sink = target_warn_sink(t);
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vasprintf(&msg, fmt, ap);
+	ct_vwarn(&sink, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	target_warn_add(t, msg);
-	free(msg);
 }
 
 
