@@ -155,3 +155,37 @@ def test_thousands_of_overlapping_program_headers(tmp_path):
     assert [(g["region"], g["state"]) for g in got] == [(a["region"], a["state"]) for a in heap]
     rc, out, err = run(["--exe", d / "exe", "triage", core], timeout=60)
     assert rc in (0, PARTIAL) and "class:" in out, err
+
+
+# ---------------------------------------------------------------- files that are not files
+# A FIFO would block open() for ever (a hostile core can name one as its executable): every
+# file coretool reads is opened without blocking and refused unless it is a regular file.
+
+def test_fifo_as_core(tmp_path):
+    fifo = tmp_path / "core"
+    os.mkfifo(fifo)
+    rc, out, err = run(["info", fifo], timeout=20)
+    assert rc == FATAL and "not a regular file" in one_line(err)
+
+
+def test_fifo_as_exe(tmp_path):
+    d = a_go_sample()
+    fifo = tmp_path / "exe"
+    os.mkfifo(fifo)
+    rc, out, err = run(["--exe", fifo, "info", d / "core"], timeout=20)
+    assert rc == FATAL and "not a regular file" in one_line(err)
+
+
+def test_fifo_in_the_cache(tmp_path):
+    d = a_go_sample()
+    cache = tmp_path / "cache"
+    env = dict(os.environ, CORETOOL_CACHE_DIR=str(cache))
+    argv = [str(CORETOOL), "--json", "classify", str(d / "core"), "0x10"]
+    first = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+    entries = [p for p in cache.iterdir() if p.is_file()]
+    assert entries, "the first run stored nothing in the cache"
+    for p in entries:
+        p.unlink()
+        os.mkfifo(p)
+    again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=20)
+    assert again.returncode == first.returncode and again.stdout == first.stdout

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "cache.h"
+#include "ct_file.h"
 #include "ct_util.h"
 
 #include <dirent.h>
@@ -112,7 +113,7 @@ bool cache_load(const char *key, const char *kind, uint64_t fp, struct cache_blo
 	char *path = cache_path(key, kind);
 	if (!path)
 		return false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ct_open_regular(path);
 	if (fd >= 0)
 		utimensat(AT_FDCWD, path, NULL, 0); /* used now: last to be evicted */
 	free(path);

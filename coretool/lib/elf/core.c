@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "core.h"
+#include "ct_file.h"
 #include "ct_util.h"
 
 #include <elf.h>
@@ -168,14 +169,14 @@ struct ct_error *core_open(const char *path, struct core **ret)
 		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	core->fd = open(path, O_RDONLY | O_CLOEXEC);
+	core->fd = ct_open_regular(path);
 	struct stat sb;
-	if (core->fd < 0 || fstat(core->fd, &sb) < 0) {
-		err = ct_error_fmt(CT_ERR_IO, "%s: %s", path, strerror(errno));
+	if (core->fd < 0 && errno == EINVAL) {
+		err = ct_error_fmt(CT_ERR_FORMAT, "%s: not a regular file", path);
 		goto fail;
 	}
-	if (!S_ISREG(sb.st_mode)) {
-		err = ct_error_fmt(CT_ERR_FORMAT, "%s: not a regular file", path);
+	if (core->fd < 0 || fstat(core->fd, &sb) < 0) {
+		err = ct_error_fmt(CT_ERR_IO, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	core->size = (uint64_t)sb.st_size;

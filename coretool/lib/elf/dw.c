@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "dw.h"
+#include "ct_file.h"
 #include "ct_util.h"
 
 #include <dwarf.h>
@@ -403,10 +404,11 @@ struct ct_error *dw_open(const char *path, struct dw **ret)
 	struct dw *dw = calloc(1, sizeof(*dw));
 	if (!dw)
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
-	dw->fd = open(path, O_RDONLY | O_CLOEXEC);
+	dw->fd = ct_open_regular(path);
 	dw->path = strdup(path);
 	if (dw->fd < 0) {
-		err = ct_error_fmt(CT_ERR_IO, "executable %s: %s", path, strerror(errno));
+		err = errno == EINVAL ? ct_error_fmt(CT_ERR_FORMAT, "executable %s: not a regular file", path)
+				      : ct_error_fmt(CT_ERR_IO, "executable %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	elf_version(EV_CURRENT);

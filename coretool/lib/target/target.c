@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "target.h"
+#include "ct_file.h"
 #include "ct_util.h"
 
 
@@ -64,7 +65,7 @@ static int target_find_elf(Dwfl_Module *mod, void **userdata, const char *modnam
 	 * a Go binary linked by Go's own linker has no GNU build-id to search by. */
 	const char *exe_named = t && t->core ? core_exe_path(t->core) : NULL;
 	if (t && t->exe_path && modname && exe_named && !strcmp(modname, exe_named)) {
-		int fd = open(t->exe_path, O_RDONLY | O_CLOEXEC);
+		int fd = ct_open_regular(t->exe_path);
 		if (fd >= 0) {
 			*file_name = strdup(t->exe_path);
 			return fd;
@@ -73,7 +74,7 @@ static int target_find_elf(Dwfl_Module *mod, void **userdata, const char *modnam
 	if (sysroot && modname && modname[0] == '/') {
 		char *path;
 		if (asprintf(&path, "%s%s", sysroot, modname) >= 0) {
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			int fd = ct_open_regular(path);
 			if (fd >= 0) {
 				*file_name = path;
 				return fd;
@@ -95,7 +96,7 @@ static void target_file_load(const struct target *t, struct target_file *f)
 		path = NULL;
 	if (!path)
 		return;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ct_open_regular(path);
 	free(path);
 	struct stat sb;
 	if (fd < 0)
