@@ -57,14 +57,13 @@ def map_names(coretool, core, env):
     r = subprocess.run([coretool, "--json", "maps", str(core)], capture_output=True,
                        text=True, env=env, timeout=120)
     names = []
-    for line in r.stdout.splitlines():
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        for m in obj.get("maps", []) if isinstance(obj, dict) else []:
-            if isinstance(m, dict) and m.get("name"):
-                names.append(m["name"])
+    try:
+        obj = json.loads(r.stdout)  # one (indented) object
+    except ValueError:
+        return names
+    for m in obj.get("maps", []) if isinstance(obj, dict) else []:
+        if isinstance(m, dict) and m.get("path") and not m.get("nil"):
+            names.append(m["path"])
     return names[:MAX_MAPS]
 
 
