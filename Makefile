@@ -1,6 +1,6 @@
 # coretool: `make demo` runs the main job on a sample core, `make check` runs every test.
 CC ?= gcc
-PKGS := libdw libelf
+PKGS := libdw libelf capstone
 DEPS_STAMP := build/.deps-ok
 # Messages are cut to their bounded buffers on purpose: gcc's truncation
 # warning is off (clang has no such warning and would reject the option).
@@ -17,7 +17,7 @@ LIBS_PKG = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 #   lib/go        the Go runtime: layout, heap, goroutines, maps, values
 #   lib/cheap     glibc malloc
 #   lib/target    a core or process with its files and models
-#   lib/analysis  classify, holders, fault, unwind, triage, cgocheck
+#   lib/analysis  classify, holders, fault, insn, unwind, triage, cgocheck
 #   out           renderers of the analyses
 #   cli           the verbs and the command line (main.c is only in the CLI)
 #   api           the exported ct_* API (libcoretool.so exports nothing else)
@@ -79,8 +79,10 @@ build/coretool: $(CLI_OBJS) build/libcoretool.a
 toolchains: $(DEPS_STAMP)
 	bash scripts/toolchains.sh
 
-# Another glibc than the machine's (Debian's 2.41), for the C sample.
-glibc: $(DEPS_STAMP)
+# Another glibc than the machine's (Debian's 2.41), for the C sample. After the
+# toolchains: both use the same private apt state, which is not safe to share
+# between two apt-get runs at once (make -j).
+glibc: $(DEPS_STAMP) toolchains
 	bash scripts/glibc.sh
 
 samples: toolchains glibc

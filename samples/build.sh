@@ -34,7 +34,9 @@ list=$top/build/toolchains/list
 src_go=$top/samples/go
 src_c=$top/samples/c
 
-GO_SCENARIOS="c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free c-null-deref c-stack-overflow maps cgocheck go-nil-deref"
+GO_SCENARIOS="c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free c-null-deref c-stack-overflow maps cgocheck go-nil-deref
+	c-null-field-far c-uaf-mmap-field c-uaf-mmap-write c-noncanonical c-freelist-small c-freelist-key
+	c-call-freed-fnptr c-stack-overflow-main go-panic-callback go-panic-error"
 C_SCENARIOS="c-uaf null-deref"
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 
@@ -131,6 +133,8 @@ marker() {
 	concurrent-map-writes) echo "fatal error: concurrent map writes" ;;
 	c-double-free) echo "free(): double free detected in tcache 2" ;;
 	go-nil-deref) echo "invalid memory address or nil pointer dereference" ;;
+	go-panic-callback) echo "panic: bad record 42: checksum mismatch" ;;
+	go-panic-error) echo "panic: open db.conf: file does not exist" ;;
 	c-uaf | null-deref) echo "" ;;
 	*) echo "signal arrived during cgo execution" ;;
 	esac

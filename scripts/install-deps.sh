@@ -4,7 +4,7 @@
 set -euo pipefail
 # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes of Debian 12's clang (make asan, fuzz).
 pkgs=(gcc binutils clang libclang-rt-14-dev make pkg-config libdw-dev libelf-dev elfutils zlib1g-dev gdb
-      python3 file golang-go)
+      python3 file golang-go libcapstone-dev libxml2-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   # golang-go: any Go on PATH will do (the machine's own Go is used for go1.26).

@@ -58,12 +58,9 @@ static int triage_one(struct cli *cli, const char *path, FILE *f)
 		return CT_EXIT_FATAL;
 	}
 	triage_run(t, tr);
-	/* The program's own frame: its C function, else its Go caller. */
-	const struct frame *own = NULL;
-	for (size_t i = 0; i < tr->bt.n && !own; i++)
-		if (tr->bt.frames[i].func && (tr->bt.frames[i].func == tr->cfunc ||
-					      (!tr->cfunc && tr->bt.frames[i].func == tr->gocaller)))
-			own = &tr->bt.frames[i];
+	/* The program's own frame: the first in its executable's own code (not
+	 * a library's, not the runtime's). */
+	const struct frame *own = tr->own;
 	fprintf(f, "#\t%s\t%s\t%s\t%s\t%d\t%s\n", tr->signature, tr->klass, tr->verdict,
 		own && own->file ? own->file : "", own ? own->line : 0,
 		own && own->func ? own->func : "");
@@ -330,6 +327,7 @@ static void triage_sarif(struct cli *cli, struct triage_result *res, size_t n)
 	out_init(&o, cli->out.f, true);
 	o.pretty = true;
 	out_obj_begin(&o);
+	out_kstr(&o, "$schema", "https://json.schemastore.org/sarif-2.1.0.json");
 	out_kstr(&o, "version", "2.1.0");
 	out_key(&o, "runs");
 	out_arr_begin(&o);
@@ -340,6 +338,20 @@ static void triage_sarif(struct cli *cli, struct triage_result *res, size_t n)
 	out_obj_begin(&o);
 	out_kstr(&o, "name", "coretool");
 	out_kstr(&o, "informationUri", "README.md");
+	out_key(&o, "rules");
+	out_arr_begin(&o);
+	size_t nclasses;
+	const struct triage_class *classes = triage_classes(&nclasses);
+	for (size_t i = 0; i < nclasses; i++) {
+		out_obj_begin(&o);
+		out_kstr(&o, "id", classes[i].name);
+		out_key(&o, "shortDescription");
+		out_obj_begin(&o);
+		out_kstr(&o, "text", classes[i].description);
+		out_obj_end(&o);
+		out_obj_end(&o);
+	}
+	out_arr_end(&o);
 	out_obj_end(&o);
 	out_obj_end(&o);
 	out_key(&o, "results");

@@ -6,6 +6,76 @@
 
 #include "render.h"
 
+static void triage_reg_out(struct out *o, const char *key, int reg)
+{
+	out_key(o, key);
+	insn_reg_name(reg) ? out_str(o, insn_reg_name(reg)) : out_null(o);
+}
+
+static void triage_insn_out(struct out *o, const struct triage *tr)
+{
+	const struct insn *in = &tr->insn;
+	out_key(o, "instruction");
+	if (!in->decoded && !in->exec_fault) {
+		out_null(o);
+	} else {
+		out_obj_begin(o);
+		out_key(o, "pc");
+		in->decoded ? out_hex(o, in->pc) : out_null(o);
+		out_key(o, "text");
+		in->decoded ? out_str(o, in->text) : out_null(o);
+		out_kstr(o, "access", insn_access_name(in->access));
+		out_kuint(o, "size", in->size);
+		out_key(o, "mem");
+		if (in->has_mem) {
+			out_obj_begin(o);
+			triage_reg_out(o, "base", in->mem.rip_relative ? CORE_REG_RIP : in->mem.base);
+			triage_reg_out(o, "index", in->mem.index);
+			out_kint(o, "scale", in->mem.scale);
+			out_kint(o, "disp", in->mem.disp);
+			triage_reg_out(o, "segment", in->mem.segment);
+			out_obj_end(o);
+		} else {
+			out_null(o);
+		}
+		out_key(o, "ea");
+		in->has_ea ? out_hex(o, in->ea) : out_null(o);
+		out_kbool(o, "bad_pc", in->exec_fault);
+		out_obj_end(o);
+	}
+	out_key(o, "pointer");
+	if (!tr->has_ptr && !tr->has_origin) {
+		out_null(o);
+		return;
+	}
+	out_obj_begin(o);
+	triage_reg_out(o, "register", in->ptr_reg);
+	out_key(o, "value");
+	tr->has_ptr ? out_hex(o, in->exec_fault ? in->bad_pc : in->ptr_value) : out_null(o);
+	out_key(o, "offset");
+	tr->has_ptr && in->has_ea && !in->exec_fault ? out_int(o, (int64_t)(in->ea - in->ptr_value)) : out_null(o);
+	out_key(o, "verdict");
+	tr->has_ptr ? classify_verdict_out(o, &tr->ptr_verdict) : out_null(o);
+	out_key(o, "loaded_from");
+	if (tr->has_origin) {
+		out_obj_begin(o);
+		out_khex(o, "addr", in->origin.from);
+		out_khex(o, "by", in->origin.insn_pc);
+		out_kstr(o, "insn", in->origin.text);
+		triage_reg_out(o, "base", in->origin.from_base);
+		out_key(o, "object");
+		in->origin.from_base != INSN_NO_REG ? out_hex(o, in->origin.from_base_value) : out_null(o);
+		out_key(o, "verdict");
+		classify_verdict_out(o, &tr->origin_verdict);
+		out_obj_end(o);
+	} else {
+		out_null(o);
+	}
+	out_key(o, "note");
+	tr->ptr_note ? out_str(o, tr->ptr_note) : out_null(o);
+	out_obj_end(o);
+}
+
 void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 {
 	const struct fault *f = &tr->fault;
@@ -19,7 +89,9 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		t->go ? out_str(o, t->go->version) : out_null(o);
 		out_kstr(o, "class", tr->klass);
 		out_kstr(o, "verdict", tr->verdict);
+		out_kstr(o, "rule", tr->rule);
 		out_kstr(o, "signature", tr->signature);
+		out_kstr(o, "signature_all", tr->signature_all);
 		out_key(o, "signal");
 		out_obj_begin(o);
 		out_kint(o, "signo", f->signo);
@@ -30,6 +102,8 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		code ? out_str(o, code) : out_null(o);
 		out_key(o, "addr");
 		f->has_addr ? out_hex(o, f->addr) : out_null(o);
+		out_key(o, "addr_source");
+		tr->addr_source ? out_str(o, tr->addr_source) : out_null(o);
 		out_kstr(o, "source", fault_source_name(f->source));
 		out_key(o, "core_signal");
 		core_signal_name(tr->core_signo) ? out_str(o, core_signal_name(tr->core_signo)) : out_null(o);
@@ -55,6 +129,9 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		for (size_t i = 0; i < tr->bt.n; i++)
 			unwind_frame_out(o, &tr->bt.frames[i]);
 		out_arr_end(o);
+		out_key(o, "backtrace_stop");
+		tr->bt.stop ? out_str(o, tr->bt.stop) : out_null(o);
+		triage_insn_out(o, tr);
 		out_key(o, "fault_address");
 		if (f->has_addr)
 			classify_verdict_out(o, &tr->fault_verdict);
@@ -70,6 +147,21 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 			out_obj_end(o);
 		}
 		out_arr_end(o);
+		out_key(o, "held_addr");
+		tr->held_addr ? out_hex(o, tr->held_addr) : out_null(o);
+		out_kuint(o, "holders_total", tr->holders.total);
+		out_key(o, "holder_values");
+		out_arr_begin(o);
+		for (size_t i = 0; i < tr->holders.nvalues; i++) {
+			out_obj_begin(o);
+			out_khex(o, "value", tr->holders.values[i].value);
+			out_kuint(o, "words", tr->holders.values[i].count);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_key(o, "best_holder");
+		const struct holder *best = holders_best(&tr->holders);
+		best ? out_str(o, best->desc) : out_null(o);
 		out_key(o, "holders");
 		out_arr_begin(o);
 		for (size_t i = 0; i < tr->holders.n; i++) {
@@ -112,6 +204,28 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		}
 		out_key(o, "abort_msg");
 		tr->abort_msg[0] ? out_str(o, tr->abort_msg) : out_null(o);
+		out_key(o, "freed_ptr");
+		if (tr->freed_ptr) {
+			out_obj_begin(o);
+			out_khex(o, "addr", tr->freed_ptr);
+			out_key(o, "verdict");
+			classify_verdict_out(o, &tr->freed_verdict);
+			out_obj_end(o);
+		} else {
+			out_null(o);
+		}
+		out_key(o, "panic");
+		if (tr->has_panic) {
+			out_obj_begin(o);
+			out_kuint(o, "goroutine", tr->panic_goid);
+			out_kstr(o, "type", tr->panic.type);
+			out_kstr(o, "message", tr->panic.msg);
+			out_kbool(o, "message_exact", tr->panic.msg_exact);
+			out_kuint(o, "depth", tr->panic.depth);
+			out_obj_end(o);
+		} else {
+			out_null(o);
+		}
 		out_key(o, "warnings");
 		out_arr_begin(o);
 		for (size_t i = 0; i < t->nwarnings; i++)
@@ -129,7 +243,8 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 	if (code)
 		fprintf(fp, " (%s)", code);
 	if (f->has_addr)
-		fprintf(fp, " at 0x%" PRIx64, f->addr);
+		fprintf(fp, " at 0x%" PRIx64 "%s", f->addr,
+			tr->addr_source && !strcmp(tr->addr_source, "instruction") ? " (computed from the instruction)" : "");
 	fprintf(fp, ", thread %d", f->tid);
 	if (tr->has_g)
 		fprintf(fp, ", goroutine %" PRIu64 " (%s)", tr->goid, tr->g_status);
@@ -145,6 +260,35 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		fprintf(fp, "go:        %s\n", tr->go_fatal);
 	if (tr->abort_msg[0])
 		fprintf(fp, "glibc:     %s\n", tr->abort_msg);
+	if (tr->has_panic)
+		fprintf(fp, "panic:     %s (%s), goroutine %" PRIu64 "\n", tr->panic.msg, tr->panic.type, tr->panic_goid);
+	if (tr->insn.decoded || tr->insn.exec_fault) {
+		const struct insn *in = &tr->insn;
+		fprintf(fp, "insn:      ");
+		if (in->exec_fault)
+			fprintf(fp, "pc 0x%" PRIx64 " is not code; ", in->bad_pc);
+		if (in->decoded)
+			fprintf(fp, "0x%" PRIx64 "  %s  (%s", in->pc, in->text, insn_access_name(in->access));
+		if (in->decoded && in->size)
+			fprintf(fp, ", %u bytes", in->size);
+		if (in->decoded && in->has_ea && !in->exec_fault)
+			fprintf(fp, " at 0x%" PRIx64, in->ea);
+		fprintf(fp, "%s\n", in->decoded ? ")" : "");
+		if (tr->has_ptr) {
+			char d[240];
+			classify_brief(&tr->ptr_verdict, d, sizeof(d));
+			fprintf(fp, "pointer:   %s = 0x%" PRIx64 ": %s\n", insn_reg_name(in->ptr_reg) ? insn_reg_name(in->ptr_reg) : "?",
+				in->exec_fault ? in->bad_pc : in->ptr_value, d);
+		}
+		if (tr->has_origin) {
+			char d[240];
+			classify_brief(&tr->origin_verdict, d, sizeof(d));
+			fprintf(fp, "           loaded from 0x%" PRIx64 " (%s) by `%s` at 0x%" PRIx64 "%s%s\n", in->origin.from,
+				d, in->origin.text, in->origin.insn_pc, tr->ptr_note ? ": " : "", tr->ptr_note ? tr->ptr_note : "");
+		}
+	}
+	if (tr->freed_ptr)
+		fprintf(fp, "freed:     0x%" PRIx64 " (the pointer freed twice)\n", tr->freed_ptr);
 	fprintf(fp, "backtrace:\n");
 	unwind_backtrace_text(o, &tr->bt, tr->n_c_frames, tr->goid);
 	if (f->has_addr) {
@@ -155,8 +299,12 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		classify_verdict_out(&sub, &tr->fault_verdict);
 	}
 	if (tr->holders.n) {
-		fprintf(fp, "held by (%zu of %zu pointers into 0x%" PRIx64 "-0x%" PRIx64 "):\n", tr->holders.n,
+		fprintf(fp, "held by (%zu of %zu pointers into 0x%" PRIx64 "-0x%" PRIx64 ", named first):\n", tr->holders.n,
 			tr->holders.total, tr->holders.lo, tr->holders.hi);
+		for (size_t i = 0; i < tr->holders.nvalues; i++)
+			if (tr->holders.values[i].count > 1)
+				fprintf(fp, "    %" PRIu64 " words hold 0x%" PRIx64 "\n", tr->holders.values[i].count,
+					tr->holders.values[i].value);
 		for (size_t i = 0; i < tr->holders.n; i++)
 			fprintf(fp, "    0x%" PRIx64 " = 0x%" PRIx64 "  %s\n", tr->holders.h[i].at,
 				tr->holders.h[i].value, tr->holders.h[i].desc);

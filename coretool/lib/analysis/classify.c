@@ -10,8 +10,6 @@
 /* x86-64 with 4-level paging: user space ends at 1 << 47, kernel space starts at -(1 << 47). */
 #define CLASSIFY_USER_END 0x0000800000000000ULL
 #define CLASSIFY_KERNEL_START 0xffff800000000000ULL
-/* Linux keeps a gap of stack_guard_gap (256 pages) below a growing stack. */
-#define CLASSIFY_STACK_GUARD_GAP (256 * 4096ULL)
 
 const char *classify_region_name(enum region r)
 {
@@ -194,9 +192,10 @@ static bool classify_thread_stack(struct target *t, uint64_t addr, struct verdic
 		const struct core_segment *s = t->core ? core_segment_of(t->core, addr) : NULL;
 		if (s && !(s->flags == 0 && s->vaddr + s->memsz == ts[i].lo))
 			continue;
-		/* Only the main thread's stack grows down into a gap; a pthread
-		 * stack is a fixed mapping whose guard is its PROT_NONE page. */
-		if (!s && !(t->core && ts[i].tid == t->core->pid && !ts[i].g0))
+		/* Only the main thread's stack grows down into a gap (in a Go
+		 * program it is M0's g0 stack); a pthread stack is a fixed mapping
+		 * whose guard is its PROT_NONE page. */
+		if (!s && !(t->core && ts[i].tid == t->core->pid))
 			continue;
 		v->region = REGION_UNMAPPED;
 		v->state = VSTATE_NA;
@@ -291,4 +290,37 @@ void classify_addr(struct target *t, uint64_t addr, struct verdict *v)
 	v->d.mapping.flags = seg->flags;
 	v->d.mapping.file = f ? f->path : NULL;
 	v->d.mapping.saved = addr - seg->vaddr < seg->filesz;
+}
+
+/* A short description of what a verdict found at an address. */
+void classify_brief(const struct verdict *v, char *buf, size_t n)
+{
+	switch (v->region) {
+	case REGION_C_HEAP:
+		if (v->d.chunk.chunk)
+			snprintf(buf, n, "a C chunk of %" PRIu64 " bytes at 0x%" PRIx64 " (%s%s%s)",
+				 v->d.chunk.user_size, v->d.chunk.user, classify_state_name(v->state),
+				 v->state == VSTATE_FREE ? ", " : "",
+				 v->state == VSTATE_FREE ? cheap_bin_name(v->d.chunk.bin) : "");
+		else
+			snprintf(buf, n, "glibc's heap bookkeeping");
+		return;
+	case REGION_GO_HEAP:
+		if (v->d.heap.kind == GO_SPAN_INUSE)
+			snprintf(buf, n, "a Go object of %" PRIu64 " bytes at 0x%" PRIx64 " (%s)",
+				 v->d.heap.span.elemsize, v->d.heap.slot.user, classify_state_name(v->state));
+		else
+			snprintf(buf, n, "Go heap pages no span owns (%s)", classify_state_name(v->state));
+		return;
+	case REGION_IMAGE:
+		if (v->d.image.symbol)
+			snprintf(buf, n, "%s+0x%" PRIx64 " (%s)", v->d.image.symbol, v->d.image.sym_offset,
+				 v->d.image.module);
+		else
+			snprintf(buf, n, "%s", v->d.image.module ? v->d.image.module : "an image");
+		return;
+	default:
+		snprintf(buf, n, "%s%s%s", classify_region_name(v->region), v->state == VSTATE_NA ? "" : ", ",
+			 v->state == VSTATE_NA ? "" : classify_state_name(v->state));
+	}
 }

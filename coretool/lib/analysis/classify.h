@@ -35,6 +35,8 @@ enum vstate {
  * default): an address here is a NULL pointer plus an offset, and a word
  * here is no pointer. */
 #define CLASSIFY_NULL_PAGE_END 0x10000ULL
+/* Linux keeps a gap of stack_guard_gap (256 pages) below a growing stack. */
+#define CLASSIFY_STACK_GUARD_GAP (256 * 4096ULL)
 
 enum unmapped_kind { UNMAPPED_PLAIN, UNMAPPED_NULL_PAGE, UNMAPPED_NON_CANONICAL, UNMAPPED_STACK_GUARD };
 
@@ -91,5 +93,9 @@ void classify_addr(struct target *t, uint64_t addr, struct verdict *v);
 
 const char *classify_region_name(enum region r);
 const char *classify_state_name(enum vstate s);
+
+/* One line on what the verdict found: "a C chunk of 24 bytes at 0x... (free,
+ * tcache)", "a Go object of 2688 bytes at 0x... (free)", "main.x+0x8 (exe)". */
+void classify_brief(const struct verdict *v, char *buf, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "fault.h"
+#include "classify.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -79,6 +80,21 @@ static bool fault_sync(int signo)
 	return signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL;
 }
 
+/* A stack pointer at a fault: mapped, or (a stack overflow on the main thread,
+ * whose stack grows down into the kernel's gap) in the gap right below a
+ * mapping. */
+static bool fault_stack_pointer(const struct target *t, uint64_t sp)
+{
+	if (core_segment_of(t->core, sp))
+		return true;
+	for (size_t i = 0; i < t->core->nsegs; i++) {
+		const struct core_segment *s = &t->core->segs[i];
+		if (s->vaddr > sp && s->vaddr - sp <= CLASSIFY_STACK_GUARD_GAP && (s->flags & 2 /* PF_W */))
+			return true;
+	}
+	return false;
+}
+
 static bool fault_executable(const struct target *t, uint64_t pc)
 {
 	const struct core_segment *s = core_segment_of(t->core, pc);
@@ -115,7 +131,11 @@ static bool fault_frame_at(const struct target *t, const unsigned char *buf, siz
 	uint64_t regs[CORE_NREGS] = { 0 };
 	for (size_t i = 0; i < sizeof(sigcontext_regs) / sizeof(sigcontext_regs[0]); i++)
 		regs[sigcontext_regs[i]] = mem_load(mc + 8 * i, 8);
-	if (!fault_executable(t, regs[CORE_REG_RIP]) || !core_segment_of(t->core, regs[CORE_REG_RSP]))
+	/* A jump or call to a bad address faults on fetching it: the pc is the
+	 * fault address, not executable code. */
+	bool exec_fault = fault_sync(signo) && regs[CORE_REG_RIP] == mem_load(buf + off + 16, 8);
+	if ((!exec_fault && !fault_executable(t, regs[CORE_REG_RIP])) ||
+	    !fault_stack_pointer(t, regs[CORE_REG_RSP]))
 		return false;
 	memset(f, 0, sizeof(*f));
 	f->source = FAULT_SOURCE_SIGNAL_FRAME;

@@ -149,11 +149,11 @@ static struct gomap_holders *gomap_holders_of(struct target *t)
 	return x->p;
 }
 
-bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n)
+/* The indexed key or value slot holding `at`, or NULL. */
+static const struct gomap_holder_entry *gomap_holder_entry_at(struct gomap_holders *h, uint64_t at)
 {
-	struct gomap_holders *h = gomap_holders_of(t);
 	if (!h || !h->n)
-		return false;
+		return NULL;
 	/* Entries do not overlap: the last one starting at or below `at`. */
 	size_t lo = 0, hi = h->n;
 	while (lo < hi) {
@@ -164,8 +164,21 @@ bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n)
 			hi = mid;
 	}
 	if (!lo || at >= h->e[lo - 1].hi)
+		return NULL;
+	return &h->e[lo - 1];
+}
+
+bool gomap_holder_is_slot(struct target *t, uint64_t at)
+{
+	return t->go && gomap_holder_entry_at(gomap_holders_of(t), at) != NULL;
+}
+
+bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n)
+{
+	struct gomap_holders *h = gomap_holders_of(t);
+	const struct gomap_holder_entry *e = gomap_holder_entry_at(h, at);
+	if (!e)
 		return false;
-	const struct gomap_holder_entry *e = &h->e[lo - 1];
 	const struct gomap_holder_map *m = &h->maps[e->map];
 	/* Render the key as Go would print it: main.cache["big"]. */
 	char *key = NULL;

@@ -12,6 +12,8 @@
 /* Writes e.g. `main.cache["big"] (value)` into buf and returns true when `at`
  * lies in a key or value slot of a live entry of a map reachable from globals. */
 bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n);
+/* The same question without the rendering: is `at` in such a slot? */
+bool gomap_holder_is_slot(struct target *t, uint64_t at);
 
 /* The first global map whose writer flag is set (a writer was inside when
  * the process died: the map of a "concurrent map writes"). */

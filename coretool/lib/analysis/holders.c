@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gomap_holders.h"
@@ -69,6 +70,86 @@ static void holder_describe(struct target *t, struct holder *h)
 	}
 }
 
+int holders_rank(const struct holder *h)
+{
+	const struct verdict *w = &h->where;
+	if (h->is_map_entry)
+		return HOLDER_RANK_MAP_ENTRY;
+	/* glibc's own bookkeeping (main_arena's bins and top) is no program's holder */
+	if (w->region == REGION_IMAGE)
+		return w->d.image.module && strstr(w->d.image.module, "libc.so") ? HOLDER_RANK_OTHER
+										 : HOLDER_RANK_GLOBAL;
+	/* ... nor the main heap's first chunk, the main thread's tcache
+	 * (tcache_perthread_struct: a 0x290 chunk). */
+	if (w->region == REGION_C_HEAP && w->d.chunk.chunk && w->d.chunk.chunk == w->d.chunk.heap &&
+	    w->d.chunk.size == 0x290)
+		return HOLDER_RANK_OTHER;
+	if (w->region == REGION_GO_HEAP || w->region == REGION_C_HEAP)
+		return w->state == VSTATE_ALLOCATED ? HOLDER_RANK_HEAP : HOLDER_RANK_FREED_HEAP;
+	return HOLDER_RANK_OTHER;
+}
+
+const struct holder *holders_best(const struct holders *hs)
+{
+	return hs->n && hs->h[0].rank > HOLDER_RANK_OTHER ? &hs->h[0] : NULL;
+}
+
+/* The rank a hit can be given during the scan, before it is classified: map
+ * slots and module data are named holders; the rest waits. */
+static int holders_scan_rank(struct target *t, uint64_t at)
+{
+	if (gomap_holder_is_slot(t, at))
+		return HOLDER_RANK_MAP_ENTRY;
+	const struct target_module *m = target_module_of(t, at);
+	if (m && !strstr(m->name, "libc.so"))
+		return HOLDER_RANK_GLOBAL;
+	return HOLDER_RANK_OTHER;
+}
+
+static void holders_add(struct target *t, struct holders *h, uint64_t at, uint64_t w)
+{
+	h->total++;
+	size_t v = 0;
+	while (v < h->nvalues && h->values[v].value != w)
+		v++;
+	if (v < h->nvalues)
+		h->values[v].count++;
+	else if (h->nvalues < HOLDERS_MAX_VALUES)
+		h->values[h->nvalues++] = (struct holders_value){ w, 1 };
+	else
+		h->other_values++;
+	int rank = holders_scan_rank(t, at);
+	struct holder nh = { .at = at, .value = w, .rank = rank };
+	if (h->n < HOLDERS_MAX) {
+		h->h[h->n++] = nh;
+		return;
+	}
+	/* Full: a named hit replaces the last anonymous one. */
+	if (rank == HOLDER_RANK_OTHER)
+		return;
+	for (size_t i = h->n; i-- > 0;)
+		if (h->h[i].rank == HOLDER_RANK_OTHER) {
+			h->h[i] = nh;
+			return;
+		}
+}
+
+static int holders_cmp(const void *a, const void *b)
+{
+	const struct holder *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank > y->rank ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static int holders_value_cmp(const void *a, const void *b)
+{
+	const struct holders_value *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->value < y->value ? -1 : x->value > y->value;
+}
+
 void holders_find_many(struct target *t, const struct holders_range *r, size_t n,
 			struct holders *ret)
 {
@@ -102,18 +183,22 @@ void holders_find_many(struct target *t, const struct holders_range *r, size_t n
 				continue;
 			for (size_t j = 0; j < n; j++) {
 				struct holders *h = &ret[j];
-				if (w - h->lo > h->hi - h->lo)
+				uint64_t at = s->vaddr + k * 8;
+				if (w - h->lo > h->hi - h->lo || (at >= h->lo && at <= h->hi))
 					continue;
-				h->total++;
-				if (h->n < HOLDERS_MAX)
-					h->h[h->n++] = (struct holder){ .at = s->vaddr + k * 8, .value = w };
+				holders_add(t, h, s->vaddr + k * 8, w);
 			}
 		}
 		core_advise(t->core, s->vaddr, s->filesz, MEM_ACCESS_DONE);
 	}
-	for (size_t j = 0; j < n; j++)
-		for (size_t i = 0; i < ret[j].n; i++)
+	for (size_t j = 0; j < n; j++) {
+		for (size_t i = 0; i < ret[j].n; i++) {
 			holder_describe(t, &ret[j].h[i]);
+			ret[j].h[i].rank = holders_rank(&ret[j].h[i]);
+		}
+		qsort(ret[j].h, ret[j].n, sizeof(ret[j].h[0]), holders_cmp);
+		qsort(ret[j].values, ret[j].nvalues, sizeof(ret[j].values[0]), holders_value_cmp);
+	}
 }
 
 void holders_find(struct target *t, uint64_t lo, uint64_t hi, struct holders *ret)

@@ -3,13 +3,17 @@
 #include "ct_util.h"
 
 #include <ctype.h>
+#include <elf.h>
+#include <gelf.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gomap.h"
 #include "gomap_holders.h"
+#include "govalue.h"
 
 /* ---- Go's and glibc's last words ---- */
 
@@ -136,12 +140,109 @@ static bool triage_libc_frame(const struct frame *f)
 	return f->module && (strstr(f->module, "libc.so") || strstr(f->module, "ld-linux"));
 }
 
+/* A Go callback called from C (cgocallback): its Go frames end where it
+ * switched from the thread's g0 stack, on which the C code that called back
+ * ran, below where the cgo call entered it (g0.sched.sp). The return address
+ * into crosscall2 nearest that entry is where the C walk goes on, and then
+ * down to the Go code that made the cgo call. */
+#define TRIAGE_CALLBACK_SCAN (1024 * 1024)
+
+static bool triage_symbol_range(struct target *t, const char *name, uint64_t *lo, uint64_t *hi)
+{
+	for (size_t i = 0; i < t->nmodules; i++) {
+		if (!t->modules[i].is_exe || !t->modules[i].dwmod)
+			continue;
+		Dwfl_Module *m = t->modules[i].dwmod;
+		int nsyms = dwfl_module_getsymtab(m);
+		for (int k = 0; k < nsyms; k++) {
+			GElf_Sym sym;
+			GElf_Addr addr;
+			const char *n = dwfl_module_getsym_info(m, k, &sym, &addr, NULL, NULL, NULL);
+			if (n && !strcmp(n, name) && GELF_ST_TYPE(sym.st_info) == STT_FUNC) {
+				*lo = addr;
+				*hi = addr + (sym.st_size ? sym.st_size : 1);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static void triage_callback_frames(struct target *t, struct triage *tr)
+{
+	const struct go_sched *s;
+	uint64_t lo, hi;
+	if (!tr->bt.n || !tr->bt.frames[tr->bt.n - 1].func ||
+	    strncmp(tr->bt.frames[tr->bt.n - 1].func, "runtime.cgocallback", 19) != 0 || !t->go ||
+	    target_go_sched(t, &s) || !triage_symbol_range(t, "crosscall2", &lo, &hi))
+		return;
+	const struct go_m *m = go_sched_m_of_tid(s, tr->fault.tid);
+	/* Said unless the C frames turn up: a panic in a callback first runs
+	 * the deferred unwindm, which puts g0's stack pointer back to the cgo
+	 * call's entry, and the crash then runs there, over the C frames. */
+	tr->bt.stop = "the C frames of the cgo callback are gone (a panic restores g0's stack pointer; "
+		      "the crash ran over them)";
+	if (!m || !m->g0_sched_sp)
+		return;
+	uint64_t bottom = m->g0_sched_sp > TRIAGE_CALLBACK_SCAN ? m->g0_sched_sp - TRIAGE_CALLBACK_SCAN : 0;
+	for (uint64_t a = m->g0_sched_sp & ~7ULL; a > bottom; a -= 8) {
+		unsigned char b[8];
+		if (mem_read(&t->mem, a, b, 8) != MEM_OK)
+			return;
+		uint64_t ra = mem_load(b, 8);
+		if (ra <= lo || ra >= hi)
+			continue;
+		uint64_t regs[CORE_NREGS] = { 0 };
+		regs[CORE_REG_RIP] = ra;
+		regs[CORE_REG_RSP] = a + 8;
+		size_t first = tr->bt.n;
+		tr->bt.stop = NULL;
+		unwind_thread(t, tr->fault.tid, regs, &tr->bt);
+		if (tr->bt.n > first) { /* a return address, not where execution was */
+			tr->bt.frames[first].activation = false;
+			tr->bt.frames[first].func = tr->bt.frames[first].file = NULL;
+			unwind_symbolize(t, &tr->bt.frames[first]);
+		}
+		/* ... and the goroutine's frames below its cgo call: the callback
+		 * runs on the same goroutine, whose syscall state is kept. */
+		const struct go_g *g = m->curg ? go_sched_g_at(s, m->curg) : NULL;
+		if (g && g->syscallsp)
+			unwind_goroutine(t, s, g, &tr->bt);
+		return;
+	}
+}
+
 static void triage_frames(struct target *t, struct triage *tr)
 {
 	/* A fault in Go code that became a panic: the fault's registers are gone,
 	 * but the panic ran on, and crashed, on the same goroutine stack: the
 	 * thread's registers walk back through sigpanic to the faulting frame. */
-	unwind_thread(t, tr->fault.tid, tr->fault.regs, &tr->bt);
+	uint64_t ra;
+	unsigned char rab[8];
+	if (tr->insn.exec_fault && mem_read(&t->mem, tr->fault.regs[CORE_REG_RSP], rab, 8) == MEM_OK &&
+	    (ra = mem_load(rab, 8)) && tr->insn.decoded) {
+		/* A call to a bad address: no code, no unwind info there. Its frame
+		 * first, then the walk from the call site, as if it had returned. */
+		struct frame *bad = &tr->bt.frames[tr->bt.n++];
+		memset(bad, 0, sizeof(*bad));
+		bad->pc = tr->insn.bad_pc;
+		bad->sp = tr->fault.regs[CORE_REG_RSP];
+		bad->activation = true;
+		unwind_symbolize(t, bad);
+		uint64_t regs[CORE_NREGS];
+		memcpy(regs, tr->fault.regs, sizeof(regs));
+		regs[CORE_REG_RIP] = ra;
+		regs[CORE_REG_RSP] += 8;
+		size_t first = tr->bt.n;
+		unwind_thread(t, tr->fault.tid, regs, &tr->bt);
+		if (tr->bt.n > first) { /* a return address, not where execution was */
+			tr->bt.frames[first].activation = false;
+			tr->bt.frames[first].func = tr->bt.frames[first].file = NULL;
+			unwind_symbolize(t, &tr->bt.frames[first]);
+		}
+	} else {
+		unwind_thread(t, tr->fault.tid, tr->fault.regs, &tr->bt);
+	}
 	tr->n_c_frames = tr->bt.n;
 	const struct go_sched *s;
 	if (t->go && !target_go_sched(t, &s)) {
@@ -157,6 +258,7 @@ static void triage_frames(struct target *t, struct triage *tr)
 				unwind_goroutine(t, s, g, &tr->bt);
 		}
 	}
+	triage_callback_frames(t, tr);
 	for (size_t i = 0; i < tr->n_c_frames; i++) {
 		const struct frame *f = &tr->bt.frames[i];
 		if (!f->go && !triage_libc_frame(f) && f->func && !strstr(f->func, "runtime.") &&
@@ -219,6 +321,81 @@ static void triage_registers(struct target *t, struct triage *tr)
 	}
 }
 
+/* ---- the faulting instruction and its pointer ---- */
+
+/* An address a program could have been handed as an object pointer: not NULL
+ * plus an offset, not a stack guard, not non-canonical. */
+static bool triage_pointerish(const struct verdict *v)
+{
+	return !(v->region == REGION_UNMAPPED &&
+		 (v->d.unmapped.kind == UNMAPPED_NULL_PAGE || v->d.unmapped.kind == UNMAPPED_STACK_GUARD ||
+		  v->d.unmapped.kind == UNMAPPED_NON_CANONICAL));
+}
+
+static bool triage_freed_c(const struct verdict *v)
+{
+	return v->region == REGION_C_HEAP && v->state == VSTATE_FREE;
+}
+
+static bool triage_freed_go(const struct verdict *v)
+{
+	return v->region == REGION_GO_HEAP && (v->state == VSTATE_FREE || v->state == VSTATE_GARBAGE);
+}
+
+/* A word glibc wrote into a chunk it freed, used as a pointer: the tcache or
+ * fastbin link at the user pointer (safe-linked since 2.32: (slot >> 12) ^
+ * next), or the tcache key right after it. */
+static const char *triage_glibc_word(struct target *t, const struct verdict *from, uint64_t slot,
+				     uint64_t value)
+{
+	if (!triage_freed_c(from))
+		return NULL;
+	uint64_t off = slot - from->d.chunk.user;
+	if (off == 0) {
+		uint64_t next = value ^ (slot >> 12);
+		struct verdict nv;
+		if (next == 0)
+			return "glibc's safe-linked free-list link (the last of its bin: slot >> 12)";
+		classify_addr(t, next, &nv);
+		if (nv.region == REGION_C_HEAP)
+			return "glibc's safe-linked free-list link";
+		return "glibc's free-list link";
+	}
+	if (off == 8 && from->d.chunk.bin == CHEAP_BIN_TCACHE)
+		return "glibc's tcache key";
+	return NULL;
+}
+
+static void triage_decode(struct target *t, struct triage *tr)
+{
+	struct fault *f = &tr->fault;
+	if (f->has_addr)
+		tr->addr_source = "siginfo";
+	if (f->source == FAULT_SOURCE_NONE || f->source == FAULT_SOURCE_GOROUTINE ||
+	    !(f->signo == SIGSEGV || f->signo == SIGBUS || f->signo == SIGILL || f->signo == SIGFPE))
+		return;
+	insn_decode_fault(t, f->pc, f->regs, &tr->insn);
+	const struct insn *in = &tr->insn;
+	/* A general-protection fault (a non-canonical address) has no si_addr:
+	 * the kernel reports SI_KERNEL and 0. The instruction says where. */
+	if (f->code == SI_KERNEL && (f->signo == SIGSEGV || f->signo == SIGBUS)) {
+		f->has_addr = in->has_ea;
+		f->addr = in->has_ea ? in->ea : 0;
+		tr->addr_source = in->has_ea ? "instruction" : NULL;
+	}
+	if (in->ptr_reg != INSN_NO_REG && in->ptr_reg != CORE_REG_RSP && in->ptr_reg != CORE_REG_RIP &&
+	    !(in->has_mem && in->mem.base == CORE_REG_RBP && in->mem.index == INSN_NO_REG)) {
+		tr->has_ptr = true;
+		classify_addr(t, in->ptr_value, &tr->ptr_verdict);
+	}
+	if (in->origin.known) {
+		tr->has_origin = true;
+		classify_addr(t, in->origin.from, &tr->origin_verdict);
+		uint64_t fp = in->exec_fault ? in->bad_pc : in->ptr_value;
+		tr->ptr_note = triage_glibc_word(t, &tr->origin_verdict, in->origin.from, fp);
+	}
+}
+
 /* ---- class and verdict ---- */
 
 static bool has(const char *s, const char *needle) { return s && strstr(s, needle); }
@@ -267,53 +444,16 @@ static void triage_where(const struct triage *tr, char *buf, size_t n)
 	}
 }
 
-/* The holder to name in a verdict: a map entry first, then a global, then a
- * live object; pointers on stacks are in flight and say little. */
-static const struct holder *triage_best_holder(const struct holders *hs)
-{
-	const struct holder *best = NULL;
-	int best_rank = 0;
-	for (size_t i = 0; i < hs->n; i++) {
-		const struct holder *h = &hs->h[i];
-		int rank = 0;
-		if (h->is_map_entry)
-			rank = 4;
-		else if (h->where.region == REGION_IMAGE)
-			rank = 3;
-		else if ((h->where.region == REGION_GO_HEAP || h->where.region == REGION_C_HEAP) &&
-			 h->where.state == VSTATE_ALLOCATED)
-			rank = 2;
-		else if (h->where.region == REGION_GO_HEAP || h->where.region == REGION_C_HEAP)
-			rank = 1;
-		if (rank > best_rank) {
-			best = h;
-			best_rank = rank;
-		}
-	}
-	return best;
-}
-
-static void triage_holder_text(const struct triage *tr, char *buf, size_t n)
-{
-	const struct holder *h = triage_best_holder(&tr->holders);
-	buf[0] = 0;
-	if (h)
-		snprintf(buf, n, ", still held by %s", h->desc);
-}
-
 /* The faulting pointer was read out of Go memory the GC had freed (a freed
  * slot, or pages no span owns any more): C kept a pointer to Go memory that
  * nothing in Go kept alive. Among such holders, the one that something lasting
  * (a C global, say) still points at is the victim. */
 #define TRIAGE_MAX_VICTIMS 8
 
-static int triage_holder_rank(const struct holders *hs)
+static int triage_holders_rank(const struct holders *hs)
 {
-	const struct holder *h = triage_best_holder(hs);
-	if (!h)
-		return 0;
-	return h->is_map_entry ? 4 : h->where.region == REGION_IMAGE ? 3 :
-	       h->where.state == VSTATE_ALLOCATED ? 2 : 1;
+	const struct holder *h = holders_best(hs);
+	return h ? h->rank : 0;
 }
 
 static void triage_find_victim(struct target *t, struct triage *tr)
@@ -323,8 +463,7 @@ static void triage_find_victim(struct target *t, struct triage *tr)
 	size_t n = 0;
 	for (size_t i = 0; i < tr->holders.n && n < TRIAGE_MAX_VICTIMS; i++) {
 		const struct holder *h = &tr->holders.h[i];
-		if (h->where.region != REGION_GO_HEAP ||
-		    (h->where.state != VSTATE_FREE && h->where.state != VSTATE_GARBAGE))
+		if (!triage_freed_go(&h->where))
 			continue;
 		cand[n] = h;
 		holders_range(t, h->at, &r[n].lo, &r[n].hi);
@@ -336,7 +475,7 @@ static void triage_find_victim(struct target *t, struct triage *tr)
 	holders_find_many(t, r, n, found);
 	int best = -1;
 	for (size_t i = 0; i < n; i++) {
-		int rank = triage_holder_rank(&found[i]);
+		int rank = triage_holders_rank(&found[i]);
 		if (rank > best) {
 			best = rank;
 			tr->victim = cand[i];
@@ -346,139 +485,553 @@ static void triage_find_victim(struct target *t, struct triage *tr)
 	free(found);
 }
 
-static void triage_classify(struct target *t, struct triage *tr)
-{
-	(void)t;
-	const struct fault *f = &tr->fault;
-	const struct verdict *fv = &tr->fault_verdict;
-	char where[400], held[300];
-	triage_where(tr, where, sizeof(where));
-	triage_holder_text(tr, held, sizeof(held));
-	char *v = tr->verdict;
-	size_t n = sizeof(tr->verdict);
-	enum core_reg reg;
-	const struct verdict *freed_go;
+/* What the rules look at, worked out once. */
+struct triage_ctx {
+	struct triage *tr;
+	char where[400];   /* triage_where() */
+	char held[300];    /* ", still held by X" or "" */
+	char ptr[300];     /* "rbx = 0x... (a C chunk of ...)" or "" */
+	char from[400];    /* ", loaded from 0x... (in ...) by `mov ...`" or "" */
+	char access[32];   /* "read", "write", ... (the instruction's, else "touched") */
+	uint64_t ptr_value;
+};
 
-	if (has(tr->go_fatal, "concurrent map")) {
-		tr->klass = "concurrent-map-write";
-		char m[300] = "a map";
-		if (tr->fatal_map[0])
-			snprintf(m, sizeof(m), "map %s (0x%" PRIx64 ")", tr->fatal_map, tr->fatal_map_addr);
-		snprintf(v, n, "Go detected %s: goroutines used %s without a lock (%s)",
-			 tr->go_fatal + (strncmp(tr->go_fatal, "fatal error: ", 13) ? 0 : 13), m, where);
-	} else if (f->signo == SIGABRT && has(tr->abort_msg, "double free")) {
-		tr->klass = "double-free";
-		snprintf(v, n, "glibc aborted: \"%s\" in %s", tr->abort_msg, where);
-	} else if (f->signo == SIGABRT && tr->abort_msg[0]) {
-		tr->klass = "c-heap-corruption";
-		snprintf(v, n, "glibc aborted: \"%s\" in %s: the C heap is corrupt", tr->abort_msg, where);
-	} else if (tr->go_fatal[0] && f->signo == SIGABRT) {
-		tr->klass = "go-fatal";
-		snprintf(v, n, "Go %s (%s)", tr->go_fatal, where);
-	} else if (f->signo == SIGABRT) {
-		tr->klass = "abort";
-		snprintf(v, n, "the program aborted (SIGABRT) in %s", where);
-	} else if (!f->has_addr) {
-		tr->klass = "unknown";
-		snprintf(v, n, "%s in %s", core_signal_name(f->signo) ? core_signal_name(f->signo) : "signal",
-			 where);
-	} else if (fv->region == REGION_UNMAPPED && fv->d.unmapped.kind == UNMAPPED_STACK_GUARD) {
-		tr->klass = "stack-overflow";
-		snprintf(v, n, "stack overflow: %s ran off thread %" PRId64 "'s stack into its guard at 0x%" PRIx64,
-			 where, fv->d.unmapped.tid, f->addr);
-	} else if (fv->region == REGION_UNMAPPED && fv->d.unmapped.kind == UNMAPPED_NULL_PAGE) {
-		tr->klass = "null-deref";
-		snprintf(v, n, "NULL pointer dereference: %s touched 0x%" PRIx64 " (NULL + %" PRIu64 ")",
-			 where, f->addr, f->addr);
-	} else if (tr->victim) {
-		const struct verdict *vv = &tr->victim->where;
-		const struct holder *vh = triage_best_holder(&tr->victim_holders);
-		tr->klass = "go-use-after-free";
-		if (vv->d.heap.kind == GO_SPAN_INUSE)
-			snprintf(v, n, "%s read 0x%" PRIx64 " through the Go object at 0x%" PRIx64 " (%" PRIu64
-				 " bytes), which the GC already freed%s%s", where, f->addr,
-				 vv->d.heap.slot.user, vv->d.heap.span.elemsize,
-				 vh ? "; C still points at it from " : "", vh ? vh->desc : "");
-		else
-			snprintf(v, n, "%s read 0x%" PRIx64 " through 0x%" PRIx64 ", Go heap memory the GC "
-				 "already freed (its span is gone)%s%s", where, f->addr, tr->victim->at,
-				 vh ? "; C still points at it from " : "", vh ? vh->desc : "");
-	} else if ((freed_go = triage_freed_go_reg(tr, &reg))) {
-		tr->klass = "go-use-after-free";
-		snprintf(v, n, "%s used 0x%" PRIx64 " (in %s), a Go object the GC already freed "
-			 "(%" PRIu64 "-byte slot %" PRIu64 " of span 0x%" PRIx64 "); the fault at 0x%" PRIx64
-			 " followed from it%s",
-			 where, freed_go->addr, core_reg_names[reg], freed_go->d.heap.span.elemsize,
-			 freed_go->d.heap.slot.index, freed_go->d.heap.span.start, f->addr, held);
-	} else if (fv->region == REGION_GO_HEAP && fv->state != VSTATE_ALLOCATED) {
-		tr->klass = "go-use-after-free";
-		snprintf(v, n, "%s touched 0x%" PRIx64 ", %s Go heap memory%s", where, f->addr,
-			 classify_state_name(fv->state), held);
-	} else if (fv->region == REGION_C_HEAP && fv->state == VSTATE_FREE) {
-		tr->klass = "c-use-after-free";
-		snprintf(v, n, "%s touched 0x%" PRIx64 ", in a C chunk of %" PRIu64 " bytes freed earlier (%s bin)%s",
-			 where, f->addr, fv->d.chunk.user_size, cheap_bin_name(fv->d.chunk.bin), held);
-	} else if (fv->region == REGION_UNMAPPED && held[0] && cheap_mmapped_user_shape(f->addr)) {
-		/* glibc's mmapped chunks start 16 bytes into a page, and free()
-		 * unmaps them at once: a held pointer of that shape into nothing. */
-		tr->klass = "c-use-after-free";
-		snprintf(v, n, "%s read 0x%" PRIx64 ", unmapped: the shape of a large (mmapped) C chunk "
-			 "that free() already returned to the kernel%s", where, f->addr, held);
-	} else {
-		tr->klass = "wild-pointer";
-		snprintf(v, n, "%s touched 0x%" PRIx64 " (%s%s%s)%s", where, f->addr, classify_region_name(fv->region),
-			 fv->state == VSTATE_NA ? "" : ", ", fv->state == VSTATE_NA ? "" : classify_state_name(fv->state),
-			 held);
+typedef bool triage_rule_fn(struct triage_ctx *c, char *v, size_t n);
+
+static bool rule_map_write(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (!has(tr->go_fatal, "concurrent map"))
+		return false;
+	char m[300] = "a map";
+	if (tr->fatal_map[0])
+		snprintf(m, sizeof(m), "map %s (0x%" PRIx64 ")", tr->fatal_map, tr->fatal_map_addr);
+	snprintf(v, n, "Go detected %s: goroutines used %s without a lock (%s)",
+		 tr->go_fatal + (strncmp(tr->go_fatal, "fatal error: ", 13) ? 0 : 13), m, c->where);
+	return true;
+}
+
+static bool rule_double_free(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (tr->fault.signo != SIGABRT || !has(tr->abort_msg, "double free"))
+		return false;
+	char obj[300] = "";
+	if (tr->freed_ptr) {
+		char d[240];
+		classify_brief(&tr->freed_verdict, d, sizeof(d));
+		snprintf(obj, sizeof(obj), ": the pointer freed twice is 0x%" PRIx64 ", %s", tr->freed_ptr, d);
+	}
+	snprintf(v, n, "glibc aborted: \"%s\" in %s%s", tr->abort_msg, c->where, obj);
+	return true;
+}
+
+static bool rule_heap_corruption(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (tr->fault.signo != SIGABRT || !tr->abort_msg[0])
+		return false;
+	snprintf(v, n, "glibc aborted: \"%s\" in %s: the C heap is corrupt", tr->abort_msg, c->where);
+	return true;
+}
+
+static bool rule_go_fatal(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (tr->fault.signo != SIGABRT || !tr->go_fatal[0] || has(tr->go_fatal, "panic: "))
+		return false;
+	snprintf(v, n, "Go %s (%s)", tr->go_fatal, c->where);
+	return true;
+}
+
+static bool rule_go_panic(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (tr->fault.signo != SIGABRT || !tr->has_panic)
+		return false;
+	const struct go_panic *p = &tr->panic;
+	snprintf(v, n, "Go panic in goroutine %" PRIu64 ": %s%s%s%s (%s value, %s)", tr->panic_goid,
+		 p->msg_exact ? "\"" : "", p->msg, p->msg_exact ? "\"" : "",
+		 p->depth > 1 ? " (during another panic)" : "", p->type, c->where);
+	return true;
+}
+
+static bool rule_abort(struct triage_ctx *c, char *v, size_t n)
+{
+	if (c->tr->fault.signo != SIGABRT)
+		return false;
+	snprintf(v, n, "the program aborted (SIGABRT) in %s", c->where);
+	return true;
+}
+
+static bool rule_no_address(struct triage_ctx *c, char *v, size_t n)
+{
+	const struct fault *f = &c->tr->fault;
+	if (f->has_addr)
+		return false;
+	const char *sig = core_signal_name(f->signo) ? core_signal_name(f->signo) : "signal";
+	if (f->code == SI_KERNEL)
+		snprintf(v, n, "%s (general-protection fault: the kernel gives no address%s%s) in %s", sig,
+			 c->tr->insn.decoded ? " and the instruction has no memory operand: " : "",
+			 c->tr->insn.decoded ? c->tr->insn.text : "", c->where);
+	else
+		snprintf(v, n, "%s in %s", sig, c->where);
+	return true;
+}
+
+static bool rule_stack_guard(struct triage_ctx *c, char *v, size_t n)
+{
+	const struct verdict *fv = &c->tr->fault_verdict;
+	if (!(fv->region == REGION_UNMAPPED && fv->d.unmapped.kind == UNMAPPED_STACK_GUARD))
+		return false;
+	snprintf(v, n, "stack overflow: %s ran off thread %" PRId64 "'s stack into its guard at 0x%" PRIx64,
+		 c->where, fv->d.unmapped.tid, c->tr->fault.addr);
+	return true;
+}
+
+static bool rule_victim(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (!tr->victim)
+		return false;
+	const struct verdict *vv = &tr->victim->where;
+	const struct holder *vh = holders_best(&tr->victim_holders);
+	if (vv->d.heap.kind == GO_SPAN_INUSE)
+		snprintf(v, n, "%s read 0x%" PRIx64 " through the Go object at 0x%" PRIx64 " (%" PRIu64
+			 " bytes), which the GC already freed%s%s", c->where, tr->fault.addr,
+			 vv->d.heap.slot.user, vv->d.heap.span.elemsize,
+			 vh ? "; C still points at it from " : "", vh ? vh->desc : "");
+	else
+		snprintf(v, n, "%s read 0x%" PRIx64 " through 0x%" PRIx64 ", Go heap memory the GC "
+			 "already freed (its span is gone)%s%s", c->where, tr->fault.addr, tr->victim->at,
+			 vh ? "; C still points at it from " : "", vh ? vh->desc : "");
+	return true;
+}
+
+/* The pointer was read out of freed memory: the use of freed memory is
+ * there, whatever the (garbage) pointer then hit. */
+static bool rule_loaded_from_freed_go(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (!tr->has_origin || !triage_freed_go(&tr->origin_verdict))
+		return false;
+	snprintf(v, n, "%s %s 0x%" PRIx64 " through a pointer it read out of Go memory the GC already "
+		 "freed: %s%s%s", c->where, c->access, tr->fault.addr, c->ptr, c->from, c->held);
+	return true;
+}
+
+static bool rule_freed_go_reg(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	enum core_reg reg;
+	const struct verdict *freed_go = triage_freed_go_reg(tr, &reg);
+	if (!freed_go)
+		return false;
+	snprintf(v, n, "%s used 0x%" PRIx64 " (in %s), a Go object the GC already freed "
+		 "(%" PRIu64 "-byte slot %" PRIu64 " of span 0x%" PRIx64 "); the fault at 0x%" PRIx64
+		 " followed from it%s",
+		 c->where, freed_go->addr, core_reg_names[reg], freed_go->d.heap.span.elemsize,
+		 freed_go->d.heap.slot.index, freed_go->d.heap.span.start, tr->fault.addr, c->held);
+	return true;
+}
+
+static bool rule_loaded_from_freed_c(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (!tr->has_origin || !triage_freed_c(&tr->origin_verdict))
+		return false;
+	snprintf(v, n, "%s %s 0x%" PRIx64 " through a pointer it read out of a C chunk freed earlier: "
+		 "%s%s%s%s%s", c->where, c->access, tr->fault.addr, c->ptr, c->from,
+		 tr->ptr_note ? "; the value is " : "", tr->ptr_note ? tr->ptr_note : "", c->held);
+	return true;
+}
+
+static bool rule_ptr_freed_c(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (!tr->has_ptr || !triage_freed_c(&tr->ptr_verdict))
+		return false;
+	snprintf(v, n, "%s %s 0x%" PRIx64 " through %s, a C chunk of %" PRIu64 " bytes freed earlier "
+		 "(%s bin)%s%s", c->where, c->access, tr->fault.addr, c->ptr, tr->ptr_verdict.d.chunk.user_size,
+		 cheap_bin_name(tr->ptr_verdict.d.chunk.bin), c->from, c->held);
+	return true;
+}
+
+static bool rule_ptr_freed_go(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (!tr->has_ptr || !triage_freed_go(&tr->ptr_verdict))
+		return false;
+	snprintf(v, n, "%s %s 0x%" PRIx64 " through %s, Go memory the GC already freed%s%s", c->where,
+		 c->access, tr->fault.addr, c->ptr, c->from, c->held);
+	return true;
+}
+
+static bool rule_addr_freed_go(struct triage_ctx *c, char *v, size_t n)
+{
+	const struct verdict *fv = &c->tr->fault_verdict;
+	if (!(fv->region == REGION_GO_HEAP && fv->state != VSTATE_ALLOCATED))
+		return false;
+	snprintf(v, n, "%s touched 0x%" PRIx64 ", %s Go heap memory%s", c->where, c->tr->fault.addr,
+		 classify_state_name(fv->state), c->held);
+	return true;
+}
+
+static bool rule_addr_freed_c(struct triage_ctx *c, char *v, size_t n)
+{
+	const struct verdict *fv = &c->tr->fault_verdict;
+	if (!triage_freed_c(fv))
+		return false;
+	snprintf(v, n, "%s touched 0x%" PRIx64 ", in a C chunk of %" PRIu64 " bytes freed earlier (%s bin)%s",
+		 c->where, c->tr->fault.addr, fv->d.chunk.user_size, cheap_bin_name(fv->d.chunk.bin), c->held);
+	return true;
+}
+
+/* glibc's mmapped chunks start 16 bytes into a page, and free() unmaps them
+ * at once: a held pointer of that shape into nothing. */
+static bool rule_munmapped_chunk(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	uint64_t p = tr->has_ptr && tr->ptr_verdict.region == REGION_UNMAPPED ? c->ptr_value : tr->fault.addr;
+	const struct verdict *fv = &tr->fault_verdict;
+	if (fv->region != REGION_UNMAPPED || !c->held[0] || !cheap_mmapped_user_shape(p))
+		return false;
+	if (p == tr->fault.addr)
+		snprintf(v, n, "%s %s 0x%" PRIx64 ", unmapped: the shape of a large (mmapped) C chunk that "
+			 "free() already returned to the kernel (probable)%s", c->where, c->access, p, c->held);
+	else
+		snprintf(v, n, "%s %s 0x%" PRIx64 " (+0x%" PRIx64 ") through 0x%" PRIx64 ", unmapped: the "
+			 "shape of a large (mmapped) C chunk that free() already returned to the kernel "
+			 "(probable)%s", c->where, c->access, tr->fault.addr, tr->fault.addr - p, p, c->held);
+	return true;
+}
+
+static bool rule_null_base(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	bool small_ptr = tr->has_ptr && c->ptr_value < CLASSIFY_NULL_PAGE_END;
+	const struct verdict *fv = &tr->fault_verdict;
+	bool null_page = fv->region == REGION_UNMAPPED && fv->d.unmapped.kind == UNMAPPED_NULL_PAGE;
+	if (!small_ptr && !(null_page && (!tr->has_ptr || tr->insn.exec_fault)))
+		return false;
+	uint64_t base = small_ptr ? c->ptr_value : 0;
+	if (tr->insn.exec_fault)
+		snprintf(v, n, "NULL function pointer: %s called 0x%" PRIx64 " (NULL + %" PRIu64 ")%s", c->where,
+			 tr->fault.addr, tr->fault.addr, c->from);
+	else if (base)
+		snprintf(v, n, "NULL pointer dereference: %s %s 0x%" PRIx64 " through %s, a small constant "
+			 "(NULL + %" PRIu64 "), field offset %" PRId64 "%s", c->where, c->access, tr->fault.addr,
+			 c->ptr, base, (int64_t)(tr->fault.addr - base), c->from);
+	else
+		snprintf(v, n, "NULL pointer dereference: %s touched 0x%" PRIx64 " (NULL + %" PRIu64 ")%s%s",
+			 c->where, tr->fault.addr, tr->fault.addr, tr->has_ptr ? ", through " : "",
+			 tr->has_ptr ? c->ptr : "");
+	return true;
+}
+
+static bool rule_non_canonical(struct triage_ctx *c, char *v, size_t n)
+{
+	struct triage *tr = c->tr;
+	if (insn_canonical(tr->fault.addr))
+		return false;
+	snprintf(v, n, "%s %s 0x%" PRIx64 ", a non-canonical address (no mapping can be there: a tagged "
+		 "or garbage pointer)%s%s%s", c->where, c->access, tr->fault.addr,
+		 tr->has_ptr ? ", through " : "", tr->has_ptr ? c->ptr : "", c->from);
+	return true;
+}
+
+static bool rule_wild(struct triage_ctx *c, char *v, size_t n)
+{
+	const struct verdict *fv = &c->tr->fault_verdict;
+	if (c->tr->insn.exec_fault) {
+		snprintf(v, n, "%s jumped to 0x%" PRIx64 ", which is not code (%s)%s%s", c->where,
+			 c->tr->fault.addr, classify_region_name(fv->region), c->from, c->held);
+		return true;
+	}
+	snprintf(v, n, "%s touched 0x%" PRIx64 " (%s%s%s)%s", c->where, c->tr->fault.addr,
+		 classify_region_name(fv->region), fv->state == VSTATE_NA ? "" : ", ",
+		 fv->state == VSTATE_NA ? "" : classify_state_name(fv->state), c->held);
+	return true;
+}
+
+static const struct triage_class triage_class_list[] = {
+	{ "concurrent-map-write", "Go detected two goroutines writing one map without a lock" },
+	{ "double-free", "glibc detected a chunk freed twice" },
+	{ "c-heap-corruption", "glibc aborted on a corrupt C heap" },
+	{ "go-fatal", "the Go runtime threw a fatal error" },
+	{ "go-panic", "a Go panic nobody recovered" },
+	{ "abort", "the program called abort()" },
+	{ "unknown", "a signal whose cause the core cannot tell" },
+	{ "stack-overflow", "a thread ran off its stack into the guard below it" },
+	{ "go-use-after-free", "memory the Go GC freed, used through a pointer that C (or unsafe code) kept" },
+	{ "c-use-after-free", "C memory used after free(): through a stale pointer, or a pointer read out of a freed chunk" },
+	{ "null-deref", "a NULL (or small constant) pointer dereferenced, at any field offset" },
+	{ "wild-pointer", "an address no object is at: garbage, non-canonical, or a pointer to unmapped memory" },
+};
+
+const struct triage_class *triage_classes(size_t *n)
+{
+	*n = sizeof(triage_class_list) / sizeof(triage_class_list[0]);
+	return triage_class_list;
+}
+
+/* The class rules, tried in order: the first that matches decides. */
+static const struct triage_rule {
+	const char *klass;
+	const char *reason;
+	triage_rule_fn *match;
+} triage_rules[] = {
+	{ "concurrent-map-write", "Go's fatal error says concurrent map access", rule_map_write },
+	{ "double-free", "glibc's abort message says double free", rule_double_free },
+	{ "c-heap-corruption", "glibc aborted with a message", rule_heap_corruption },
+	{ "go-fatal", "SIGABRT with a Go fatal error in the runtime's print backlog", rule_go_fatal },
+	{ "go-panic", "SIGABRT while a Go panic was running (g._panic)", rule_go_panic },
+	{ "abort", "SIGABRT without a message from Go or glibc", rule_abort },
+	{ "unknown", "the fault has no address (and the instruction gives none)", rule_no_address },
+	{ "stack-overflow", "the fault address is in a stack's guard page or the gap below the main stack", rule_stack_guard },
+	{ "go-use-after-free", "the faulting pointer was held by a Go object the GC freed", rule_victim },
+	{ "go-use-after-free", "the instruction's pointer was loaded from freed Go memory", rule_loaded_from_freed_go },
+	{ "go-use-after-free", "a register points into a freed Go slot", rule_freed_go_reg },
+	{ "c-use-after-free", "the instruction's pointer was loaded from a freed C chunk", rule_loaded_from_freed_c },
+	{ "c-use-after-free", "the instruction's pointer points into a freed C chunk", rule_ptr_freed_c },
+	{ "go-use-after-free", "the instruction's pointer points into freed Go memory", rule_ptr_freed_go },
+	{ "go-use-after-free", "the fault address is freed Go memory", rule_addr_freed_go },
+	{ "c-use-after-free", "the fault address is in a freed C chunk", rule_addr_freed_c },
+	{ "c-use-after-free", "an unmapped pointer of a munmapped glibc chunk's shape that something still holds", rule_munmapped_chunk },
+	{ "null-deref", "the instruction's pointer is NULL or a small constant (or the address is in the NULL page)", rule_null_base },
+	{ "wild-pointer", "the address is non-canonical", rule_non_canonical },
+	{ "wild-pointer", "nothing explains the address", rule_wild },
+};
+
+static void triage_ctx_init(struct triage *tr, struct triage_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->tr = tr;
+	triage_where(tr, c->where, sizeof(c->where));
+	const struct holder *h = holders_best(&tr->holders);
+	if (h)
+		snprintf(c->held, sizeof(c->held), ", still held by %s", h->desc);
+	const struct insn *in = &tr->insn;
+	snprintf(c->access, sizeof(c->access), "%s",
+		 !in->decoded ? "touched" : in->access == INSN_ACCESS_READ ? "read" :
+		 in->access == INSN_ACCESS_WRITE ? "wrote" : in->access == INSN_ACCESS_RMW ? "updated" :
+		 in->access == INSN_ACCESS_CALL ? "called" : in->access == INSN_ACCESS_JUMP ? "jumped to" :
+		 "touched");
+	if (tr->has_ptr) {
+		c->ptr_value = in->exec_fault ? in->bad_pc : in->ptr_value;
+		char d[240];
+		classify_brief(&tr->ptr_verdict, d, sizeof(d));
+		snprintf(c->ptr, sizeof(c->ptr), "%s = 0x%" PRIx64 " (%s)",
+			 insn_reg_name(in->ptr_reg) ? insn_reg_name(in->ptr_reg) : "?", c->ptr_value, d);
+	}
+	if (tr->has_origin) {
+		char d[240];
+		classify_brief(&tr->origin_verdict, d, sizeof(d));
+		snprintf(c->from, sizeof(c->from), ", loaded from 0x%" PRIx64 " in %s by `%s`", in->origin.from, d,
+			 in->origin.text);
 	}
 }
 
-static void triage_signature(struct triage *tr)
+static void triage_classify(struct triage *tr)
 {
-	uint64_t h = CT_HASH_INIT;
-#define MIX(s) (h = (s) ? ct_fnv1a(h, (s), strlen(s)) : h)
-	MIX(tr->klass);
-	int used = 0;
-	/* Function names only: addresses and offsets vary between builds and runs. */
-	for (size_t i = 0; i < tr->bt.n && used < 5; i++) {
-		const char *fn = tr->bt.frames[i].func;
-		enum go_func_role role = go_func_role(fn);
-		if (!fn || role == GO_FUNC_RUNTIME || role == GO_FUNC_SIGRETURN)
-			continue;
-		MIX("|");
-		MIX(fn);
-		used++;
+	struct triage_ctx c;
+	triage_ctx_init(tr, &c);
+	for (size_t i = 0; i < sizeof(triage_rules) / sizeof(triage_rules[0]); i++)
+		if (triage_rules[i].match(&c, tr->verdict, sizeof(tr->verdict))) {
+			tr->klass = triage_rules[i].klass;
+			tr->rule = triage_rules[i].reason;
+			return;
+		}
+}
+
+/* ---- signatures ---- */
+
+static bool triage_strip_suffix(char *s, const char *sep, bool digits_only)
+{
+	char *p = NULL;
+	size_t l = strlen(sep);
+	for (char *q = s; (q = strstr(q, sep)); q++)
+		p = q; /* the last occurrence of sep */
+	if (!p || strncmp(p, sep, l) != 0)
+		return false;
+	const char *d = p + l;
+	if (digits_only && (!*d || strspn(d, "0123456789") != strlen(d)))
+		return false;
+	*p = 0;
+	return true;
+}
+
+void triage_normalize_func(const char *func, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", func ? func : "");
+	triage_strip_suffix(buf, ".abi0", false);
+	/* cgo's glue: _cgo_<hash>_Cfunc_f and _cgoexp_<hash>_f (the hash is of
+	 * the package path and build) */
+	for (const char *const *pre = (const char *const[]){ "_cgo_", "_cgoexp_", NULL }; *pre; pre++) {
+		size_t l = strlen(*pre);
+		if (strncmp(buf, *pre, l) == 0 && strspn(buf + l, "0123456789abcdef") == 12 && buf[l + 12] == '_')
+			memmove(buf + l, buf + l + 13, strlen(buf + l + 13) + 1);
 	}
+	/* closures and wrappers: .func1.func7, .gowrap2, .deferwrap1, -range1 */
+	bool again = true;
+	while (again) {
+		again = triage_strip_suffix(buf, ".func", true) || triage_strip_suffix(buf, ".gowrap", true) ||
+			triage_strip_suffix(buf, ".deferwrap", true) || triage_strip_suffix(buf, "-range", true);
+	}
+	/* 1.27's size-specialized allocator entry points: mallocgcSmallScanNoHeaderSC5 */
+	triage_strip_suffix(buf, "SC", true);
+}
+
+static bool triage_own_frame(const struct target *t, const struct frame *f)
+{
+	enum go_func_role role = go_func_role(f->func);
+	if (!f->func || role == GO_FUNC_RUNTIME || role == GO_FUNC_RUNTIME_PKG || role == GO_FUNC_CGO ||
+	    role == GO_FUNC_SIGRETURN || !strncmp(f->func, "_cgo", 4) || !strncmp(f->func, "crosscall", 9))
+		return false;
+	const struct target_module *m = target_module_of(t, f->activation ? f->pc : f->pc - 1);
+	return m && m->is_exe;
+}
+
+static void triage_signature(const struct target *t, struct triage *tr)
+{
+	for (int own = 1; own >= 0; own--) {
+		uint64_t h = CT_HASH_INIT;
+#define MIX(s) (h = (s) ? ct_fnv1a(h, (s), strlen(s)) : h)
+		MIX(tr->klass);
+		int used = 0;
+		/* Function names only: addresses and offsets vary between builds and runs. */
+		for (size_t i = 0; i < tr->bt.n && used < 5; i++) {
+			const struct frame *f = &tr->bt.frames[i];
+			enum go_func_role role = go_func_role(f->func);
+			if (!f->func || role == GO_FUNC_RUNTIME || role == GO_FUNC_SIGRETURN)
+				continue;
+			if (own && !triage_own_frame(t, f))
+				continue;
+			char name[256];
+			triage_normalize_func(f->func, name, sizeof(name));
+			/* a recursion is one frame: stack overflows differ in depth */
+			if (i && f[-1].func && !strcmp(f[-1].func, f->func))
+				continue;
+			MIX("|");
+			h = ct_fnv1a(h, name, strlen(name));
+			used++;
+		}
 #undef MIX
-	snprintf(tr->signature, sizeof(tr->signature), "%016" PRIx64, h);
+		snprintf(own ? tr->signature : tr->signature_all, 17, "%016" PRIx64, h);
+	}
+	for (size_t i = 0; i < tr->bt.n && !tr->own; i++)
+		if (triage_own_frame(t, &tr->bt.frames[i]))
+			tr->own = &tr->bt.frames[i];
+}
+
+/* ---- Go panics, double frees ---- */
+
+static void triage_panic(struct target *t, struct triage *tr)
+{
+	const struct go_sched *s;
+	if (!t->go || target_go_sched(t, &s))
+		return;
+	const struct go_m *m = go_sched_m_of_tid(s, tr->fault.tid);
+	const struct go_g *g = m && m->curg ? go_sched_g_at(s, m->curg) : NULL;
+	for (size_t i = 0; (!g || !g->panic) && i < s->ngs; i++)
+		if (s->gs[i].panic)
+			g = &s->gs[i];
+	if (!g || !g->panic)
+		return;
+	struct gomap_ctx *mc = NULL;
+	struct govalue *gv = NULL;
+	struct ct_error *err = gomap_ctx_create(t->go, &mc);
+	if (!err)
+		err = govalue_create(t->go, mc, NULL, &gv);
+	if (!err)
+		err = go_panic_read(t->go, gv, g->panic, &tr->panic);
+	if (err)
+		target_warn(t, "the running panic (g._panic 0x%" PRIx64 "): %s", g->panic, err->msg);
+	else {
+		tr->has_panic = true;
+		tr->panic_goid = g->goid;
+	}
+	ct_error_destroy(err);
+	govalue_destroy(gv);
+	gomap_ctx_destroy(mc);
+}
+
+/* glibc's double-free check fires inside free(): the pointer is the freed
+ * chunk whose user address free()'s frames (and their callers' spills) hold
+ * on the stack, nearest the abort first. */
+#define TRIAGE_FREE_SCAN (16 * 1024)
+
+static void triage_freed_pointer(struct target *t, struct triage *tr)
+{
+	size_t caller = 0;
+	for (size_t i = 0; i < tr->n_c_frames; i++)
+		if (tr->bt.frames[i].func && tr->bt.frames[i].func == tr->cfunc) {
+			caller = i;
+			break;
+		}
+	if (!caller)
+		return;
+	uint64_t lo = tr->bt.frames[0].sp, hi = tr->bt.frames[caller].sp + 256;
+	if (!lo || hi <= lo || hi - lo > TRIAGE_FREE_SCAN)
+		return;
+	for (uint64_t a = lo & ~7ULL; a < hi; a += 8) {
+		uint64_t w;
+		unsigned char b[8];
+		if (mem_read(&t->mem, a, b, 8) != MEM_OK)
+			return;
+		w = mem_load(b, 8);
+		if (w < CLASSIFY_NULL_PAGE_END || (w & 15))
+			continue;
+		struct verdict v;
+		classify_addr(t, w, &v);
+		if (v.region == REGION_C_HEAP && v.state == VSTATE_FREE && v.d.chunk.user == w) {
+			tr->freed_ptr = w;
+			tr->freed_verdict = v;
+			return;
+		}
+	}
 }
 
 void triage_run(struct target *t, struct triage *tr)
 {
 	memset(tr, 0, sizeof(*tr));
+	tr->insn.ptr_reg = INSN_NO_REG;
 	tr->core_signo = t->core && t->core->siginfo.present ? t->core->siginfo.signo : 0;
 	fault_find(t, &tr->fault);
+	triage_decode(t, tr);
 	triage_frames(t, tr);
 	triage_go_fatal(t, tr);
 	triage_abort_msg(t, tr);
 	if (strstr(tr->go_fatal, "concurrent map"))
 		triage_fatal_map(t, tr);
-	if (tr->fault.has_addr) {
+	if (tr->fault.signo == SIGABRT && !tr->go_fatal[0])
+		triage_panic(t, tr);
+	if (tr->fault.signo == SIGABRT && strstr(tr->abort_msg, "double free"))
+		triage_freed_pointer(t, tr);
+	if (tr->fault.has_addr)
 		classify_addr(t, tr->fault.addr, &tr->fault_verdict);
-		/* Holders only mean something for an address a program could have
-		 * been handed: not NULL + offset, not a stack guard. */
-		const struct verdict *fv = &tr->fault_verdict;
-		bool pointerish = !(fv->region == REGION_UNMAPPED &&
-				    (fv->d.unmapped.kind == UNMAPPED_NULL_PAGE ||
-				     fv->d.unmapped.kind == UNMAPPED_STACK_GUARD ||
-				     fv->d.unmapped.kind == UNMAPPED_NON_CANONICAL));
-		if (pointerish) {
-			uint64_t lo, hi;
-			holders_range(t, tr->fault.addr, &lo, &hi);
-			holders_find(t, lo, hi, &tr->holders);
-			triage_find_victim(t, tr);
-		}
+	/* Holders: of the object the instruction's pointer points into, else of
+	 * the object the pointer was read from (a garbage pointer read out of a
+	 * freed chunk: who holds the chunk), else of the fault address. */
+	bool search = true;
+	if (tr->has_ptr && triage_pointerish(&tr->ptr_verdict) &&
+	    tr->ptr_verdict.region != REGION_THREAD_STACK && tr->ptr_verdict.region != REGION_GO_STACK)
+		tr->held_addr = tr->insn.exec_fault ? tr->insn.bad_pc : tr->insn.ptr_value;
+	else if (tr->has_origin && (triage_freed_c(&tr->origin_verdict) || triage_freed_go(&tr->origin_verdict)))
+		tr->held_addr = tr->insn.origin.from;
+	else if (tr->freed_ptr)
+		tr->held_addr = tr->freed_ptr;
+	else if (tr->fault.has_addr && triage_pointerish(&tr->fault_verdict))
+		tr->held_addr = tr->fault.addr;
+	else
+		search = false;
+	if (search) {
+		uint64_t lo, hi;
+		holders_range(t, tr->held_addr, &lo, &hi);
+		holders_find(t, lo, hi, &tr->holders);
+		triage_find_victim(t, tr);
 	}
 	triage_registers(t, tr);
-	triage_classify(t, tr);
-	triage_signature(tr);
+	triage_classify(tr);
+	triage_signature(t, tr);
 }

@@ -10,8 +10,10 @@
 #include "classify.h"
 #include "fault.h"
 #include "holders.h"
+#include "insn.h"
 #include "target.h"
 #include "unwind.h"
+#include "gopanic.h"
 
 struct triage_reg {
 	enum core_reg reg;
@@ -27,9 +29,17 @@ struct triage {
 	uint64_t goid;
 	const char *g_status;
 	struct verdict fault_verdict;   /* of fault.addr, when the signal has one */
+	const char *addr_source;        /* "siginfo", "instruction" (SI_KERNEL: computed), or NULL */
+	struct insn insn;               /* the faulting instruction (insn.decoded) */
+	/* The object pointer the instruction used (its base register, or the
+	 * function pointer of a bad call) and where it was loaded from. */
+	bool has_ptr, has_origin;
+	struct verdict ptr_verdict, origin_verdict;
+	const char *ptr_note;           /* "glibc's safe-linked free-list link", ... or NULL */
 	struct triage_reg regs[16];
 	size_t nregs;
-	struct holders holders;         /* of the fault address (or the object it is in) */
+	struct holders holders;         /* of the object: the pointer's, else the fault address's */
+	uint64_t held_addr;             /* the address whose holders were searched */
 	/* A freed Go object that held the faulting pointer, and who still points at it. */
 	const struct holder *victim;
 	struct holders victim_holders;
@@ -37,12 +47,31 @@ struct triage {
 	char fatal_map[256];            /* the map whose writer flag is set, if any */
 	uint64_t fatal_map_addr;
 	char abort_msg[512];            /* glibc's __abort_msg */
+	uint64_t freed_ptr;             /* double free: the pointer freed twice, if found */
+	struct verdict freed_verdict;
+	bool has_panic;                 /* a Go panic was running (g._panic) */
+	uint64_t panic_goid;
+	struct go_panic panic;
 	const char *cfunc;              /* the first frame of the program's own C code */
 	const char *gocaller;           /* the first Go frame outside the runtime and cgo stubs */
+	const struct frame *own;        /* the first frame of the program's own code (its executable) */
 	const char *klass;
+	const char *rule;               /* why: the reason of the class rule that decided */
 	char verdict[768];
-	char signature[17];
+	char signature[17];             /* over the program's own frames: the grouping key */
+	char signature_all[17];         /* over all frames but the runtime's */
 };
+
+/* The crash classes, in the order the rules try them, each with a line that
+ * says what it means (SARIF's rules are made from it). */
+struct triage_class {
+	const char *name, *description;
+};
+const struct triage_class *triage_classes(size_t *n);
+
+/* A function name as it is hashed into signatures: Go closure, wrapper and
+ * cgo-glue suffixes that change between Go versions taken off. */
+void triage_normalize_func(const char *func, char *buf, size_t n);
 
 /* Runs every step on an opened target. Never fails: what is missing is said in
  * the fields (and in the target's warnings). */

@@ -15,8 +15,8 @@
 struct go_g_layout {
 	uint64_t size;
 	struct dw_field stack_lo, stack_hi, sched_sp, sched_pc, sched_bp, syscallsp, syscallpc,
-		status, goid, m, waitreason, gopc, sig, sigcode0, sigcode1, sigpc;
-	bool has_waitreason, has_gopc, has_sig;
+		status, goid, m, waitreason, gopc, sig, sigcode0, sigcode1, sigpc, panic;
+	bool has_waitreason, has_gopc, has_sig, has_panic;
 };
 
 struct go_m_layout {
@@ -49,6 +49,9 @@ static struct ct_error *go_g_layout(const struct dw *dw, struct go_g_layout *l)
 	ct_error_destroy(opt);
 	if (!(opt = dw_field(dw, "runtime.g", "gopc", &l->gopc)))
 		l->has_gopc = true;
+	ct_error_destroy(opt);
+	if (!(opt = dw_field(dw, "runtime.g", "_panic", &l->panic)))
+		l->has_panic = true;
 	ct_error_destroy(opt);
 	if (!(opt = dw_field(dw, "runtime.g", "sig", &l->sig)) &&
 	    !(opt = dw_field(dw, "runtime.g", "sigcode0", &l->sigcode0)) &&
@@ -102,6 +105,7 @@ static struct ct_error *go_g_read(const struct go_rt *rt, const struct go_g_layo
 	g->m = F(m);
 	g->waitreason = l->has_waitreason ? (int)F(waitreason) : -1;
 	g->gopc = l->has_gopc ? F(gopc) : 0;
+	g->panic = l->has_panic ? F(panic) : 0;
 	if (l->has_sig) {
 		g->sig = (uint32_t)F(sig);
 		g->sigcode0 = F(sigcode0);
@@ -291,6 +295,7 @@ struct ct_error *go_sched_open(const struct go_rt *rt, struct go_sched **ret)
 		if (gbuf && m->g0 && !(e0 = go_g_read(rt, &gl, m->g0, gbuf, &g))) {
 			m->g0_lo = g.stack_lo;
 			m->g0_hi = g.stack_hi;
+			m->g0_sched_sp = g.sched_sp;
 		}
 		if (gbuf && m->gsignal && !(e1 = go_g_read(rt, &gl, m->gsignal, gbuf, &g))) {
 			m->gsignal_lo = g.stack_lo;

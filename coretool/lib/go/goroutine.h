@@ -22,6 +22,7 @@ struct go_g {
 	uint32_t sig;
 	uint64_t sigcode0, sigcode1, sigpc;
 	uint64_t gopc;       /* pc of the go statement that created it */
+	uint64_t panic;      /* g._panic: the innermost running panic (*runtime._panic), or 0 */
 };
 
 struct go_m {
@@ -29,6 +30,7 @@ struct go_m {
 	int64_t id, procid;  /* procid: the thread id on Linux */
 	uint64_t g0, gsignal, curg;
 	uint64_t g0_lo, g0_hi, gsignal_lo, gsignal_hi;
+	uint64_t g0_sched_sp; /* g0.sched.sp: in a cgo callback, the C side's stack pointer */
 };
 
 struct go_sched {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 long c_global_counter = 42;
@@ -13,6 +14,7 @@ struct heap_plan c_plan;
 struct session_c *cached_session; /* go-uaf: C keeps a Go pointer here */
 uintptr_t stale_slot;             /* map-grow-stale: pointer into old map bucket/group memory */
 volatile int overflow_stop = -1;  /* never reached: keeps recurse_deep from looking infinite */
+void *c_big_holder;               /* c-uaf-mmap-write: C keeps the big object's pointer here */
 
 static void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warnf(const char *fmt, ...)
@@ -181,3 +183,184 @@ void start_helper_thread(struct helper_info *out)
 		pthread_cond_wait(&helper_cv, &helper_mu);
 	pthread_mutex_unlock(&helper_mu);
 }
+
+/* ---- c-null-field-far ---- */
+long entry_refs(struct entry *e) { return e->refs; }
+
+/* ---- c-uaf-mmap-field, c-uaf-mmap-write ---- */
+void *bigobj_alloc(size_t n)
+{
+	char *p = malloc(n);
+	if (!p)
+		abort();
+	memset(p, 0x5b, n);
+	if (!(hp_size_word(p) & 2))
+		warnf("bigobj: malloc(%zu) = %p is not an mmapped chunk", n, (void *)p);
+	return p;
+}
+
+void bigobj_hold(void *p) { c_big_holder = p; }
+
+/* free() of an mmapped chunk munmaps it: checked with mincore */
+void bigobj_release(void *p)
+{
+	void *volatile q = p;
+	free(q);
+	if (hp_mapped((uintptr_t)p))
+		warnf("bigobj: %p is still mapped after free", p);
+	if (hp_mapped((uintptr_t)p + BIGOBJ_FIELD))
+		warnf("bigobj: %p + 0x%x is still mapped after free", p, BIGOBJ_FIELD);
+}
+
+long bigobj_field(void *p)
+{
+	if (hp_mapped((uintptr_t)p + BIGOBJ_FIELD))
+		warnf("bigobj: %p + 0x%x is mapped again", p, BIGOBJ_FIELD);
+	return *(volatile long *)((char *)p + BIGOBJ_FIELD);
+}
+
+/* writes the field through the C global's (stale) pointer */
+void bigobj_write_field(void)
+{
+	void *p = c_big_holder;
+	if (hp_mapped((uintptr_t)p + BIGOBJ_FIELD))
+		warnf("bigobj: %p + 0x%x is mapped again", p, BIGOBJ_FIELD);
+	*(volatile long *)((char *)p + BIGOBJ_FIELD) = 1;
+}
+
+/* ---- c-noncanonical ---- */
+void *obj_alloc(void)
+{
+	struct obj *o = malloc(64);
+	if (!o)
+		abort();
+	memset(o, 0, 64);
+	o->id = 1;
+	o->val = 0x1234;
+	return o;
+}
+
+long handle_read(uintptr_t h) { return ((struct obj *)h)->val; }
+
+/* ---- c-freelist-small, c-freelist-key, c-call-freed-fnptr ---- */
+static int canonical(uint64_t a) { return (int64_t)a >> 47 == 0 || (int64_t)a >> 47 == -1; }
+
+/* After free() the chunk's first word is tcache's next pointer, safe-linked:
+ * PROTECT_PTR(&e->next, old head) = (&e->next >> 12) ^ old head; the bin was empty, so
+ * old head = NULL and the word is p >> 12. */
+static void check_link(const char *who, void *p)
+{
+	uintptr_t want = (uintptr_t)p >> 12, got = *(volatile uintptr_t *)p;
+	if (got != want)
+		warnf("%s: freed chunk %p holds %lx at offset 0, expected %lx (tcache bin not empty?)", who,
+		      p, (unsigned long)got, (unsigned long)want);
+}
+
+static void node_fill(void *p, size_t n)
+{
+	if (!p)
+		abort();
+	memset(p, 0x3c, n);
+}
+
+struct node *node_alloc(void)
+{
+	struct node *n = malloc(NODE_REQ);
+	node_fill(n, NODE_REQ);
+	n->next = n;
+	n->val = 7;
+	return n;
+}
+
+long node_next_val(struct node *n) { return n->next->val; }
+
+long node_release_and_read(struct node *n)
+{
+	struct node *volatile q = n;
+	free(q);
+	check_link("c-freelist-small", q);
+	if (hp_mapped(((uintptr_t)n >> 12) + 8))
+		warnf("c-freelist-small: %lx is mapped", (unsigned long)(((uintptr_t)n >> 12) + 8));
+	return node_next_val(q);
+}
+
+struct node2 *node2_alloc(void)
+{
+	struct node2 *n = malloc(NODE2_REQ);
+	node_fill(n, NODE2_REQ);
+	n->val = 7;
+	n->peer = n;
+	return n;
+}
+
+long node2_peer_val(struct node2 *n) { return n->peer->val; }
+
+/* offset 8 of a tcache chunk is glibc's tcache_key (2.34+: random, from getrandom) */
+long node2_release_and_read(struct node2 *n)
+{
+	struct node2 *volatile q = n;
+	uint64_t key;
+	free(q);
+	check_link("c-freelist-key", q);
+	key = *(volatile uint64_t *)((char *)q + 8);
+	dprintf(2, "crasher: c-freelist-key: word at %p + 8 after free (tcache_key): 0x%lx\n", (void *)q,
+		(unsigned long)key);
+	if (canonical(key))
+		warnf("c-freelist-key: the word at offset 8 after free is canonical: 0x%lx", (unsigned long)key);
+	return node2_peer_val(q);
+}
+
+static void handler_ok(void) { c_global_counter++; }
+
+struct handler *handler_alloc(void)
+{
+	struct handler *h = malloc(HANDLER_REQ);
+	node_fill(h, HANDLER_REQ);
+	h->fn = handler_ok;
+	h->arg = 1;
+	return h;
+}
+
+void handler_invoke(struct handler *h) { h->fn(); }
+
+void handler_release_and_call(struct handler *h)
+{
+	struct handler *volatile q = h;
+	free(q);
+	check_link("c-call-freed-fnptr", q);
+	if (hp_mapped((uintptr_t)h >> 12))
+		warnf("c-call-freed-fnptr: %lx is mapped", (unsigned long)((uintptr_t)h >> 12));
+	handler_invoke(q);
+}
+
+/* ---- c-stack-overflow-main ---- */
+/* The [stack] line of /proc/self/maps: the main thread's stack as mapped right now. */
+void main_stack_bounds(uintptr_t *lo, uintptr_t *hi)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	*lo = *hi = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long a, b;
+		if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", &a, &b) == 2) {
+			*lo = a;
+			*hi = b;
+		}
+	}
+	fclose(f);
+}
+
+uint64_t stack_rlimit(void)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_STACK, &r) != 0)
+		return 0;
+	return r.rlim_cur;
+}
+
+/* ---- go-panic-callback ---- */
+extern void goCallbackPanics(void); /* export_panic.go */
+
+void call_go_callback(void) { goCallbackPanics(); }

@@ -71,4 +71,64 @@ void *cg_malloc_guarded(size_t n);
 void cg_free(void *p);
 uint64_t *cg_noise_chunk(size_t n, uintptr_t go_heap);
 
+/* c-null-field-far: a field far beyond the first 64 KiB of its struct */
+struct entry {
+	char pad[0x493e0];
+	long refs; /* offset 0x493e0 */
+};
+long entry_refs(struct entry *e);
+
+/* c-uaf-mmap-field, c-uaf-mmap-write: a 300000-byte object (mmapped chunk) */
+#define BIGOBJ_SIZE 300000
+#define BIGOBJ_FIELD 0x2000 /* offset of the long the C code reads or writes */
+extern void *c_big_holder;
+void *bigobj_alloc(size_t n);
+void bigobj_hold(void *p);
+void bigobj_release(void *p);
+long bigobj_field(void *p);
+void bigobj_write_field(void);
+
+/* c-noncanonical: a tagged handle (pointer | tag in the top 16 bits) used as a pointer */
+struct obj {
+	long id;
+	long val; /* offset 8 */
+};
+#define HANDLE_TAG ((uintptr_t)0xdead << 48)
+void *obj_alloc(void);
+long handle_read(uintptr_t h);
+
+/* c-freelist-small, c-freelist-key, c-call-freed-fnptr: stale pointers into freed tcache
+ * chunks; each request size has a tcache bin that nothing else in the program uses */
+struct node {
+	struct node *next; /* offset 0: tcache's safe-linked next pointer after free */
+	long val;          /* offset 8 */
+};
+struct node2 {
+	long val;           /* offset 0 */
+	struct node2 *peer; /* offset 8: tcache_key after free */
+};
+struct handler {
+	void (*fn)(void); /* offset 0: tcache's safe-linked next pointer after free */
+	long arg;
+};
+#define NODE_REQ 696    /* chunk 0x2c0 */
+#define NODE2_REQ 744   /* chunk 0x2f0 */
+#define HANDLER_REQ 792 /* chunk 0x320 */
+struct node *node_alloc(void);
+long node_next_val(struct node *n);
+long node_release_and_read(struct node *n);
+struct node2 *node2_alloc(void);
+long node2_peer_val(struct node2 *n);
+long node2_release_and_read(struct node2 *n);
+struct handler *handler_alloc(void);
+void handler_invoke(struct handler *h);
+void handler_release_and_call(struct handler *h);
+
+/* c-stack-overflow-main: the main thread's stack */
+void main_stack_bounds(uintptr_t *lo, uintptr_t *hi);
+uint64_t stack_rlimit(void);
+
+/* go-panic-callback: C calls back into Go (export_panic.go) */
+void call_go_callback(void);
+
 #endif

@@ -4,7 +4,9 @@
 //	GOTRACEBACK=crash crasher SCENARIO OUTDIR
 //
 // Scenarios: c-uaf-map go-uaf map-grow-stale concurrent-map-writes c-double-free
-// c-null-deref c-stack-overflow maps cgocheck go-nil-deref. See samples/README.md.
+// c-null-deref c-stack-overflow maps cgocheck go-nil-deref c-null-field-far c-uaf-mmap-field
+// c-uaf-mmap-write c-noncanonical c-freelist-small c-freelist-key c-call-freed-fnptr
+// c-stack-overflow-main go-panic-callback go-panic-error. See samples/README.md.
 package main
 
 /*
@@ -44,6 +46,16 @@ var scenarioList = []scenario{
 	{"maps", scenarioMaps},
 	{"cgocheck", scenarioCgocheck},
 	{"go-nil-deref", scenarioGoNilDeref},
+	{"c-null-field-far", scenarioCNullFieldFar},
+	{"c-uaf-mmap-field", scenarioCUAFMmapField},
+	{"c-uaf-mmap-write", scenarioCUAFMmapWrite},
+	{"c-noncanonical", scenarioCNonCanonical},
+	{"c-freelist-small", scenarioCFreelistSmall},
+	{"c-freelist-key", scenarioCFreelistKey},
+	{"c-call-freed-fnptr", scenarioCCallFreedFnptr},
+	{"c-stack-overflow-main", scenarioCStackOverflowMain},
+	{"go-panic-callback", scenarioGoPanicCallback},
+	{"go-panic-error", scenarioGoPanicError},
 }
 
 func usage() {

@@ -61,6 +61,7 @@ func scenarioCDoubleFree(outdir string) {
 		"c_function":  "release_twice",
 		"go_caller":   "main.doubleRelease",
 		"ptr":         hexp(uintptr(p)),
+		"freed_ptr":   hexp(uintptr(p)), // the user pointer passed to free() both times
 	}
 	t.write(outdir)
 	doubleRelease(p)

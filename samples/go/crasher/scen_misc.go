@@ -88,3 +88,41 @@ func overflowWorker(outdir string) {
 	t.write(outdir)
 	C.recurse_deep(0)
 }
+
+// c-stack-overflow-main: the main goroutine (locked to the main thread) calls C that recurses
+// without bound: C runs on the main thread's own stack, which the kernel grows on demand
+// down to RLIMIT_STACK below its top; the first access beyond that limit faults.
+func scenarioCStackOverflowMain(outdir string) {
+	var lo, hi C.uintptr_t
+	C.main_stack_bounds(&lo, &hi)
+	rlim := uint64(C.stack_rlimit())
+	if lo == 0 || hi == 0 {
+		warn("c-stack-overflow-main: no [stack] line in /proc/self/maps")
+	}
+	t := newTruth("c-stack-overflow-main")
+	t.Crash = map[string]any{
+		"class":       "stack-overflow",
+		"signal":      "SIGSEGV",
+		"core_signal": "SIGABRT",
+		"c_function":  "recurse_deep",
+		"go_caller":   "main.overflowMainStack",
+		"goid":        curGoid(),
+		"stack_lo":    hexp(uintptr(lo)),
+		"stack_hi":    hexp(uintptr(hi)),
+	}
+	const pageSize = 4096
+	if rlim == 0 || rlim >= 1<<53 || rlim%pageSize != 0 || rlim > uint64(hi) {
+		warn("c-stack-overflow-main: RLIMIT_STACK is %#x (unlimited or odd): no fault range", rlim)
+		t.Crash["rlimit_stack"] = "unlimited"
+	} else {
+		limit := uintptr(hi) - uintptr(rlim)
+		t.Crash["rlimit_stack"] = rlim
+		t.Crash["fault_range"] = []string{hexp(limit - pageSize), hexp(limit)}
+		t.Notes = append(t.Notes, "stack_lo/stack_hi: the [stack] line of /proc/self/maps when the truth was written (the kernel grows stack_lo on demand); fault_range is the page below stack_hi - rlimit_stack: the stack may grow to rlimit_stack bytes below stack_hi, and the recursion (frames of about 1 KiB) first touches the page under that limit")
+	}
+	t.write(outdir)
+	overflowMainStack()
+}
+
+//go:noinline
+func overflowMainStack() { C.recurse_deep(0) }

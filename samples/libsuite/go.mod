@@ -1,0 +1,3 @@
+module coretool/libsuite
+
+go 1.22
