@@ -3,7 +3,11 @@ never silently shrink it."""
 from conftest import SAMPLES, all_samples, toolchains
 
 GO_SCENARIOS = ["c-uaf-map", "go-uaf", "map-grow-stale", "concurrent-map-writes",
-                "c-double-free", "c-null-deref", "c-stack-overflow", "maps", "cgocheck", "go-nil-deref"]
+                "c-double-free", "c-null-deref", "c-stack-overflow", "maps", "cgocheck", "go-nil-deref",
+                # issue 14: faults the instruction explains
+                "c-null-field-far", "c-uaf-mmap-field", "c-uaf-mmap-write", "c-noncanonical",
+                "c-freelist-small", "c-freelist-key", "c-call-freed-fnptr", "c-stack-overflow-main",
+                "go-panic-callback", "go-panic-error"]
 C_SCENARIOS = ["c-uaf", "null-deref"]
 
 

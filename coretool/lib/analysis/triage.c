@@ -168,27 +168,17 @@ static bool triage_symbol_range(struct target *t, const char *name, uint64_t *lo
 	return false;
 }
 
-static void triage_callback_frames(struct target *t, struct triage *tr)
+static bool triage_callback_c_frames(struct target *t, struct triage *tr, const struct go_sched *s)
 {
-	const struct go_sched *s;
 	uint64_t lo, hi;
-	if (!tr->bt.n || !tr->bt.frames[tr->bt.n - 1].func ||
-	    strncmp(tr->bt.frames[tr->bt.n - 1].func, "runtime.cgocallback", 19) != 0 || !t->go ||
-	    target_go_sched(t, &s) || !triage_symbol_range(t, "crosscall2", &lo, &hi))
-		return;
 	const struct go_m *m = go_sched_m_of_tid(s, tr->fault.tid);
-	/* Said unless the C frames turn up: a panic in a callback first runs
-	 * the deferred unwindm, which puts g0's stack pointer back to the cgo
-	 * call's entry, and the crash then runs there, over the C frames. */
-	tr->bt.stop = "the C frames of the cgo callback are gone (a panic restores g0's stack pointer; "
-		      "the crash ran over them)";
-	if (!m || !m->g0_sched_sp)
-		return;
+	if (!m || !m->g0_sched_sp || !triage_symbol_range(t, "crosscall2", &lo, &hi))
+		return false;
 	uint64_t bottom = m->g0_sched_sp > TRIAGE_CALLBACK_SCAN ? m->g0_sched_sp - TRIAGE_CALLBACK_SCAN : 0;
 	for (uint64_t a = m->g0_sched_sp & ~7ULL; a > bottom; a -= 8) {
 		unsigned char b[8];
 		if (mem_read(&t->mem, a, b, 8) != MEM_OK)
-			return;
+			return false;
 		uint64_t ra = mem_load(b, 8);
 		if (ra <= lo || ra >= hi)
 			continue;
@@ -196,7 +186,6 @@ static void triage_callback_frames(struct target *t, struct triage *tr)
 		regs[CORE_REG_RIP] = ra;
 		regs[CORE_REG_RSP] = a + 8;
 		size_t first = tr->bt.n;
-		tr->bt.stop = NULL;
 		unwind_thread(t, tr->fault.tid, regs, &tr->bt);
 		if (tr->bt.n > first) { /* a return address, not where execution was */
 			tr->bt.frames[first].activation = false;
@@ -208,8 +197,27 @@ static void triage_callback_frames(struct target *t, struct triage *tr)
 		const struct go_g *g = m->curg ? go_sched_g_at(s, m->curg) : NULL;
 		if (g && g->syscallsp)
 			unwind_goroutine(t, s, g, &tr->bt);
-		return;
+		return true;
 	}
+	return false;
+}
+
+static void triage_callback_frames(struct target *t, struct triage *tr)
+{
+	const struct go_sched *s;
+	if (!tr->bt.n || !tr->bt.frames[tr->bt.n - 1].func ||
+	    strncmp(tr->bt.frames[tr->bt.n - 1].func, "runtime.cgocallback", 19) != 0 || !t->go ||
+	    target_go_sched(t, &s))
+		return;
+	if (triage_callback_c_frames(t, tr, s))
+		return;
+	/* A panic in a callback first runs the deferred unwindm, which puts g0's
+	 * stack pointer back to the cgo call's entry, and the crash then runs
+	 * there, over the C frames. The Go code that made the cgo call is still
+	 * on the goroutine's stack. */
+	unwind_past_cgocallback(t, tr->fault.tid, &tr->bt);
+	tr->bt.stop = "the C frames of the cgo callback are gone (a panic restores g0's stack pointer; "
+		      "the crash ran over them)";
 }
 
 static void triage_frames(struct target *t, struct triage *tr)
@@ -280,7 +288,13 @@ static void triage_frames(struct target *t, struct triage *tr)
 			unwind_goroutine(t, s, g, &tr->bt);
 		}
 	}
-	for (size_t i = 0; i < tr->bt.n; i++) {
+	/* In a Go callback from C, the Go caller is the one below the callback
+	 * (after cgocallback), that made the cgo call. */
+	size_t from = 0;
+	for (size_t i = 0; i + 1 < tr->bt.n; i++)
+		if (tr->bt.frames[i].func && !strncmp(tr->bt.frames[i].func, "runtime.cgocallback.abi0", 24))
+			from = i + 1;
+	for (size_t i = from; i < tr->bt.n; i++) {
 		const struct frame *f = &tr->bt.frames[i];
 		if ((f->go || i >= tr->n_c_frames) && !triage_runtime_frame(f->func)) {
 			tr->gocaller = f->func;
@@ -899,6 +913,7 @@ static void triage_signature(const struct target *t, struct triage *tr)
 #define MIX(s) (h = (s) ? ct_fnv1a(h, (s), strlen(s)) : h)
 		MIX(tr->klass);
 		int used = 0;
+		char last[256] = "";
 		/* Function names only: addresses and offsets vary between builds and runs. */
 		for (size_t i = 0; i < tr->bt.n && used < 5; i++) {
 			const struct frame *f = &tr->bt.frames[i];
@@ -909,9 +924,12 @@ static void triage_signature(const struct target *t, struct triage *tr)
 				continue;
 			char name[256];
 			triage_normalize_func(f->func, name, sizeof(name));
-			/* a recursion is one frame: stack overflows differ in depth */
-			if (i && f[-1].func && !strcmp(f[-1].func, f->func))
+			/* A recursion is one frame (stack overflows differ in depth),
+			 * and so is a closure called by its own function (whether Go
+			 * inlined it differs between versions). */
+			if (!strcmp(name, last))
 				continue;
+			snprintf(last, sizeof(last), "%s", name);
 			MIX("|");
 			h = ct_fnv1a(h, name, strlen(name));
 			used++;

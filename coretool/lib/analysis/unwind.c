@@ -292,6 +292,49 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
 	if (w.after_sigpanic && bt->n)
 		unwind_after_sigpanic(t, bt);
 }
+void unwind_past_cgocallback(struct target *t, int32_t tid, struct backtrace *bt)
+{
+	if (!bt->n)
+		return;
+	const struct frame *f = &bt->frames[bt->n - 1];
+	if (!f->func || strncmp(f->func, "runtime.cgocallback", 19) != 0)
+		return;
+	/* cgocallback "pushed" the goroutine's saved pc (in runtime.cgocall,
+	 * after asmcgocall) as its own return address on the goroutine stack:
+	 * its CFA at the call it is in, and Go's CFI from there on. */
+	uint64_t cfa = 0, ra = 0;
+	unsigned char b[8];
+	if (!unwind_exact_cfa(t, f->pc - 1, f->sp, &cfa) || cfa < f->sp || mem_read(&t->mem, cfa - 8, b, 8) != MEM_OK)
+		cfa = 0;
+	else
+		ra = mem_load(b, 8);
+	/* Without CFI for the assembly: the return address into runtime.cgocall
+	 * is within cgocallback's small frame (24 bytes, and its frame pointer). */
+	for (uint64_t a = f->sp; !cfa && a < f->sp + 64; a += 8) {
+		if (mem_read(&t->mem, a, b, 8) != MEM_OK)
+			return;
+		struct frame probe = { .pc = mem_load(b, 8) };
+		unwind_symbolize(t, &probe);
+		if (probe.func && !strcmp(probe.func, "runtime.cgocall")) {
+			ra = probe.pc;
+			cfa = a + 8;
+		}
+	}
+	if (!cfa)
+		return;
+	uint64_t regs[CORE_NREGS] = { 0 };
+	regs[CORE_REG_RIP] = ra;
+	regs[CORE_REG_RSP] = cfa;
+	size_t first = bt->n;
+	unwind_thread(t, tid, regs, bt);
+	if (bt->n > first) { /* a return address, not where execution was */
+		bt->frames[first].activation = false;
+		bt->frames[first].func = bt->frames[first].file = NULL;
+		unwind_symbolize(t, &bt->frames[first]);
+	}
+	for (size_t i = first; i < bt->n; i++)
+		bt->frames[i].go = true;
+}
 
 void unwind_goroutine(struct target *t, const struct go_sched *s, const struct go_g *g,
 		      struct backtrace *bt)

@@ -41,6 +41,11 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
 void unwind_goroutine(struct target *t, const struct go_sched *s, const struct go_g *g,
 		      struct backtrace *bt);
 
+/* After a walk that ended in runtime.cgocallback (a Go callback called from
+ * C), appends the frames of the Go code that made the cgo call, from the
+ * goroutine stack cgocallback switched to. */
+void unwind_past_cgocallback(struct target *t, int32_t tid, struct backtrace *bt);
+
 /* Fills func/file/line/module of a frame from the pc. */
 void unwind_symbolize(struct target *t, struct frame *f);
 
