@@ -81,8 +81,8 @@ int holders_rank(const struct holder *h)
 										 : HOLDER_RANK_GLOBAL;
 	/* ... nor the main heap's first chunk, the main thread's tcache
 	 * (tcache_perthread_struct: a 0x290 chunk). */
-	if (w->region == REGION_C_HEAP && w->d.chunk.chunk && w->d.chunk.chunk == w->d.chunk.heap &&
-	    w->d.chunk.size == 0x290)
+	if (w->region == REGION_C_HEAP && w->d.chunk.chunk && w->d.chunk.size == 0x290 &&
+	    (w->d.chunk.heap ? w->d.chunk.chunk == w->d.chunk.heap : (w->d.chunk.chunk & 0xfff) == 0))
 		return HOLDER_RANK_OTHER;
 	if (w->region == REGION_GO_HEAP || w->region == REGION_C_HEAP)
 		return w->state == VSTATE_ALLOCATED ? HOLDER_RANK_HEAP : HOLDER_RANK_FREED_HEAP;

@@ -1032,10 +1032,12 @@ void triage_run(struct target *t, struct triage *tr)
 	 * the object the pointer was read from (a garbage pointer read out of a
 	 * freed chunk: who holds the chunk), else of the fault address. */
 	bool search = true;
-	if (tr->has_ptr && triage_pointerish(&tr->ptr_verdict) &&
+	if (tr->has_origin && triage_freed_c(&tr->origin_verdict))
+		tr->held_addr = tr->insn.origin.from; /* the pointer is garbage glibc wrote there */
+	else if (tr->has_ptr && triage_pointerish(&tr->ptr_verdict) &&
 	    tr->ptr_verdict.region != REGION_THREAD_STACK && tr->ptr_verdict.region != REGION_GO_STACK)
 		tr->held_addr = tr->insn.exec_fault ? tr->insn.bad_pc : tr->insn.ptr_value;
-	else if (tr->has_origin && (triage_freed_c(&tr->origin_verdict) || triage_freed_go(&tr->origin_verdict)))
+	else if (tr->has_origin && triage_freed_go(&tr->origin_verdict))
 		tr->held_addr = tr->insn.origin.from;
 	else if (tr->freed_ptr)
 		tr->held_addr = tr->freed_ptr;
