@@ -142,17 +142,20 @@ static const struct cli_opt triage_opts[] = {
 };
 static const char triage_help[] =
 	"For each core: the real fault (recovered from Go's signal frame when Go\n"
-	"re-raised SIGABRT), the faulting thread and goroutine, the stitched C/Go\n"
-	"backtrace, the classification of the fault address and of the registers,\n"
-	"who still holds the address, Go's fatal error and glibc's abort message, a\n"
-	"crash class, a one-line verdict and a signature for grouping.\n";
+	"re-raised SIGABRT), the faulting instruction (decoded: access, operand,\n"
+	"effective address) and the pointer it used, with where that pointer was\n"
+	"loaded from, the faulting thread and goroutine, the stitched C/Go\n"
+	"backtrace, the classification of the addresses and registers, who still\n"
+	"holds the object (named holders first), Go's fatal error or running panic,\n"
+	"glibc's abort message, a crash class with the rule that gave it, a one-line\n"
+	"verdict and two signatures for grouping (the program's own frames; all).\n";
 static const char triage_notes[] =
 	"With --json: one JSON object per core per line (JSON Lines); a core that\n"
 	"cannot be read gives {\"core\": ..., \"error\": ...}.\n"
 	"\n"
 	"Classes: null-deref, c-use-after-free, go-use-after-free, wild-pointer,\n"
 	"stack-overflow, c-heap-corruption, double-free, concurrent-map-write,\n"
-	"go-fatal, abort, unknown.\n";
+	"go-fatal, go-panic, abort, unknown.\n";
 
 static const char goroutines_help[] =
 	"Lists every goroutine of runtime.allgs (dead ones left out unless -v): id,\n"

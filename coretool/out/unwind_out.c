@@ -19,11 +19,15 @@ void unwind_frame_out(struct out *o, const struct frame *f)
 		out_key(o, "module");
 		f->module ? out_str(o, f->module) : out_null(o);
 		out_kstr(o, "lang", f->go ? "go" : "c");
+		if (f->inlined)
+			out_kbool(o, "inlined", true);
 		out_obj_end(o);
 		return;
 	}
 	fprintf(o->f, "    %s 0x%014" PRIx64 " ", f->go ? "go" : "c ", f->pc);
-	if (f->func) {
+	if (f->func && f->inlined) {
+		fprintf(o->f, "%s (inlined)", f->func);
+	} else if (f->func) {
 		fprintf(o->f, "%s+0x%" PRIx64, f->func, f->func_off);
 	} else if (f->module) {
 		const char *base = strrchr(f->module, '/');

@@ -185,13 +185,7 @@ static bool triage_callback_c_frames(struct target *t, struct triage *tr, const 
 		uint64_t regs[CORE_NREGS] = { 0 };
 		regs[CORE_REG_RIP] = ra;
 		regs[CORE_REG_RSP] = a + 8;
-		size_t first = tr->bt.n;
-		unwind_thread(t, tr->fault.tid, regs, &tr->bt);
-		if (tr->bt.n > first) { /* a return address, not where execution was */
-			tr->bt.frames[first].activation = false;
-			tr->bt.frames[first].func = tr->bt.frames[first].file = NULL;
-			unwind_symbolize(t, &tr->bt.frames[first]);
-		}
+		unwind_thread_from_return(t, tr->fault.tid, regs, &tr->bt);
 		/* ... and the goroutine's frames below its cgo call: the callback
 		 * runs on the same goroutine, whose syscall state is kept. */
 		const struct go_g *g = m->curg ? go_sched_g_at(s, m->curg) : NULL;
@@ -241,13 +235,7 @@ static void triage_frames(struct target *t, struct triage *tr)
 		memcpy(regs, tr->fault.regs, sizeof(regs));
 		regs[CORE_REG_RIP] = ra;
 		regs[CORE_REG_RSP] += 8;
-		size_t first = tr->bt.n;
-		unwind_thread(t, tr->fault.tid, regs, &tr->bt);
-		if (tr->bt.n > first) { /* a return address, not where execution was */
-			tr->bt.frames[first].activation = false;
-			tr->bt.frames[first].func = tr->bt.frames[first].file = NULL;
-			unwind_symbolize(t, &tr->bt.frames[first]);
-		}
+		unwind_thread_from_return(t, tr->fault.tid, regs, &tr->bt);
 	} else {
 		unwind_thread(t, tr->fault.tid, tr->fault.regs, &tr->bt);
 	}

@@ -109,6 +109,46 @@ void unwind_symbolize(struct target *t, struct frame *f)
 	}
 }
 
+/* Functions inlined into one frame, each as a frame of its own. */
+#define UNWIND_MAX_INLINE 16
+
+static void unwind_expand_inlined(struct target *t, struct backtrace *bt, size_t first)
+{
+	for (size_t i = first; i < bt->n; i++) {
+		struct frame *f = &bt->frames[i];
+		if (f->inlined || !t->dw || !f->pc || f->pc - (f->activation ? 0 : 1) < t->bias)
+			continue;
+		struct dw_inlined in[UNWIND_MAX_INLINE];
+		size_t k = dw_inlined_at(t->dw, f->pc - (f->activation ? 0 : 1) - t->bias, in, UNWIND_MAX_INLINE);
+		if (!k)
+			continue;
+		if (i + k >= UNWIND_MAX_FRAMES) {
+			bt->truncated = true;
+			return;
+		}
+		size_t n = bt->n + k > UNWIND_MAX_FRAMES ? UNWIND_MAX_FRAMES : bt->n + k;
+		if (n < bt->n + k)
+			bt->truncated = true;
+		memmove(&bt->frames[i + k], &bt->frames[i], (n - i - k) * sizeof(*f));
+		bt->n = n;
+		struct frame phys = bt->frames[i + k];
+		for (size_t j = 0; j < k; j++) {
+			struct frame *v = &bt->frames[i + j];
+			*v = phys;
+			v->inlined = true;
+			v->func = in[j].func;
+			v->func_off = 0;
+			if (j > 0) { /* where the next inner one was inlined */
+				v->file = in[j - 1].call_file;
+				v->line = in[j - 1].call_line;
+			}
+		}
+		bt->frames[i + k].file = in[k - 1].call_file;
+		bt->frames[i + k].line = in[k - 1].call_line;
+		i += k;
+	}
+}
+
 static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 {
 	struct unwind_walk *w = arg;
@@ -125,7 +165,7 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 	struct frame *f = &bt->frames[bt->n++];
 	memset(f, 0, sizeof(*f));
 	f->pc = pc;
-	f->activation = activation;
+	f->activation = activation && bt->first_is_return != bt->n; /* n: this frame's index + 1 */
 	/* Go injects a call to runtime.sigpanic at the faulting instruction: the
 	 * frame above it is at that instruction, not after a call. */
 	w->after_sigpanic = bt->n >= 2 && f[-1].func && !strcmp(f[-1].func, "runtime.sigpanic");
@@ -286,11 +326,22 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
 	}
 	/* Symbolize through the target's Dwfl, whose strings outlive this one. */
 	struct unwind_walk w = { t, bt, false };
+	size_t first = bt->n;
 	if (dwfl_getthread_frames(dwfl, tid, unwind_frame_cb, &w) != 0 && !bt->stop && bt->n < 2)
 		bt->stop = "unwinding stopped";
 	dwfl_end(dwfl);
 	if (w.after_sigpanic && bt->n)
 		unwind_after_sigpanic(t, bt);
+	unwind_expand_inlined(t, bt, first);
+}
+
+void unwind_thread_from_return(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS],
+			       struct backtrace *bt)
+{
+	size_t first = bt->n;
+	bt->first_is_return = first + 1;
+	unwind_thread(t, tid, regs, bt);
+	bt->first_is_return = 0;
 }
 void unwind_past_cgocallback(struct target *t, int32_t tid, struct backtrace *bt)
 {
@@ -326,12 +377,7 @@ void unwind_past_cgocallback(struct target *t, int32_t tid, struct backtrace *bt
 	regs[CORE_REG_RIP] = ra;
 	regs[CORE_REG_RSP] = cfa;
 	size_t first = bt->n;
-	unwind_thread(t, tid, regs, bt);
-	if (bt->n > first) { /* a return address, not where execution was */
-		bt->frames[first].activation = false;
-		bt->frames[first].func = bt->frames[first].file = NULL;
-		unwind_symbolize(t, &bt->frames[first]);
-	}
+	unwind_thread_from_return(t, tid, regs, bt);
 	for (size_t i = first; i < bt->n; i++)
 		bt->frames[i].go = true;
 }
@@ -366,5 +412,7 @@ void unwind_goroutine(struct target *t, const struct go_sched *s, const struct g
 		bt->stop = NULL;
 	}
 	/* reentersyscall saves bp in sched.bp along with syscallsp (proc.go). */
+	size_t first = bt->n;
 	unwind_go_fp(t, pc, sp, bp, g->stack_lo, g->stack_hi, true, bt);
+	unwind_expand_inlined(t, bt, first);
 }

@@ -23,6 +23,7 @@ struct frame {
 	const char *module;  /* module path/name */
 	bool go;             /* a Go frame (from the goroutine's stack) */
 	bool activation;     /* the pc is where execution was (first frame, or after a signal) */
+	bool inlined;        /* a function inlined into the next frame (same pc) */
 };
 
 struct backtrace {
@@ -30,12 +31,17 @@ struct backtrace {
 	size_t n;
 	bool truncated;      /* stopped at the frame bound */
 	const char *stop;    /* why the walk ended early, or NULL */
+	size_t first_is_return; /* unwind_thread_from_return: that frame's index + 1 */
 };
 
 /* Unwinds the C stack of a thread from the given registers (the fault's, or
  * the thread's own), appending to bt. */
 void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS],
 		   struct backtrace *bt);
+/* The same from registers whose pc is a return address (a frame found by
+ * hand above a bad call, or a callback's C caller), not where execution was. */
+void unwind_thread_from_return(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS],
+			       struct backtrace *bt);
 /* Appends the Go frames of a goroutine from its saved state: the syscall state
  * when it is in a cgo call or syscall, else its scheduling state. */
 void unwind_goroutine(struct target *t, const struct go_sched *s, const struct go_g *g,

@@ -749,7 +749,8 @@ static void dw_index_cus(struct dw *dw)
 		qsort(dw->cus, dw->ncus, sizeof(*dw->cus), dw_cu_cmp);
 }
 
-bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go)
+/* The unit holding pc, and its line row there. */
+static bool dw_unit_of(struct dw *dw, uint64_t pc, Dwarf_Die *cu, Dwarf_Line **line, bool *go)
 {
 	if (!dw->cus_done)
 		dw_index_cus(dw);
@@ -760,21 +761,72 @@ bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go)
 		const struct dw_cu_range *r = &dw->cus[i];
 		if (pc < r->lo || pc >= r->hi)
 			continue;
-		Dwarf_Die cu;
-		Dwarf_Line *l;
-		if (!dwarf_offdie(dw->dbg, r->cu, &cu) || !(l = dwarf_getsrc_die(&cu, pc)))
+		if (!dwarf_offdie(dw->dbg, r->cu, cu) || !(*line = dwarf_getsrc_die(cu, pc)))
 			continue;
-		const char *f = dwarf_linesrc(l, NULL, NULL);
-		int n;
-		if (!f || dwarf_lineno(l, &n) != 0)
-			continue;
-		*file = f;
-		*line = n;
 		if (go)
 			*go = r->go;
 		return true;
 	}
 	return false;
+}
+
+bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go)
+{
+	Dwarf_Die cu;
+	Dwarf_Line *l;
+	if (!dw_unit_of(dw, pc, &cu, &l, go))
+		return false;
+	const char *f = dwarf_linesrc(l, NULL, NULL);
+	int n;
+	if (!f || dwarf_lineno(l, &n) != 0)
+		return false;
+	*file = f;
+	*line = n;
+	return true;
+}
+
+/* A DIE's name, through DW_AT_abstract_origin / DW_AT_specification. */
+static const char *dw_integrated_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute at;
+	const char *n = NULL;
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &at))
+		n = dwarf_formstring(&at);
+	if (!n && dwarf_attr_integrate(die, DW_AT_name, &at))
+		n = dwarf_formstring(&at);
+	return n;
+}
+
+size_t dw_inlined_at(struct dw *dw, uint64_t pc, struct dw_inlined *ret, size_t max)
+{
+	Dwarf_Die cu, *scopes = NULL;
+	Dwarf_Line *l;
+	if (!max || !dw_unit_of(dw, pc, &cu, &l, NULL))
+		return 0;
+	int n = dwarf_getscopes(&cu, pc, &scopes);
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	dwarf_getsrcfiles(&cu, &files, &nfiles);
+	size_t k = 0;
+	for (int i = 0; i < n && k < max; i++) {
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		Dwarf_Attribute at;
+		Dwarf_Word fi = 0, ln = 0;
+		struct dw_inlined *r = &ret[k];
+		r->func = dw_integrated_name(&scopes[i]);
+		r->call_file = NULL;
+		r->call_line = 0;
+		if (dwarf_attr(&scopes[i], DW_AT_call_file, &at) && dwarf_formudata(&at, &fi) == 0 && files &&
+		    fi < nfiles)
+			r->call_file = dwarf_filesrc(files, fi, NULL, NULL);
+		if (dwarf_attr(&scopes[i], DW_AT_call_line, &at) && dwarf_formudata(&at, &ln) == 0)
+			r->call_line = (int)ln;
+		if (r->func)
+			k++;
+	}
+	free(scopes);
+	return k;
 }
 
 bool dw_array(Dwarf_Die *type, Dwarf_Die *elem, uint64_t *esize, uint64_t *count)

@@ -106,6 +106,15 @@ struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *re
  * have no .debug_aranges, and with external linking libdw's lookup lands in a
  * C unit: we index the units' own ranges, Go units first. */
 bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go);
+/* The functions inlined at pc, innermost first (DW_TAG_inlined_subroutine
+ * scopes, Go's and C's alike): each one's name and the call site in the
+ * function around it. Returns how many (at most max). */
+struct dw_inlined {
+	const char *func;
+	const char *call_file;
+	int call_line;
+};
+size_t dw_inlined_at(struct dw *dw, uint64_t pc, struct dw_inlined *ret, size_t max);
 
 /* Go's DWARF extensions (cmd/link/internal/dwarf: DW_AT_go_kind = 0x2900, ...). */
 enum { DW_AT_go_kind = 0x2900, DW_AT_go_key = 0x2901, DW_AT_go_elem = 0x2902,

@@ -12,7 +12,7 @@ import (
 
 // reportLen: the report's text; xmlNodeDump of the report into out needs > 128 KiB: the
 // buffer's content is an mmapped chunk, which xmlFree munmaps.
-const reportLen = 512 * 1024
+const reportLen = 192 * 1024
 
 // out is the output buffer render reuses for every response.
 var out *C.xmlBuffer

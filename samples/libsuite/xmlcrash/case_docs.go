@@ -16,7 +16,7 @@ var docs map[string]*C.xmlDoc
 
 // signatureLen: the catalog's signature attribute value. Its text node's content is one
 // malloc of signatureLen+1 bytes: > 128 KiB, an mmapped chunk that free() munmaps.
-const signatureLen = 1 << 20
+const signatureLen = 256 * 1024
 
 // entries before the root's attribute is freed: xmlFreeDoc frees, in document order, every
 // entry's attribute (its text node, 0x80 chunk, then the xmlAttr, 0x70) and the entry
@@ -84,7 +84,7 @@ func caseDocMapUAF(outdir string) {
 	td := chunkOf(unsafePtr(text)).detail()
 	td["bin"] = "fastbin"
 	t.add(Addr{Addr: hexp(ptr(text)), What: "text node of the signature value (freed)", Region: "c-heap", State: "free", Detail: td})
-	t.add(Addr{Addr: hexp(ptr(content)), What: "signature value: the text node's content, 1 MiB, munmapped by xmlFreeDoc", Region: "unmapped", State: "unmapped",
+	t.add(Addr{Addr: hexp(ptr(content)), What: "signature value: the text node's content, 256 KiB, munmapped by xmlFreeDoc", Region: "unmapped", State: "unmapped",
 		Detail: map[string]any{"reason": "plain", "munmapped_chunk": true, "chunk": hexp(cc.user - 16), "chunk_size": cc.size}})
 	for _, k := range []string{"settings", "users"} {
 		d := chunkOf(unsafePtr(docs[k])).detail()

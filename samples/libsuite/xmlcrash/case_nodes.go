@@ -12,7 +12,7 @@ import (
 )
 
 // bioLen: the <bio> text, one malloc of bioLen+1 bytes: an mmapped chunk, munmapped at free.
-const bioLen = 600 * 1024
+const bioLen = 192 * 1024
 
 // fieldRef is one entry of the profile index: a path and the text node that holds its value.
 type fieldRef struct {
@@ -72,7 +72,7 @@ func caseStaleNodeSlice(outdir string) {
 	d["bin"] = "fastbin"
 	d["holder"] = holder
 	t.add(Addr{Addr: hexp(ptr(bio)), What: "text node of <bio> (freed with the document, still in main.fieldIndex)", Region: "c-heap", State: "free", Detail: d})
-	t.add(Addr{Addr: hexp(ptr(content)), What: "content of the bio text node, 600 KiB, munmapped by xmlFreeDoc", Region: "unmapped", State: "unmapped",
+	t.add(Addr{Addr: hexp(ptr(content)), What: "content of the bio text node, 192 KiB, munmapped by xmlFreeDoc", Region: "unmapped", State: "unmapped",
 		Detail: map[string]any{"reason": "plain", "munmapped_chunk": true, "chunk": hexp(cc.user - 16), "chunk_size": cc.size}})
 	for i, f := range fieldIndex[:bioIdx] {
 		fd := chunkOf(unsafePtr(f.node)).detail()

@@ -12,7 +12,7 @@ import (
 
 // titleLen: the book title text. xmlNodeGetContent returns a fresh string from an xmlBuf
 // grown to >= titleLen+1 bytes in one step: an mmapped chunk, which xmlFree munmaps.
-const titleLen = 700 * 1024
+const titleLen = 192 * 1024
 
 // cachedTitle is the last title read, kept to tell whether it changed.
 var cachedTitle *C.xmlChar
