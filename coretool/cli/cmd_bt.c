@@ -7,13 +7,38 @@
 #include "cli.h"
 #include "render.h"
 #include "fault.h"
+#include "framevars.h"
 #include "unwind.h"
 
 
 /* One thread: C frames from regs, then the Go frames of its current goroutine
  * when that goroutine is in a cgo call or syscall. */
+/* Frames with their parameters and locals under each (bt --vars). */
+static void bt_vars_text(struct out *o, struct target *t, const struct backtrace *bt, size_t nc,
+			 uint64_t goid, const uint64_t *regs)
+{
+	struct framevar *v = malloc(FRAMEVARS_MAX * sizeof(*v));
+	for (size_t i = 0; i < bt->n; i++) {
+		if (i == nc && i > 0)
+			fprintf(o->f, "    -- cgo call from goroutine %" PRIu64 " --\n", goid);
+		unwind_frame_out(o, &bt->frames[i]);
+		size_t n = v ? framevars_of(t, bt, i, i == 0 ? regs : NULL, true, v, FRAMEVARS_MAX) : 0;
+		for (size_t k = 0; k < n; k++) {
+			bool head = k == 0 || v[k].param != v[k - 1].param;
+			fprintf(o->f, "%s%s", k == 0 ? "        " : head ? "; " : ", ",
+				head ? (v[k].param ? "params: " : "locals: ") : "");
+			framevar_out(o, &v[k]);
+		}
+		if (n)
+			fputc('\n', o->f);
+	}
+	free(v);
+	if (bt->stop)
+		fprintf(o->f, "    (%s)\n", bt->stop);
+}
+
 static void bt_thread(struct cli *cli, struct target *t, const struct go_sched *s, int32_t tid,
-		      const uint64_t *regs, const char *why, struct backtrace *bt, bool *g_done)
+		      const uint64_t *regs, const char *why, struct backtrace *bt, bool *g_done, bool vars)
 {
 	memset(bt, 0, sizeof(*bt));
 	unwind_thread(t, tid, regs, bt);
@@ -47,12 +72,15 @@ static void bt_thread(struct cli *cli, struct target *t, const struct go_sched *
 	if (g)
 		fprintf(cli->out.f, ", goroutine %" PRIu64 " (%s)", g->goid, go_g_status_name(s, g->status));
 	fputc('\n', cli->out.f);
-	unwind_backtrace_text(o, bt, nc, g ? g->goid : 0);
+	if (vars)
+		bt_vars_text(o, t, bt, nc, g ? g->goid : 0, regs);
+	else
+		unwind_backtrace_text(o, bt, nc, g ? g->goid : 0);
 }
 
 int cmd_bt(struct cli *cli, const struct cli_args *a)
 {
-	bool all = cli_flag(a, "--all");
+	bool all = cli_flag(a, "--all"), vars = cli_flag(a, "--vars");
 	const char *core = a->pos[0];
 	struct target *t;
 	struct ct_error *err = cli_open(cli, core, &t);
@@ -74,7 +102,7 @@ int cmd_bt(struct cli *cli, const struct cli_args *a)
 		out_arr_begin(o);
 	bt_thread(cli, t, s, f.tid, f.regs,
 		  f.source == FAULT_SOURCE_SIGNAL_FRAME ? "at the fault, from the signal frame"
-							: "at the crash", bt, g_done);
+							: "at the crash", bt, g_done, vars);
 	if (all) {
 		for (size_t i = 0; i < t->core->nthreads; i++) {
 			const struct core_thread *th = &t->core->threads[i];
@@ -82,7 +110,7 @@ int cmd_bt(struct cli *cli, const struct cli_args *a)
 				continue;
 			if (!cli->json)
 				fputc('\n', cli->out.f);
-			bt_thread(cli, t, s, th->tid, th->regs, "thread state in the core", bt, g_done);
+			bt_thread(cli, t, s, th->tid, th->regs, "thread state in the core", bt, g_done, vars);
 		}
 		for (size_t i = 0; s && i < s->ngs; i++) {
 			const struct go_g *g = &s->gs[i];

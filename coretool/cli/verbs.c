@@ -166,6 +166,9 @@ static const struct cli_opt bt_opts[] = {
 	{ "--all", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
 	  "every thread (C frames, then its goroutine's Go frames),\n"
 	  "then every goroutine not running on a thread" },
+	{ "--vars", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
+	  "each frame's parameters and locals (text), where DWARF\n"
+	  "locations give them: <optimized out> where not" },
 	{ 0 },
 };
 static const char bt_help[] =

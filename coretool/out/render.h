@@ -22,4 +22,8 @@ void unwind_backtrace_text(struct out *o, const struct backtrace *bt, size_t n_c
 /* The crash report: text, or one JSON object (triage_out.c). */
 void triage_out(struct out *o, const struct target *t, const struct triage *tr);
 
+/* One frame variable: {"name", "param", "type", "value", "state"}, or
+ * name=0x... in text. */
+void framevar_out(struct out *o, const struct framevar *v);
+
 #endif

@@ -6,6 +6,28 @@
 
 #include "render.h"
 
+void framevar_out(struct out *o, const struct framevar *v)
+{
+	if (o->json) {
+		out_obj_begin(o);
+		out_kstr(o, "name", v->name);
+		out_kbool(o, "param", v->param);
+		out_key(o, "type");
+		v->type ? out_str(o, v->type) : out_null(o);
+		out_key(o, "value");
+		v->state == FRAMEVAR_OK ? out_hex(o, v->value) : out_null(o);
+		if (v->by_address)
+			out_kbool(o, "address", true);
+		out_kstr(o, "state", v->state == FRAMEVAR_OK ? "ok" : framevar_state_text(v->state));
+		out_obj_end(o);
+		return;
+	}
+	if (v->state != FRAMEVAR_OK)
+		fprintf(o->f, "%s=%s", v->name, framevar_state_text(v->state));
+	else
+		fprintf(o->f, "%s=%s0x%" PRIx64, v->name, v->by_address ? "&" : "", v->value);
+}
+
 static void triage_reg_out(struct out *o, const char *key, int reg)
 {
 	out_key(o, key);
@@ -131,6 +153,23 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		out_arr_end(o);
 		out_key(o, "backtrace_stop");
 		tr->bt.stop ? out_str(o, tr->bt.stop) : out_null(o);
+		out_key(o, "frame_vars");
+		out_arr_begin(o);
+		for (size_t i = 0; i < tr->bt.n && i < TRIAGE_VAR_FRAMES; i++) {
+			if (!tr->nvars[i])
+				continue;
+			out_obj_begin(o);
+			out_kuint(o, "frame", i);
+			out_key(o, "function");
+			tr->bt.frames[i].func ? out_str(o, tr->bt.frames[i].func) : out_null(o);
+			out_key(o, "vars");
+			out_arr_begin(o);
+			for (size_t k = 0; k < tr->nvars[i]; k++)
+				framevar_out(o, &tr->vars[i][k]);
+			out_arr_end(o);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
 		triage_insn_out(o, tr);
 		out_key(o, "fault_address");
 		if (f->has_addr)

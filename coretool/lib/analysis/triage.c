@@ -522,7 +522,8 @@ static bool rule_double_free(struct triage_ctx *c, char *v, size_t n)
 	if (tr->freed_ptr) {
 		char d[240];
 		classify_brief(&tr->freed_verdict, d, sizeof(d));
-		snprintf(obj, sizeof(obj), ": the pointer freed twice is 0x%" PRIx64 ", %s", tr->freed_ptr, d);
+		snprintf(obj, sizeof(obj), ": the pointer freed twice is %s%s0x%" PRIx64 ", %s",
+			 tr->freed_var ? tr->freed_var : "", tr->freed_var ? " = " : "", tr->freed_ptr, d);
 	}
 	snprintf(v, n, "glibc aborted: \"%s\" in %s%s", tr->abort_msg, c->where, obj);
 	return true;
@@ -823,10 +824,20 @@ static void triage_ctx_init(struct triage *tr, struct triage_ctx *c)
 		c->ptr_value = in->exec_fault ? in->bad_pc : in->ptr_value;
 		char d[240];
 		classify_brief(&tr->ptr_verdict, d, sizeof(d));
-		snprintf(c->ptr, sizeof(c->ptr), "%s = 0x%" PRIx64 " (%s)",
-			 insn_reg_name(in->ptr_reg) ? insn_reg_name(in->ptr_reg) : "?", c->ptr_value, d);
+		if (tr->ptr_var)
+			snprintf(c->ptr, sizeof(c->ptr), "%s = 0x%" PRIx64 " (%s of %s%s%s%s%s; %s)", tr->ptr_var,
+				 c->ptr_value, tr->ptr_var_param ? "parameter" : "variable",
+				 tr->bt.n && tr->bt.frames[0].func ? tr->bt.frames[0].func : "?",
+				 tr->ptr_member ? ", field " : "", tr->ptr_member ? tr->ptr_var : "",
+				 tr->ptr_member ? "->" : "", tr->ptr_member ? tr->ptr_member : "", d);
+		else
+			snprintf(c->ptr, sizeof(c->ptr), "%s = 0x%" PRIx64 " (%s)",
+				 insn_reg_name(in->ptr_reg) ? insn_reg_name(in->ptr_reg) : "?", c->ptr_value, d);
 	}
-	if (tr->has_origin) {
+	/* A named variable's own stack slot is no news. */
+	bool spill = tr->ptr_var && (tr->origin_verdict.region == REGION_THREAD_STACK ||
+				     tr->origin_verdict.region == REGION_GO_STACK);
+	if (tr->has_origin && !spill) {
 		char d[240];
 		classify_brief(&tr->origin_verdict, d, sizeof(d));
 		snprintf(c->from, sizeof(c->from), ", loaded from 0x%" PRIx64 " in %s by `%s`", in->origin.from, d,
@@ -930,6 +941,32 @@ static void triage_signature(const struct target *t, struct triage *tr)
 			tr->own = &tr->bt.frames[i];
 }
 
+/* ---- frame variables ---- */
+
+static void triage_vars(struct target *t, struct triage *tr)
+{
+	for (size_t i = 0; i < tr->bt.n && i < TRIAGE_VAR_FRAMES; i++)
+		tr->nvars[i] = framevars_of(t, &tr->bt, i, i == 0 && tr->fault.source != FAULT_SOURCE_GOROUTINE &&
+							  !tr->insn.exec_fault ? tr->fault.regs : NULL,
+					    true, tr->vars[i], FRAMEVARS_MAX);
+	/* The variable the instruction's pointer came from: the faulting frame's
+	 * (a parameter first), with the member at the offset from its type. */
+	if (!tr->has_ptr || tr->insn.exec_fault)
+		return;
+	for (int pass = 0; pass < 2 && !tr->ptr_var; pass++)
+		for (size_t k = 0; k < tr->nvars[0]; k++) {
+			const struct framevar *v = &tr->vars[0][k];
+			if (v->state != FRAMEVAR_OK || v->by_address || v->value != tr->insn.ptr_value ||
+			    v->param != (pass == 0))
+				continue;
+			tr->ptr_var = v->name;
+			tr->ptr_var_param = v->param;
+			if (tr->insn.has_ea)
+				tr->ptr_member = framevar_member_at(v, tr->insn.ea - tr->insn.ptr_value);
+			break;
+		}
+}
+
 /* ---- Go panics, double frees ---- */
 
 static void triage_panic(struct target *t, struct triage *tr)
@@ -977,6 +1014,20 @@ static void triage_freed_pointer(struct target *t, struct triage *tr)
 		}
 	if (!caller)
 		return;
+	/* The caller's own variable, when its DWARF says where it is. */
+	for (size_t k = 0; caller < TRIAGE_VAR_FRAMES && k < tr->nvars[caller]; k++) {
+		const struct framevar *v = &tr->vars[caller][k];
+		struct verdict vv;
+		if (v->state != FRAMEVAR_OK || v->by_address || v->value < CLASSIFY_NULL_PAGE_END)
+			continue;
+		classify_addr(t, v->value, &vv);
+		if (vv.region == REGION_C_HEAP && vv.state == VSTATE_FREE && vv.d.chunk.user == v->value) {
+			tr->freed_ptr = v->value;
+			tr->freed_verdict = vv;
+			tr->freed_var = v->name;
+			return;
+		}
+	}
 	uint64_t lo = tr->bt.frames[0].sp, hi = tr->bt.frames[caller].sp + 256;
 	if (!lo || hi <= lo || hi - lo > TRIAGE_FREE_SCAN)
 		return;
@@ -1012,6 +1063,7 @@ void triage_run(struct target *t, struct triage *tr)
 		triage_fatal_map(t, tr);
 	if (tr->fault.signo == SIGABRT && !tr->go_fatal[0])
 		triage_panic(t, tr);
+	triage_vars(t, tr);
 	if (tr->fault.signo == SIGABRT && strstr(tr->abort_msg, "double free"))
 		triage_freed_pointer(t, tr);
 	if (tr->fault.has_addr)

@@ -11,6 +11,7 @@
 #include "fault.h"
 #include "holders.h"
 #include "insn.h"
+#include "framevars.h"
 #include "target.h"
 #include "unwind.h"
 #include "gopanic.h"
@@ -36,6 +37,9 @@ struct triage {
 	bool has_ptr, has_origin;
 	struct verdict ptr_verdict, origin_verdict;
 	const char *ptr_note;           /* "glibc's safe-linked free-list link", ... or NULL */
+	const char *ptr_var;            /* the variable of the faulting frame holding the pointer */
+	bool ptr_var_param;
+	const char *ptr_member;         /* the member at the offset, from the variable's type */
 	struct triage_reg regs[16];
 	size_t nregs;
 	struct holders holders;         /* of the object: the pointer's, else the fault address's */
@@ -54,6 +58,11 @@ struct triage {
 	struct go_panic panic;
 	const char *cfunc;              /* the first frame of the program's own C code */
 	const char *gocaller;           /* the first Go frame outside the runtime and cgo stubs */
+	/* Parameters and locals of the first frames (DWARF locations). */
+#define TRIAGE_VAR_FRAMES 8
+	struct framevar vars[TRIAGE_VAR_FRAMES][FRAMEVARS_MAX];
+	size_t nvars[TRIAGE_VAR_FRAMES];
+	const char *freed_var;          /* double free: the variable that holds the pointer */
 	const struct frame *own;        /* the first frame of the program's own code (its executable) */
 	const char *klass;
 	const char *rule;               /* why: the reason of the class rule that decided */

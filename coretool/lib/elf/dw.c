@@ -770,6 +770,12 @@ static bool dw_unit_of(struct dw *dw, uint64_t pc, Dwarf_Die *cu, Dwarf_Line **l
 	return false;
 }
 
+bool dw_unit_die(struct dw *dw, uint64_t pc, Dwarf_Die *cu)
+{
+	Dwarf_Line *l;
+	return dw_unit_of(dw, pc, cu, &l, NULL);
+}
+
 bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go)
 {
 	Dwarf_Die cu;

@@ -106,6 +106,8 @@ struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *re
  * have no .debug_aranges, and with external linking libdw's lookup lands in a
  * C unit: we index the units' own ranges, Go units first. */
 bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go);
+/* The compilation unit holding pc (an address in the file), by our index. */
+bool dw_unit_die(struct dw *dw, uint64_t pc, Dwarf_Die *cu);
 /* The functions inlined at pc, innermost first (DW_TAG_inlined_subroutine
  * scopes, Go's and C's alike): each one's name and the call site in the
  * function around it. Returns how many (at most max). */

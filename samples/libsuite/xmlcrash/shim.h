@@ -11,7 +11,7 @@
 #include <libxml/xmlmemory.h>
 
 /* Requested thread stack size (glibc's default attribute) for the stack-overflow case. */
-#define XC_THREAD_STACK (1024 * 1024)
+#define XC_THREAD_STACK (512 * 1024)
 
 void xc_init(void);
 /* xmlFree is a variable (a function pointer), which cgo cannot call. */
