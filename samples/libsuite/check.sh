@@ -17,6 +17,8 @@ if [ ${#dirs[@]} -eq 0 ]; then
 fi
 bad=0
 for d in "${dirs[@]}"; do
+	d=${d%/}
+	[ "$(basename "$d")" = bin ] && continue
 	label="$(basename "$(dirname "$d")") $(basename "$d")"
 	if [ ! -f "$d/core" ] || [ ! -f "$d/truth.json" ]; then
 		printf '%-30s FAIL no core or truth\n' "$label"

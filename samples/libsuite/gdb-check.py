@@ -109,8 +109,10 @@ if m and m.group(3) and "fault_range" in crash:
     lo, hi = (hx(x) for x in crash["fault_range"])
     check(lo <= hx(m.group(3)) < hi, "Go report addr=%s in fault_range %s" % (m.group(3), crash["fault_range"]))
 # the cgo call in the crashing goroutine: main._Cfunc_<lib_call>, then go_caller
+# (cgo wraps a call with pointer arguments in a closure of the caller: go_caller.funcN)
 g = re.search(r"main\._Cfunc_(\w+)\(.*\n.*\n(\S+)\(", stderr)
-check(g is not None and g.group(1) == crash["lib_call"] and g.group(2) == crash["go_caller"],
+gc = re.sub(r"(\.func\d+)+(\.\d+)?$", "", g.group(2)) if g else None
+check(g is not None and g.group(1) == crash["lib_call"] and gc == crash["go_caller"],
       "Go stack: _Cfunc_%s called from %s (want %s from %s)" % (g.group(1) if g else None, g.group(2) if g else None, crash["lib_call"], crash["go_caller"]))
 
 # ---- the faulting frame ----
@@ -178,6 +180,57 @@ else:
             except (gdb.error, ValueError) as e:
                 passes.append("(_int_free's p unavailable: %s)" % e)
             break
+
+# ---- c-heap chunks with a predicted bin: walk glibc's bins (needs libc6-dbg) ----
+def u64(addr):
+    return int.from_bytes(bytes(gdb.selected_inferior().read_memory(addr, 8)), "little")
+
+
+def in_fastbin(chunk, size):
+    p = int(gdb.parse_and_eval("(unsigned long) main_arena.fastbinsY[%d]" % ((size >> 4) - 2)))
+    n = 0
+    while p and n < 10000:
+        if p == chunk:
+            return True
+        p = ((p + 16) >> 12) ^ u64(p + 16)  # safe-linking: fd at chunk+16 holds (&fd >> 12) ^ next
+        n += 1
+    return False
+
+
+def in_tcache(mem, size):
+    idx = (size - 0x20) >> 4
+    e = int(gdb.parse_and_eval("(unsigned long) tcache->entries[%d]" % idx))
+    n = 0
+    while e and n < 100:
+        if e == mem:
+            return True
+        e = (e >> 12) ^ u64(e)  # tcache next at mem+0: (&next >> 12) ^ next
+        n += 1
+    return False
+
+
+binned = [a for a in truth["addresses"] if a.get("detail", {}).get("bin") in ("fastbin", "tcache")]
+if binned:
+    main_thread = [t for t in gdb.selected_inferior().threads() if t.ptid[1] == t.ptid[0]]
+    gdb.execute("set language c")  # the frames are Go's: casts in C syntax
+    try:
+        if main_thread:
+            main_thread[0].switch()
+        gdb.parse_and_eval("main_arena.fastbinsY")
+        have_libc = True
+    except gdb.error as e:
+        have_libc = False
+        passes.append("(bins not checked: no glibc debug info: %s)" % str(e).splitlines()[0])
+    for a in binned if have_libc else []:
+        d = a["detail"]
+        mem, size = hx(a["addr"]), d["chunk_size"]
+        try:
+            got = in_fastbin(mem - 16, size) if d["bin"] == "fastbin" else in_tcache(mem, size)
+            check(got, "%s (chunk %#x) is in its %s bin" % (a["addr"], size, d["bin"]))
+        except (gdb.error, gdb.MemoryError) as e:
+            check(False, "%s: cannot walk the %s bin: %s" % (a["addr"], d["bin"], e))
+    gdb.execute("set language auto")
+    th.switch()
 
 # ---- addresses: readable in the core iff not unmapped ----
 for a in truth["addresses"]:

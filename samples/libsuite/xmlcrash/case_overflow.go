@@ -11,15 +11,16 @@ import (
 	"time"
 )
 
-// levelBytes: stack bytes per tree level of the recursion xmlSetTreeDoc -> xmlSetListDoc ->
-// xmlSetTreeDoc (Debian's 2.9.14: 4 pushes + 8 + return address = 48, 2 pushes + 8 +
-// return address = 32).
-const levelBytes = 80
+// levelBytes: stack bytes per tree level of xmlSetTreeDoc's recursion. In Debian's 2.9.14
+// xmlSetListDoc is inlined into xmlSetTreeDoc, which calls itself once per level: 4 pushes,
+// sub $8 and the return address, 48 bytes.
+const levelBytes = 48
 
-// deep-tree-overflow: a goroutine (locked to its thread, a pthread with a 1 MiB stack and a
+// deep-tree-overflow: a goroutine (locked to its thread, a pthread with a 512 KiB stack and a
 // guard page below it) builds a chain of nested elements iteratively, then moves it into a
-// new document with xmlDocSetRootElement: xmlSetTreeDoc recurses once per level (through
-// xmlSetListDoc) with no depth limit, and runs off the thread's stack into the guard page.
+// new document with xmlDocSetRootElement: xmlSetTreeDoc recurses once per level (its
+// xmlSetListDoc loop is inlined) with no depth limit, and runs off the thread's stack into
+// the guard page.
 func caseDeepTreeOverflow(outdir string) {
 	go exportWorker(outdir)
 	time.Sleep(20 * time.Second)
@@ -63,7 +64,6 @@ func exportWorker(outdir string) {
 		"object_region": "thread-stack",
 		"lib_call":      "xmlDocSetRootElement",
 		"lib_function":  "xmlSetTreeDoc",
-		"lib_functions": []string{"xmlSetTreeDoc", "xmlSetListDoc"},
 		"fault_object":  "libxml2.so.2",
 		"go_caller":     "main.exportSubtree",
 		"goid":          curGoid(),
@@ -71,8 +71,8 @@ func exportWorker(outdir string) {
 		"thread_stack":  map[string]any{"lo": hexp(uintptr(lo)), "hi": hexp(uintptr(hi)), "guard_size": uint64(guard)},
 		"fault_range":   []string{hexp(uintptr(lo) - uintptr(guard)), hexp(uintptr(lo))},
 	}
-	t.note("the tree is %d levels deep; xmlSetTreeDoc and xmlSetListDoc recurse into each other (80 stack bytes per level), so the recursion needs about %d KiB and the thread has %d KiB: the faulting frame is one of the two (lib_functions), whichever push or call first touches the guard page", depth+1, (depth+1)*levelBytes/1024, stack/1024)
-	t.note("fault_range is [guard_lo, stack_lo): the exact fault address is wherever the recursion first touched the guard page; the thread's stack is 1 MiB because the program sets glibc's default thread stack size before the Go runtime starts (pthread_setattr_default_np, this case only)")
+	t.note("the tree is %d levels deep; xmlSetTreeDoc calls itself once per level (%d stack bytes per frame; the source's xmlSetListDoc is inlined), so the recursion needs about %d KiB and the thread has %d KiB: the fault is at whichever push or call of xmlSetTreeDoc first touches the guard page", depth+1, levelBytes, (depth+1)*levelBytes/1024, stack/1024)
+	t.note("fault_range is [guard_lo, stack_lo): the exact fault address is wherever the recursion first touched the guard page; the thread's stack is 512 KiB because the program sets glibc's default thread stack size before the Go runtime starts (pthread_setattr_default_np, this case only)")
 	t.write(outdir)
 	exportSubtree(dst, root)
 }

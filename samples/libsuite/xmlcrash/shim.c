@@ -16,8 +16,8 @@
  *    every chunk > 128 KiB is its own mapping and free() munmaps it.
  *  - For the stack-overflow case only, every thread created from now on (all of the Go
  *    runtime's Ms: Go's cgo thread start asks pthread_attr_getstacksize of a fresh attribute,
- *    which is glibc's default) gets a 1 MiB stack instead of RLIMIT_STACK (8 MiB): the
- *    recursion needs 8 times fewer nodes and the core stays small. */
+ *    which is glibc's default) gets a 512 KiB stack instead of RLIMIT_STACK (8 MiB): the
+ *    recursion needs 16 times fewer nodes and the core stays small. */
 __attribute__((constructor)) static void xc_ctor(int argc, char **argv, char **envp)
 {
 	(void)envp;
