@@ -182,6 +182,28 @@ def test_sarif_one_result_per_signature():
     for r in results:
         assert r["ruleId"] == sigs[r["partialFingerprints"]["coretoolSignature/v1"]]
     assert sum(r["properties"]["count"] for r in results) == len(cores)
+    assert log["$schema"].endswith("sarif-2.1.0.json")
+    rules = {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert {r["ruleId"] for r in results} <= rules
+    assert {"go-panic", "null-deref", "c-use-after-free", "wild-pointer"} <= rules
+
+
+def test_sarif_location_is_the_programs_own_frame():
+    """A crash inside glibc (a double free) and a Go panic in a callback: the
+    result points at the program's own code, not at libc or the runtime."""
+    import json
+    want = {"c-double-free": ("crasher.c", "release_twice"),
+            "go-panic-error": ("scen_panic.go", "main.openConfigPanics")}
+    ss = [s for s in all_samples() if s.toolchain == "go1.26" and s.scenario in want]
+    assert len(ss) == len(want)
+    rc, out, err = run(["triage", "--sarif"] + [str(s.core) for s in ss], timeout=600)
+    results = json.loads(out)["runs"][0]["results"]
+    assert len(results) == len(want)
+    for r in results:
+        loc = r["locations"][0]
+        uri = loc["physicalLocation"]["artifactLocation"]["uri"]
+        func = loc["logicalLocations"][0]["fullyQualifiedName"]
+        assert (uri.rsplit("/", 1)[-1], func) in want.values(), (uri, func)
 
 
 def test_frames_in_a_library_without_symbols():
