@@ -1,13 +1,15 @@
 # coretool: `make demo` runs the main job on a sample core, `make check` runs every test.
 CC ?= gcc
-PKGS := libdw libelf capstone
+PKGS := libdw libelf
 DEPS_STAMP := build/.deps-ok
 # Messages are cut to their bounded buffers on purpose: gcc's truncation
 # warning is off (clang has no such warning and would reject the option).
 NO_TRUNC_WARN := $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-format-truncation)
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror $(NO_TRUNC_WARN) -O2 -g -fPIC -fvisibility=hidden
-CFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS_PKG = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Capstone 5 from Debian trixie, static (scripts/capstone.sh says why not Debian 12's).
+CAPSTONE := build/capstone/usr
+CFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -I$(CAPSTONE)/include
+LIBS_PKG = $(CAPSTONE)/lib/x86_64-linux-gnu/libcapstone.a $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Layers, lowest first. A layer's code sees its own headers and those of the
 # layers below it only (include paths), so an upward include does not compile;
@@ -58,8 +60,9 @@ all: build/coretool build/libcoretool.so build/libcoretool.a
 
 # Installs what is missing (Debian packages); fast when all is there.
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP): scripts/install-deps.sh
+$(DEPS_STAMP): scripts/install-deps.sh scripts/capstone.sh
 	bash scripts/install-deps.sh
+	bash scripts/capstone.sh
 	@mkdir -p build && touch $@
 
 build/obj/%.o: coretool/%.c $(HDRS) | $(DEPS_STAMP)
@@ -186,6 +189,11 @@ bench: all toolchains
 # ==== end of issue 7 block ====
 
 # The include path of everything below the API (tests/run.sh compiles the unit tests with it).
-.PHONY: print-inc
+.PHONY: print-inc print-cflags print-libs
 print-inc:
 	@echo $(INC_ALL)
+# What a program linking build/libcoretool.a needs besides (the unit tests, the probes).
+print-cflags:
+	@echo $(CFLAGS_PKG)
+print-libs:
+	@echo $(LIBS_PKG)

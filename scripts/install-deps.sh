@@ -2,9 +2,11 @@
 # Installs the Debian packages coretool needs, if any is missing. Idempotent and
 # fast when all are present (one dpkg-query).
 set -euo pipefail
+# libxml2-dev: the real C library of the second crash suite (samples/libsuite).
+# Capstone comes from Debian trixie (scripts/capstone.sh), not from this list.
 # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes of Debian 12's clang (make asan, fuzz).
 pkgs=(gcc binutils clang libclang-rt-14-dev make pkg-config libdw-dev libelf-dev elfutils zlib1g-dev gdb
-      python3 file golang-go libcapstone-dev libxml2-dev)
+      python3 file golang-go libxml2-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   # golang-go: any Go on PATH will do (the machine's own Go is used for go1.26).

@@ -8,8 +8,8 @@ fail=0
 
 echo "== unit tests (C)"
 mkdir -p build/unit
-cflags=$(pkg-config --cflags libdw libelf)
-libs=$(pkg-config --libs libdw libelf)
+cflags=$(make -s --no-print-directory print-cflags)
+libs=$(make -s --no-print-directory print-libs)
 upass=0; ufail=0
 notrunc=$(${CC:-cc} -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-format-truncation)
 for src in tests/unit/test_*.c; do

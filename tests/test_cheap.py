@@ -144,8 +144,11 @@ def probe(tmp_path_factory):
     d = tmp_path_factory.mktemp("cheap_probe")
     src, exe = d / "probe.c", d / "probe"
     src.write_text(PROBE_SRC)
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libdw", "libelf"],
-                           capture_output=True, text=True, check=True).stdout.split()
+    # What linking build/libcoretool.a needs (libdw, libelf, Capstone), as the Makefile says.
+    flags = []
+    for what in ("print-cflags", "print-libs"):
+        flags += subprocess.run(["make", "-s", "--no-print-directory", "-C", str(ROOT), what],
+                                capture_output=True, text=True, check=True).stdout.split()
     # The include path of the layers below the API, as the Makefile gives it.
     inc = subprocess.run(["make", "-s", "--no-print-directory", "-C", str(ROOT), "print-inc"],
                          capture_output=True, text=True, check=True).stdout.split()
