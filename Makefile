@@ -90,6 +90,7 @@ glibc: $(DEPS_STAMP) toolchains
 
 samples: toolchains glibc
 	bash samples/build.sh
+	bash samples/libsuite/build.sh
 
 # The main job on sample cores: what the core says, then what really happened.
 DEMO_CORE := build/samples/go1.26/c-uaf-map/core

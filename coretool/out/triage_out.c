@@ -200,7 +200,29 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		out_arr_end(o);
 		out_key(o, "best_holder");
 		const struct holder *best = holders_best(&tr->holders);
-		best ? out_str(o, best->desc) : out_null(o);
+		tr->chain_holder[0] ? out_str(o, tr->chain_holder) : best ? out_str(o, best->desc) : out_null(o);
+		out_key(o, "held_chain");
+		out_arr_begin(o);
+		for (size_t i = 0; i < tr->nchain; i++) {
+			out_obj_begin(o);
+			out_khex(o, "object", tr->chain[i].object);
+			out_khex(o, "at", tr->chain[i].at);
+			out_kstr(o, "where", tr->chain[i].desc);
+			out_kstr(o, "region", classify_region_name(tr->chain[i].where.region));
+			out_kstr(o, "state", classify_state_name(tr->chain[i].where.state));
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_key(o, "object");
+		if (tr->object) {
+			out_obj_begin(o);
+			out_khex(o, "addr", tr->object);
+			out_key(o, "verdict");
+			classify_verdict_out(o, &tr->object_verdict);
+			out_obj_end(o);
+		} else {
+			out_null(o);
+		}
 		out_key(o, "holders");
 		out_arr_begin(o);
 		for (size_t i = 0; i < tr->holders.n; i++) {
@@ -347,6 +369,12 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		for (size_t i = 0; i < tr->holders.n; i++)
 			fprintf(fp, "    0x%" PRIx64 " = 0x%" PRIx64 "  %s\n", tr->holders.h[i].at,
 				tr->holders.h[i].value, tr->holders.h[i].desc);
+	}
+	if (tr->nchain) {
+		fprintf(fp, "held through (each held by the next):\n");
+		for (size_t i = 0; i < tr->nchain; i++)
+			fprintf(fp, "    0x%" PRIx64 "  %s\n", tr->chain[i].at, tr->chain[i].desc);
+		fprintf(fp, "    %s\n", tr->chain_holder);
 	}
 	if (tr->victim) {
 		fprintf(fp, "freed Go object 0x%" PRIx64 " held the pointer; pointers to it:\n",

@@ -28,7 +28,7 @@ src=$top/samples/libsuite
 out=${LIBSUITE_OUT:-$top/build/samples/libsuite}
 list=$top/build/toolchains/list
 
-ALL_CASES="doc-map-uaf reader-null node-double-free stale-node-slice freed-string-global buffer-write-uaf go-handler-uaf deep-tree-overflow"
+ALL_CASES="doc-map-uaf reader-null node-double-free stale-node-slice freed-string-global buffer-write-uaf buffer-append-uaf go-handler-uaf deep-tree-overflow"
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 
 log() { echo "libsuite: $*" >&2; }

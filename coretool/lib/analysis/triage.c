@@ -487,6 +487,81 @@ static void triage_find_victim(struct target *t, struct triage *tr)
 	free(found);
 }
 
+/* The heap objects between the object and a named holder (see triage.h). */
+static void triage_chain(struct target *t, struct triage *tr)
+{
+	if (holders_best(&tr->holders) && holders_best(&tr->holders)->rank >= HOLDER_RANK_GLOBAL)
+		return;
+	struct holders *hs = malloc(2 * sizeof(*hs));
+	if (!hs)
+		return;
+	const struct holders *cur = &tr->holders;
+	for (size_t depth = 0; depth < TRIAGE_CHAIN_MAX; depth++) {
+		/* the best anonymous heap object holding the current one */
+		const struct holder *h = NULL;
+		for (size_t i = 0; i < cur->n && !h; i++)
+			if ((cur->h[i].rank == HOLDER_RANK_HEAP || cur->h[i].rank == HOLDER_RANK_FREED_HEAP))
+				h = &cur->h[i];
+		if (!h)
+			break;
+		uint64_t lo, hi;
+		holders_range(t, h->at, &lo, &hi);
+		bool seen = lo == tr->held_addr;
+		for (size_t k = 0; k < tr->nchain; k++)
+			seen |= tr->chain[k].object == lo;
+		if (seen)
+			break;
+		struct triage_link *l = &tr->chain[tr->nchain++];
+		l->object = lo;
+		l->at = h->at;
+		l->where = h->where;
+		snprintf(l->desc, sizeof(l->desc), "%s", h->desc);
+		struct holders *next = &hs[depth & 1];
+		holders_find(t, lo, hi, next);
+		const struct holder *named = holders_best(next);
+		if (named && named->rank >= HOLDER_RANK_GLOBAL) {
+			snprintf(tr->chain_holder, sizeof(tr->chain_holder), "%s", named->desc);
+			break;
+		}
+		cur = next;
+	}
+	if (!tr->chain_holder[0])
+		tr->nchain = 0; /* a chain that names nobody says little */
+	free(hs);
+}
+
+/* An unmapped address inside a large chunk that free() unmapped: the chunk's
+ * user pointer (page + 16) is below it, and whoever still holds that pointer
+ * holds the object. The nearest such held pointer below, within the hole. */
+#define TRIAGE_MMAP_REACH (64ULL << 20)
+
+static void triage_mmap_object(struct target *t, struct triage *tr, uint64_t addr)
+{
+	if (!t->core || cheap_mmapped_user_shape(addr))
+		return;
+	uint64_t lo = addr > TRIAGE_MMAP_REACH ? addr - TRIAGE_MMAP_REACH : 0;
+	for (size_t i = 0; i < t->core->nsegs; i++) {
+		const struct core_segment *s = &t->core->segs[i];
+		if (s->vaddr + s->memsz <= addr && s->vaddr + s->memsz > lo)
+			lo = s->vaddr + s->memsz; /* the hole starts above the mapping below */
+	}
+	struct holders *hs = malloc(sizeof(*hs));
+	if (!hs)
+		return;
+	holders_find(t, lo, addr, hs);
+	const struct holder *best = NULL;
+	for (size_t i = 0; i < hs->n; i++) {
+		const struct holder *h = &hs->h[i];
+		if (!cheap_mmapped_user_shape(h->value) || h->rank < HOLDER_RANK_HEAP)
+			continue;
+		if (!best || h->rank > best->rank || (h->rank == best->rank && h->value > best->value))
+			best = h;
+	}
+	if (best)
+		tr->mmap_object = best->value;
+	free(hs);
+}
+
 /* What the rules look at, worked out once. */
 struct triage_ctx {
 	struct triage *tr;
@@ -526,6 +601,10 @@ static bool rule_double_free(struct triage_ctx *c, char *v, size_t n)
 			 tr->freed_var ? tr->freed_var : "", tr->freed_var ? " = " : "", tr->freed_ptr, d);
 	}
 	snprintf(v, n, "glibc aborted: \"%s\" in %s%s", tr->abort_msg, c->where, obj);
+	if (tr->freed_ptr) {
+		tr->object = tr->freed_ptr;
+		tr->object_verdict = tr->freed_verdict;
+	}
 	return true;
 }
 
@@ -608,6 +687,8 @@ static bool rule_victim(struct triage_ctx *c, char *v, size_t n)
 		snprintf(v, n, "%s read 0x%" PRIx64 " through 0x%" PRIx64 ", Go heap memory the GC "
 			 "already freed (its span is gone)%s%s", c->where, tr->fault.addr, tr->victim->at,
 			 vh ? "; C still points at it from " : "", vh ? vh->desc : "");
+	tr->object = vv->d.heap.kind == GO_SPAN_INUSE ? vv->d.heap.slot.user : tr->victim->at;
+	tr->object_verdict = *vv;
 	return true;
 }
 
@@ -620,6 +701,9 @@ static bool rule_loaded_from_freed_go(struct triage_ctx *c, char *v, size_t n)
 		return false;
 	snprintf(v, n, "%s %s 0x%" PRIx64 " through a pointer it read out of Go memory the GC already "
 		 "freed: %s%s%s", c->where, c->access, tr->fault.addr, c->ptr, c->from, c->held);
+	tr->object = tr->origin_verdict.region == REGION_GO_HEAP && tr->origin_verdict.d.heap.kind == GO_SPAN_INUSE ?
+		     tr->origin_verdict.d.heap.slot.user : tr->insn.origin.from;
+	tr->object_verdict = tr->origin_verdict;
 	return true;
 }
 
@@ -635,6 +719,8 @@ static bool rule_freed_go_reg(struct triage_ctx *c, char *v, size_t n)
 		 " followed from it%s",
 		 c->where, freed_go->addr, core_reg_names[reg], freed_go->d.heap.span.elemsize,
 		 freed_go->d.heap.slot.index, freed_go->d.heap.span.start, tr->fault.addr, c->held);
+	tr->object = freed_go->d.heap.slot.user;
+	tr->object_verdict = *freed_go;
 	return true;
 }
 
@@ -646,6 +732,8 @@ static bool rule_loaded_from_freed_c(struct triage_ctx *c, char *v, size_t n)
 	snprintf(v, n, "%s %s 0x%" PRIx64 " through a pointer it read out of a C chunk freed earlier: "
 		 "%s%s%s%s%s", c->where, c->access, tr->fault.addr, c->ptr, c->from,
 		 tr->ptr_note ? "; the value is " : "", tr->ptr_note ? tr->ptr_note : "", c->held);
+	tr->object = tr->origin_verdict.d.chunk.user;
+	tr->object_verdict = tr->origin_verdict;
 	return true;
 }
 
@@ -657,6 +745,8 @@ static bool rule_ptr_freed_c(struct triage_ctx *c, char *v, size_t n)
 	snprintf(v, n, "%s %s 0x%" PRIx64 " through %s, a C chunk of %" PRIu64 " bytes freed earlier "
 		 "(%s bin)%s%s", c->where, c->access, tr->fault.addr, c->ptr, tr->ptr_verdict.d.chunk.user_size,
 		 cheap_bin_name(tr->ptr_verdict.d.chunk.bin), c->from, c->held);
+	tr->object = tr->ptr_verdict.d.chunk.user;
+	tr->object_verdict = tr->ptr_verdict;
 	return true;
 }
 
@@ -667,6 +757,8 @@ static bool rule_ptr_freed_go(struct triage_ctx *c, char *v, size_t n)
 		return false;
 	snprintf(v, n, "%s %s 0x%" PRIx64 " through %s, Go memory the GC already freed%s%s", c->where,
 		 c->access, tr->fault.addr, c->ptr, c->from, c->held);
+	tr->object = tr->insn.ptr_value;
+	tr->object_verdict = tr->ptr_verdict;
 	return true;
 }
 
@@ -677,6 +769,8 @@ static bool rule_addr_freed_go(struct triage_ctx *c, char *v, size_t n)
 		return false;
 	snprintf(v, n, "%s touched 0x%" PRIx64 ", %s Go heap memory%s", c->where, c->tr->fault.addr,
 		 classify_state_name(fv->state), c->held);
+	c->tr->object = c->tr->fault.addr;
+	c->tr->object_verdict = *fv;
 	return true;
 }
 
@@ -687,6 +781,8 @@ static bool rule_addr_freed_c(struct triage_ctx *c, char *v, size_t n)
 		return false;
 	snprintf(v, n, "%s touched 0x%" PRIx64 ", in a C chunk of %" PRIu64 " bytes freed earlier (%s bin)%s",
 		 c->where, c->tr->fault.addr, fv->d.chunk.user_size, cheap_bin_name(fv->d.chunk.bin), c->held);
+	c->tr->object = fv->d.chunk.user;
+	c->tr->object_verdict = *fv;
 	return true;
 }
 
@@ -695,10 +791,13 @@ static bool rule_addr_freed_c(struct triage_ctx *c, char *v, size_t n)
 static bool rule_munmapped_chunk(struct triage_ctx *c, char *v, size_t n)
 {
 	struct triage *tr = c->tr;
-	uint64_t p = tr->has_ptr && tr->ptr_verdict.region == REGION_UNMAPPED ? c->ptr_value : tr->fault.addr;
+	uint64_t p = tr->mmap_object ? tr->mmap_object :
+		     tr->has_ptr && tr->ptr_verdict.region == REGION_UNMAPPED ? c->ptr_value : tr->fault.addr;
 	const struct verdict *fv = &tr->fault_verdict;
 	if (fv->region != REGION_UNMAPPED || !c->held[0] || !cheap_mmapped_user_shape(p))
 		return false;
+	tr->object = p;
+	tr->object_verdict = *fv;
 	if (p == tr->fault.addr)
 		snprintf(v, n, "%s %s 0x%" PRIx64 ", unmapped: the shape of a large (mmapped) C chunk that "
 			 "free() already returned to the kernel (probable)%s", c->where, c->access, p, c->held);
@@ -812,7 +911,10 @@ static void triage_ctx_init(struct triage *tr, struct triage_ctx *c)
 	c->tr = tr;
 	triage_where(tr, c->where, sizeof(c->where));
 	const struct holder *h = holders_best(&tr->holders);
-	if (h)
+	if (tr->chain_holder[0])
+		snprintf(c->held, sizeof(c->held), ", still held by %s through %zu heap object%s (first %s)",
+			 tr->chain_holder, tr->nchain, tr->nchain > 1 ? "s" : "", tr->chain[0].desc);
+	else if (h)
 		snprintf(c->held, sizeof(c->held), ", still held by %s", h->desc);
 	const struct insn *in = &tr->insn;
 	snprintf(c->access, sizeof(c->access), "%s",
@@ -1085,11 +1187,23 @@ void triage_run(struct target *t, struct triage *tr)
 		tr->held_addr = tr->fault.addr;
 	else
 		search = false;
+	/* An interior address of a munmapped large chunk: the held chunk pointer below. */
+	if (tr->fault.has_addr && tr->fault_verdict.region == REGION_UNMAPPED &&
+	    tr->fault_verdict.d.unmapped.kind == UNMAPPED_PLAIN && !(tr->has_origin && triage_freed_c(&tr->origin_verdict))) {
+		uint64_t a = tr->has_ptr && tr->ptr_verdict.region == REGION_UNMAPPED ? tr->insn.ptr_value : tr->fault.addr;
+		triage_mmap_object(t, tr, a);
+		if (tr->mmap_object) {
+			tr->held_addr = tr->mmap_object;
+			search = true;
+		}
+	}
 	if (search) {
 		uint64_t lo, hi;
 		holders_range(t, tr->held_addr, &lo, &hi);
 		holders_find(t, lo, hi, &tr->holders);
 		triage_find_victim(t, tr);
+		if (!tr->victim)
+			triage_chain(t, tr);
 	}
 	triage_registers(t, tr);
 	triage_classify(tr);

@@ -47,6 +47,22 @@ struct triage {
 	/* A freed Go object that held the faulting pointer, and who still points at it. */
 	const struct holder *victim;
 	struct holders victim_holders;
+	/* When no named holder points at the object directly: the heap objects
+	 * that hold it, one hop at a time, up to a named one (a map entry, a
+	 * global). chain[0] holds the object, chain[1] holds chain[0], ... */
+#define TRIAGE_CHAIN_MAX 6
+	struct triage_link {
+		uint64_t object;      /* the holding object (its user pointer) */
+		uint64_t at;          /* where in it the pointer is */
+		struct verdict where;
+		char desc[256];
+	} chain[TRIAGE_CHAIN_MAX];
+	size_t nchain;
+	char chain_holder[256];         /* the named holder at the end of the chain, or "" */
+	uint64_t mmap_object;           /* a held pointer of munmapped-chunk shape below an interior address */
+	/* The object the verdict is about (freed chunk, freed Go slot, ...), or 0. */
+	uint64_t object;
+	struct verdict object_verdict;
 	char go_fatal[512];             /* "concurrent map writes", ... */
 	char fatal_map[256];            /* the map whose writer flag is set, if any */
 	uint64_t fatal_map_addr;

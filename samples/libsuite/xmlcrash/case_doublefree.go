@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"fmt"
-	"unsafe"
 )
 
 // tokenLen: the token's text, one malloc of tokenLen+1 bytes (chunk 0x270), a size class
@@ -93,5 +92,3 @@ func closeSession() {
 	C.xmlFreeDoc(session)
 	session = nil
 }
-
-var _ = unsafe.Pointer(nil)

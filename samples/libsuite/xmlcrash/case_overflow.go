@@ -62,6 +62,7 @@ func exportWorker(outdir string) {
 		"core_signal":   "SIGABRT",
 		"access":        "write",
 		"object_region": "thread-stack",
+		"object_state":  "allocated",
 		"lib_call":      "xmlDocSetRootElement",
 		"lib_function":  "xmlSetTreeDoc",
 		"fault_object":  "libxml2.so.2",

@@ -46,6 +46,7 @@ var caseList = []crashCase{
 	{"stale-node-slice", "", caseStaleNodeSlice},
 	{"freed-string-global", "", caseFreedStringGlobal},
 	{"buffer-write-uaf", "", caseBufferWriteUAF},
+	{"buffer-append-uaf", "", caseBufferAppendUAF},
 	{"go-handler-uaf", "clobberfree=1", caseGoHandlerUAF},
 	{"deep-tree-overflow", "", caseDeepTreeOverflow},
 }
