@@ -73,8 +73,9 @@ build/libcoretool.a: $(LIB_OBJS)
 	rm -f $@.tmp && ar rcs $@.tmp $^ && mv $@.tmp $@
 
 # Link to a temporary name, then rename: a running test keeps its old binary.
+# The static Capstone's own symbols stay inside (only the ct_* API is exported).
 build/libcoretool.so: $(LIB_OBJS) $(API_OBJS)
-	$(CC) -shared -o $@.tmp $^ $(LIBS_PKG) $(LDFLAGS) && mv $@.tmp $@
+	$(CC) -shared -o $@.tmp $^ $(LIBS_PKG) -Wl,--exclude-libs,libcapstone.a $(LDFLAGS) && mv $@.tmp $@
 
 build/coretool: $(CLI_OBJS) build/libcoretool.a
 	$(CC) -o $@.tmp $(CLI_OBJS) build/libcoretool.a $(LIBS_PKG) $(LDFLAGS) && mv $@.tmp $@
