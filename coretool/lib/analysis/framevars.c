@@ -54,6 +54,11 @@ static bool framevars_reg(const struct framevars_ctx *c, unsigned dreg, uint64_t
 		*v = c->bt->frames[c->i].sp;
 		return true;
 	}
+	const struct frame *f = &c->bt->frames[c->i];
+	if (dreg < 16 && (f->saved_known & (1u << dreg)) && !c->regs) {
+		*v = f->saved[dreg]; /* a callee-saved register the unwinder recovered */
+		return true;
+	}
 	if (!c->regs || dreg >= 17)
 		return false;
 	*v = c->regs[framevars_dwarf_regs[dreg]];
@@ -80,6 +85,69 @@ static bool framevars_frame_base(const struct framevars_ctx *c, uint64_t *ret)
 		return true;
 	}
 	return false;
+}
+
+/* A small DWARF expression stack machine for the other common locations:
+ * register or frame-base plus offsets, constants, arithmetic, a dereference,
+ * and DW_OP_stack_value (the result is the value, not an address). Entry
+ * values and pieces are not evaluated. */
+#define FRAMEVARS_STACK 16
+
+static enum framevar_state framevars_eval(const struct framevars_ctx *c, const Dwarf_Op *ops, size_t n,
+					  uint64_t *ret, bool *is_value)
+{
+	uint64_t st[FRAMEVARS_STACK], r;
+	size_t sp = 0;
+	*is_value = false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned a = ops[i].atom;
+		if (sp >= FRAMEVARS_STACK)
+			return FRAMEVAR_UNSUPPORTED;
+		if (a >= DW_OP_lit0 && a <= DW_OP_lit31) {
+			st[sp++] = a - DW_OP_lit0;
+		} else if (a == DW_OP_const1u || a == DW_OP_const2u || a == DW_OP_const4u || a == DW_OP_const8u ||
+			   a == DW_OP_constu || a == DW_OP_const1s || a == DW_OP_const2s || a == DW_OP_const4s ||
+			   a == DW_OP_const8s || a == DW_OP_consts) {
+			st[sp++] = ops[i].number;
+		} else if (a == DW_OP_addr) {
+			st[sp++] = ops[i].number + c->t->bias;
+		} else if (a >= DW_OP_breg0 && a <= DW_OP_breg16) {
+			if (!framevars_reg(c, a - DW_OP_breg0, &r))
+				return FRAMEVAR_NOT_RECOVERED;
+			st[sp++] = r + ops[i].number;
+		} else if (a >= DW_OP_reg0 && a <= DW_OP_reg16 && n == 1) {
+			if (!framevars_reg(c, a - DW_OP_reg0, ret))
+				return FRAMEVAR_NOT_RECOVERED;
+			*is_value = true;
+			return FRAMEVAR_OK;
+		} else if (a == DW_OP_fbreg) {
+			if (!framevars_frame_base(c, &r))
+				return FRAMEVAR_UNSUPPORTED;
+			st[sp++] = r + ops[i].number;
+		} else if (a == DW_OP_call_frame_cfa) {
+			if (!c->cfa)
+				return FRAMEVAR_UNSUPPORTED;
+			st[sp++] = c->cfa;
+		} else if (a == DW_OP_plus_uconst && sp) {
+			st[sp - 1] += ops[i].number;
+		} else if ((a == DW_OP_plus || a == DW_OP_minus || a == DW_OP_and || a == DW_OP_or) && sp >= 2) {
+			uint64_t y = st[--sp], x = st[sp - 1];
+			st[sp - 1] = a == DW_OP_plus ? x + y : a == DW_OP_minus ? x - y : a == DW_OP_and ? x & y : x | y;
+		} else if (a == DW_OP_deref && sp) {
+			unsigned char b[8];
+			if (mem_read(&c->t->mem, st[sp - 1], b, 8) != MEM_OK)
+				return FRAMEVAR_NOT_SAVED;
+			st[sp - 1] = mem_load(b, 8);
+		} else if (a == DW_OP_stack_value && i == n - 1 && sp) {
+			*is_value = true;
+		} else {
+			return FRAMEVAR_UNSUPPORTED;
+		}
+	}
+	if (!sp)
+		return FRAMEVAR_UNSUPPORTED;
+	*ret = st[sp - 1];
+	return FRAMEVAR_OK;
 }
 
 /* Where the variable is: an address (memory), or its value (a register). */
@@ -115,9 +183,8 @@ static enum framevar_state framevars_locate(const struct framevars_ctx *c, Dwarf
 		return FRAMEVAR_OK;
 	}
 	if (n == 1 && atom >= DW_OP_reg0 && atom <= DW_OP_reg16) {
-		if (!c->regs)
+		if (!framevars_reg(c, atom - DW_OP_reg0, addr))
 			return FRAMEVAR_NOT_RECOVERED;
-		framevars_reg(c, atom - DW_OP_reg0, addr);
 		*in_reg = true;
 		return FRAMEVAR_OK;
 	}
@@ -125,7 +192,7 @@ static enum framevar_state framevars_locate(const struct framevars_ctx *c, Dwarf
 		*addr = ops[0].number + c->t->bias;
 		return FRAMEVAR_OK;
 	}
-	return FRAMEVAR_UNSUPPORTED;
+	return framevars_eval(c, ops, n, addr, in_reg);
 }
 
 static void framevars_type(struct framevar *v, Dwarf_Die *var)

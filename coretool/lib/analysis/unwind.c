@@ -174,6 +174,14 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 	Dwarf_Word sp;
 	if (dwfl_frame_reg(state, 7, &sp) == 0)
 		f->sp = sp;
+	static const unsigned callee_saved[] = { 3, 6, 12, 13, 14, 15 };
+	for (size_t k = 0; k < sizeof(callee_saved) / sizeof(callee_saved[0]); k++) {
+		Dwarf_Word v;
+		if (dwfl_frame_reg(state, callee_saved[k], &v) == 0) {
+			f->saved[callee_saved[k]] = v;
+			f->saved_known |= (uint16_t)(1u << callee_saved[k]);
+		}
+	}
 	unwind_symbolize(w->t, f);
 	/* Go's code is walked by its own frame pointers from the goroutine's saved
 	 * state; CFI across asmcgocall's stack switch is not to be trusted. */

@@ -24,6 +24,10 @@ struct frame {
 	bool go;             /* a Go frame (from the goroutine's stack) */
 	bool activation;     /* the pc is where execution was (first frame, or after a signal) */
 	bool inlined;        /* a function inlined into the next frame (same pc) */
+	/* Callee-saved registers the unwinder recovered for this frame, by DWARF
+	 * number (rbx 3, rbp 6, r12-r15 12-15): bit n of saved_known. */
+	uint64_t saved[16];
+	uint16_t saved_known;
 };
 
 struct backtrace {
