@@ -241,3 +241,24 @@ def test_frames_in_a_library_without_symbols():
     rc, bts, err = run_json(["--debug-dir", rel, "bt", s.core])
     g = next(x for x in bts[0]["frames"] if x["pc"] == f["pc"])
     assert (g["function"], g["offset"]) == want
+
+
+@pytest.mark.parametrize("case", [pytest.param(s, id=repr(s)) for s in all_samples()
+                                  if s.truth.get("scenario") in ("c-null-field-far", "c-noncanonical",
+                                                                 "c-double-free")])
+def test_frame_variables_hold_the_recorded_pointers(case):
+    """The faulting C function's parameter (DWARF location, frame base from the
+    unwound CFA) holds the pointer the program recorded; the verdict names it,
+    and the member at the offset from its type."""
+    crash = case.truth["crash"]
+    rc, rep, err = run_json(["triage", case.core])
+    want = crash.get("freed_ptr") or crash["pointer"]
+    fn = crash["c_function"]
+    frames = [fv for fv in rep["frame_vars"] if fv["function"] == fn]
+    assert frames, [fv["function"] for fv in rep["frame_vars"]]
+    params = [v for v in frames[0]["vars"] if v["param"]]
+    assert any(v["state"] == "ok" and int(v["value"], 16) == int(want, 16) for v in params), params
+    name = next(v["name"] for v in params if v["state"] == "ok" and int(v["value"], 16) == int(want, 16))
+    assert f"{name} = " in rep["verdict"]
+    if case.truth["scenario"] == "c-null-field-far":
+        assert f"{name}->refs" in rep["verdict"]  # the member at 0x493e0, from the DWARF type
