@@ -134,6 +134,7 @@ struct insn_ctx {
 	struct insn_step *steps;
 	size_t n;               /* steps[0..n) ran before; steps[n] is the instruction */
 	csh cs;
+	uint64_t func_start;    /* given (insn_decode_fault_from), else 0: from the symbols */
 };
 
 static void insn_mem_of(const cs_x86_op *op, struct insn_mem *m)
@@ -533,7 +534,9 @@ static bool insn_decode_at(struct insn_ctx *c, uint64_t pc, struct insn *r)
 	uint64_t start = pc;
 	const struct target_module *m = target_module_of(c->t, pc);
 	uint64_t off = 0;
-	if (m && target_module_symbol(c->t, m, pc, &off) && off <= INSN_WINDOW_MAX)
+	if (c->func_start && c->func_start <= pc && pc - c->func_start <= INSN_WINDOW_MAX)
+		start = c->func_start;
+	else if (m && target_module_symbol(c->t, m, pc, &off) && off <= INSN_WINDOW_MAX)
 		start = pc - off;
 	size_t len = (size_t)(pc - start) + X86_MAX_INSN;
 	unsigned char *code = malloc(len);
@@ -574,11 +577,17 @@ static bool insn_fetchable(const struct target *t, uint64_t pc)
 
 void insn_decode_fault(struct target *t, uint64_t pc, const uint64_t regs[CORE_NREGS], struct insn *r)
 {
+	insn_decode_fault_from(t, 0, pc, regs, r);
+}
+
+void insn_decode_fault_from(struct target *t, uint64_t func_start, uint64_t pc, const uint64_t regs[CORE_NREGS],
+			    struct insn *r)
+{
 	memset(r, 0, sizeof(*r));
 	r->ptr_reg = INSN_NO_REG;
 	r->origin.from_base = INSN_NO_REG;
 	r->mem.base = r->mem.index = r->mem.segment = INSN_NO_REG;
-	struct insn_ctx c = { .t = t, .regs = regs };
+	struct insn_ctx c = { .t = t, .regs = regs, .func_start = func_start };
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &c.cs) != CS_ERR_OK) {
 		snprintf(r->why, sizeof(r->why), "Capstone could not be opened for x86-64");
 		return;

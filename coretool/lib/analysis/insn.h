@@ -78,6 +78,10 @@ struct insn {
  * missing. */
 void insn_decode_fault(struct target *t, uint64_t pc, const uint64_t regs[CORE_NREGS],
 		       struct insn *ret);
+/* The same with the function's start given (0: from the symbols), for the
+ * fuzz harness and for callers that know it. */
+void insn_decode_fault_from(struct target *t, uint64_t func_start, uint64_t pc,
+			    const uint64_t regs[CORE_NREGS], struct insn *ret);
 
 const char *insn_access_name(enum insn_access a);
 /* Lower-case name of a core register ("rax"), or NULL. */
