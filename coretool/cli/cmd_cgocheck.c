@@ -11,6 +11,16 @@
 
 #define CGOCHECK_MAX_KEPT 100000
 
+/* cgocheck's exit status says what the audit found, so "partial" cannot be 1
+ * as for the other verbs (1 is "something dangles"): it is 3. 2 (fatal) and
+ * 64 (usage) are the CLI's. A partial audit may have missed dangling
+ * pointers: it is 3 whatever it found (summary.dangling says how many). */
+enum {
+	CGOCHECK_EXIT_CLEAN = 0,    /* full audit, nothing dangles */
+	CGOCHECK_EXIT_DANGLING = 1, /* full audit, something dangles */
+	CGOCHECK_EXIT_PARTIAL = 3,  /* memory the audit needed was missing or unreadable (said on stderr) */
+};
+
 struct cgocheck_out {
 	struct cgocheck_finding *f;
 	size_t n, cap;
@@ -82,6 +92,9 @@ int cmd_cgocheck(struct cli *cli, const struct cli_args *a)
 		free(res.f);
 		return cli_fail(cli, err);
 	}
+	/* Partial: the audit's own causes, or anything else missing from the
+	 * core (what every verb's exit status 1 says). */
+	bool partial = st.partial || t->nwarnings;
 	struct out *o = &cli->out;
 	FILE *fp = o->f;
 	if (cli->json) {
@@ -107,7 +120,8 @@ int cmd_cgocheck(struct cli *cli, const struct cli_args *a)
 		out_kuint(o, "c_bytes_scanned", st.c_bytes);
 		out_kuint(o, "go_bytes_scanned", st.go_bytes);
 		out_kuint(o, "chunks", st.chunks);
-		out_kbool(o, "truncated", res.dropped || st.truncated);
+		/* The findings are not all there: the list was cut, or the audit is partial. */
+		out_kbool(o, "truncated", res.dropped || st.truncated || partial);
 		out_obj_end(o);
 		out_obj_end(o);
 		out_end_line(o);
@@ -140,13 +154,18 @@ int cmd_cgocheck(struct cli *cli, const struct cli_args *a)
 		}
 		fprintf(fp, "summary: %" PRIu64 " dangling, %" PRIu64 " unpinned, %" PRIu64 " ok"
 			    " (%" PRIu64 " on stacks); scanned %" PRIu64 " bytes of C memory (%" PRIu64
-			    " chunks and globals), %" PRIu64 " bytes of Go memory%s\n",
+			    " chunks and globals), %" PRIu64 " bytes of Go memory%s%s\n",
 			st.n[CGOCHECK_DANGLING], st.n[CGOCHECK_UNPINNED], st.n[CGOCHECK_OK], st.on_stacks,
-			st.c_bytes, st.chunks, st.go_bytes, res.dropped ? " (findings list truncated)" : "");
+			st.c_bytes, st.chunks, st.go_bytes, res.dropped ? " (findings list truncated)" : "",
+			partial ? " (partial: memory the audit needed is missing, see the warnings)" : "");
 	}
 	free(res.f);
-	int rc = st.n[CGOCHECK_DANGLING] ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+	int rc = partial ? CGOCHECK_EXIT_PARTIAL
+		 : st.n[CGOCHECK_DANGLING] ? CGOCHECK_EXIT_DANGLING : CGOCHECK_EXIT_CLEAN;
 	cli_warnings(cli, t);
+	if (partial && !cli->quiet)
+		fprintf(cli->err, "coretool: cgocheck: partial audit (exit status %d): findings may be "
+				  "missing, dangling ones included\n", CGOCHECK_EXIT_PARTIAL);
 	cli_close(cli, t);
 	return rc;
 }

@@ -37,16 +37,21 @@ int cmd_heap(struct cli *cli, const struct cli_args *a)
 		cli_close(cli, t);
 		return CT_EXIT_FATAL;
 	}
-	int rc = CT_EXIT_OK;
+	/* What makes the census partial goes to the target's warnings: said on
+	 * stderr by cli_warnings, exit status 1. */
 	if ((err = census_run(h, c))) {
-		fprintf(cli->err, "coretool: warning: heap walk stopped: %s\n", err->msg);
+		target_warn(t, "heap walk stopped: %s", err->msg);
 		ct_error_destroy(err);
-		rc = CT_EXIT_PARTIAL;
 	}
-	if (c->unreadable) {
-		fprintf(cli->err, "coretool: warning: %" PRIu64 " spans could not be read\n", c->unreadable);
-		rc = CT_EXIT_PARTIAL;
-	}
+	if (c->unreadable)
+		target_warn(t, "%" PRIu64 " spans could not be read", c->unreadable);
+	if (c->inconsistent)
+		target_warn(t, "%" PRIu64 " span%s skipped: sizes that do not add up (first: %s)",
+			    c->inconsistent, c->inconsistent == 1 ? "" : "s", c->first_inconsistent);
+	if (c->overflow)
+		target_warn(t, "heap totals pass 2^64 (spans listed more than once?): they stop at %" PRIu64,
+			    UINT64_MAX);
+	int rc = CT_EXIT_OK;
 	int order[CENSUS_NCLASSES], n = 0;
 	for (int i = 0; i < CENSUS_NCLASSES; i++)
 		if (c->cls[i].spans)

@@ -44,12 +44,21 @@ struct cgocheck_stats {
 	uint64_t chunks, maps_entries;
 	uint64_t n[3];              /* findings by verdict (stack ones excluded) */
 	uint64_t on_stacks;
-	bool truncated;             /* more findings than were kept */
+	bool truncated;             /* fn stopped the audit: more findings than were kept */
+	/* Memory the audit needed was missing or could not be believed (bytes
+	 * not in the core, spans that fail go_span_check, Go pointers whose arena
+	 * index is unreadable, a walk that stopped): findings may be missing,
+	 * dangling ones included. Each cause is a warning on the target. */
+	bool partial;
+	uint64_t missing_bytes;     /* bytes to scan that neither the core nor a mapped file holds */
 };
 
 typedef bool (*cgocheck_fn)(void *arg, const struct cgocheck_finding *f);
 
-/* Runs the audit, calling fn for each finding (stream). */
+/* Runs the audit, calling fn for each finding (stream). Every range scanned
+ * is bounded by what the core (or a file it maps) holds, whatever size it
+ * claims, and the whole audit by the core's saved bytes; each span's sizes
+ * pass go_span_check first. Needs a core target. */
 struct ct_error *cgocheck_run(struct target *t, cgocheck_fn fn, void *arg, struct cgocheck_stats *st);
 
 const char *cgocheck_verdict_name(enum cgocheck_verdict v);

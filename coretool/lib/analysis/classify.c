@@ -110,11 +110,14 @@ static bool classify_go(struct target *t, uint64_t addr, struct verdict *v)
 		 * but only where the Go heap can be (anonymous writable memory, no
 		 * file, no thread's stack), so that the other rules still speak. */
 		const struct core_segment *seg = t->core ? core_segment_of(t->core, addr) : NULL;
-		bool maybe_heap = seg && (seg->flags & PF_W) && !core_file_of(t->core, addr);
+		/* Inside an arena the runtime mapped (mheap_.allArenas), it is the
+		 * Go heap whatever else the core says. */
+		bool in_arena = go_heap_in_arena(h, addr);
+		bool maybe_heap = in_arena || (seg && (seg->flags & PF_W) && !core_file_of(t->core, addr));
 		const struct target_tstack *ts;
 		size_t nts;
 		target_thread_stacks(t, &ts, &nts);
-		for (size_t i = 0; maybe_heap && i < nts; i++)
+		for (size_t i = 0; maybe_heap && !in_arena && i < nts; i++)
 			if (addr >= ts[i].lo && addr < ts[i].hi)
 				maybe_heap = false;
 		if (!maybe_heap) {
@@ -306,7 +309,9 @@ void classify_brief(const struct verdict *v, char *buf, size_t n)
 			snprintf(buf, n, "glibc's heap bookkeeping");
 		return;
 	case REGION_GO_HEAP:
-		if (v->d.heap.kind == GO_SPAN_INUSE)
+		if (v->state == VSTATE_UNKNOWN)
+			snprintf(buf, n, "Go heap memory whose state cannot be told");
+		else if (v->d.heap.kind == GO_SPAN_INUSE)
 			snprintf(buf, n, "a Go object of %" PRIu64 " bytes at 0x%" PRIx64 " (%s)",
 				 v->d.heap.span.elemsize, v->d.heap.slot.user, classify_state_name(v->state));
 		else

@@ -14,8 +14,9 @@ void holders_range(struct target *t, uint64_t addr, uint64_t *lo, uint64_t *hi)
 	classify_addr(t, addr, &v);
 	*lo = *hi = addr;
 	const struct go_heap *h = NULL;
-	if (v.region == REGION_GO_HEAP && v.d.heap.kind == GO_SPAN_INUSE && !v.d.heap.slot.beyond &&
-	    !target_go_heap(t, &h)) {
+	/* A verdict whose state is unknown (a damaged span) gives no object bounds. */
+	if (v.region == REGION_GO_HEAP && v.state != VSTATE_UNKNOWN && v.d.heap.kind == GO_SPAN_INUSE &&
+	    !v.d.heap.slot.beyond && !target_go_heap(t, &h)) {
 		uint64_t esize = go_span_elem_bytes(h, &v.d.heap.span);
 		*lo = v.d.heap.slot.base;
 		*hi = v.d.heap.slot.base + esize - 1;
@@ -46,6 +47,10 @@ static void holder_describe(struct target *t, struct holder *h)
 				 v->d.image.section ? v->d.image.section : "");
 		break;
 	case REGION_GO_HEAP:
+		if (v->state == VSTATE_UNKNOWN) {
+			snprintf(d, n, "Go heap memory (state unknown: %s)", v->note[0] ? v->note : "its span cannot be read");
+			break;
+		}
 		if (v->d.heap.kind != GO_SPAN_INUSE) {
 			snprintf(d, n, "free Go heap pages (no span)");
 			break;

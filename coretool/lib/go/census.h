@@ -19,8 +19,18 @@ struct census {
 	uint64_t stack_spans, stack_bytes;       /* manual spans (stacks, GC buffers) */
 	uint64_t unreadable;                      /* spans whose metadata was missing */
 	uint64_t dead;                            /* spans in allspans no longer in use */
+	/* Spans that fail go_span_check (sizes that do not add up): skipped, not
+	 * counted anywhere else; the first one's reason. */
+	uint64_t inconsistent;
+	char first_inconsistent[256];
+	/* A total would pass 2^64 (spans listed many times over): the totals
+	 * stop at UINT64_MAX. */
+	bool overflow;
 };
 
+/* Walks mheap_.allspans. Every span passes go_span_check before its sizes are
+ * added (in 64 bits, with overflow checks); the caller reports inconsistent,
+ * unreadable and overflow as a partial result. */
 struct ct_error *census_run(const struct go_heap *h, struct census *ret);
 
 #endif

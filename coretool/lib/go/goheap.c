@@ -31,6 +31,14 @@ void go_heap_fallbacks(ct_fallback_fn fn, void *arg)
 		fn(arg, go_heap_fallback[i].name, go_heap_fallback[i].value);
 }
 
+/* amd64 heap addresses are below 2^48 (heapAddrBits, malloc.go): no span's
+ * pages reach past it. */
+#define GO_SPAN_MAX_BYTES (1ULL << 48)
+/* The most slots a span has: size class 1 (8 bytes) in one 8 KiB page is
+ * 1024; far above that is damage (go_span_count_allocated's bit buffer
+ * holds 65536). */
+#define GO_SPAN_MAX_NELEMS 65536
+
 static int64_t go_heap_const(const struct go_rt *rt, const char *name)
 {
 	int64_t v;
@@ -84,6 +92,64 @@ void go_heap_layout(const struct go_heap *h, go_layout_fn fn, void *arg)
 	}
 	if (h->f_pinnerbits.size)
 		fn(arg, "runtime.mspan", "pinnerBits", h->f_pinnerbits.off, h->f_pinnerbits.size);
+	fn(arg, "runtime.mheap", "arenas", h->f_mh_arenas.off, h->f_mh_arenas.size);
+	fn(arg, "runtime.mheap", "allspans", h->f_mh_allspans.off, h->f_mh_allspans.size);
+	fn(arg, "runtime.mheap", "sweepgen", h->f_mh_sweepgen.off, h->f_mh_sweepgen.size);
+	for (size_t i = 0; i < 2; i++)
+		if (h->f_mh_arena_lists[i].size)
+			fn(arg, "runtime.mheap", h->arena_list_names[i], h->f_mh_arena_lists[i].off,
+			   h->f_mh_arena_lists[i].size);
+	fn(arg, "runtime.heapArena", "spans", h->f_ha_spans.off, h->f_ha_spans.size);
+}
+
+/* Far above any real heap: 2^20 arenas of 64 MiB are 64 TiB. */
+#define GO_MAX_ARENAS (1ULL << 20)
+
+static int go_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* mheap_.allArenas / heapArenas + userArenaArenas ([]arenaIdx): the arenas
+ * the runtime mapped, merged and sorted. A list unreadable or absurd: no list
+ * (go_heap_in_arena then knows nothing). */
+static void go_heap_read_arena_list(struct go_heap *h)
+{
+	const struct mem *m = h->rt->mem;
+	uint64_t ptr[2] = { 0 }, len[2] = { 0 }, total = 0;
+	for (size_t i = 0; i < 2; i++) {
+		if (!h->f_mh_arena_lists[i].size)
+			continue;
+		uint64_t a = h->mheap + h->f_mh_arena_lists[i].off;
+		struct ct_error *err = mem_read_u64(m, a, &ptr[i], "mheap_ arena list");
+		if (!err)
+			err = mem_read_u64(m, a + 8, &len[i], "mheap_ arena list length");
+		if (err || len[i] > GO_MAX_ARENAS) {
+			ct_error_destroy(err);
+			return;
+		}
+		total += len[i];
+	}
+	if (!total)
+		return;
+	uint64_t *list = malloc(total * sizeof(*list));
+	if (!list)
+		return;
+	for (size_t i = 0, n = 0; i < 2; n += len[i], i++) {
+		if (!len[i])
+			continue;
+		struct ct_error *err = mem_read_err(m, ptr[i], list + n, len[i] * sizeof(*list),
+						    "mheap_ arena list array");
+		if (err) {
+			ct_error_destroy(err);
+			free(list);
+			return;
+		}
+	}
+	qsort(list, total, sizeof(*list), go_u64_cmp);
+	h->arena_list = list;
+	h->narena_list = total;
 }
 
 struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
@@ -94,13 +160,11 @@ struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	h->rt = rt;
 	const struct dw *dw = rt->dw;
-	struct dw_field arenas, sweepgen, allspans;
-	uint64_t spans_off;
 	if ((err = go_var_addr(rt, "runtime.mheap_", &h->mheap)) ||
-	    (err = dw_field(dw, "runtime.mheap", "arenas", &arenas)) ||
-	    (err = dw_field(dw, "runtime.mheap", "sweepgen", &sweepgen)) ||
-	    (err = dw_field(dw, "runtime.mheap", "allspans", &allspans)) ||
-	    (err = dw_member_offset(dw, "runtime.heapArena", "spans", &spans_off)) ||
+	    (err = dw_field(dw, "runtime.mheap", "arenas", &h->f_mh_arenas)) ||
+	    (err = dw_field(dw, "runtime.mheap", "sweepgen", &h->f_mh_sweepgen)) ||
+	    (err = dw_field(dw, "runtime.mheap", "allspans", &h->f_mh_allspans)) ||
+	    (err = dw_member_offset(dw, "runtime.heapArena", "spans", &h->f_ha_spans.off)) ||
 	    (err = dw_struct_size(dw, "runtime.mspan", &h->mspan_size)) ||
 	    (err = go_heap_read_mspan_fields(dw, h))) {
 		free(h);
@@ -116,9 +180,26 @@ struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
 		ct_error_destroy(opt);
 		h->f_pinnerbits.size = 0;
 	}
-	h->arenas = h->mheap + arenas.off;
-	h->allspans_addr = h->mheap + allspans.off;
-	h->ha_spans_off = spans_off;
+	/* allArenas to 1.24; heapArenas and userArenaArenas from 1.25 (mheap.go). */
+	static const char *const lists[][2] = { { "allArenas", NULL }, { "heapArenas", "userArenaArenas" } };
+	for (size_t k = 0; k < 2 && !h->f_mh_arena_lists[0].size; k++) {
+		for (size_t i = 0; i < 2 && lists[k][i]; i++) {
+			struct dw_field *f = &h->f_mh_arena_lists[i];
+			opt = dw_field(dw, "runtime.mheap", lists[k][i], f);
+			if (opt || f->size != 24) { /* a slice: array, len, cap */
+				ct_error_destroy(opt);
+				f->size = 0;
+				continue;
+			}
+			h->arena_list_names[i] = lists[k][i];
+		}
+	}
+	h->arenas = h->mheap + h->f_mh_arenas.off;
+	h->allspans_addr = h->mheap + h->f_mh_allspans.off;
+	h->ha_spans_off = h->f_ha_spans.off;
+	opt = dw_field(dw, "runtime.heapArena", "spans", &h->f_ha_spans); /* its size, for the layout */
+	ct_error_destroy(opt);
+	h->f_ha_spans.off = h->ha_spans_off;
 	h->page_size = go_heap_const(rt, "runtime.pageSize");
 	h->arena_bytes = go_heap_const(rt, "runtime.heapArenaBytes");
 	h->arena_base = (uint64_t)go_heap_const(rt, "runtime.arenaBaseOffsetUintptr");
@@ -152,20 +233,36 @@ struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret)
 	}
 	h->gcphase = -1;
 	unsigned char b4[4], b8[8];
-	if (mem_read(rt->mem, h->mheap + sweepgen.off, b8, 8) == MEM_OK)
+	if (mem_read(rt->mem, h->mheap + h->f_mh_sweepgen.off, b8, 8) == MEM_OK)
 		h->sweepgen = (uint32_t)mem_load(b8, 8);
 	uint64_t gcphase_addr;
 	struct ct_error *e = go_var_addr(rt, "runtime.gcphase", &gcphase_addr);
 	if (!e && mem_read(rt->mem, gcphase_addr, b4, 4) == MEM_OK)
 		h->gcphase = (int64_t)mem_load(b4, 4);
 	ct_error_destroy(e);
+	go_heap_read_arena_list(h);
 	*ret = h;
 	return NULL;
 }
 
 void go_heap_close(struct go_heap *h)
 {
+	if (h)
+		free(h->arena_list);
 	free(h);
+}
+
+/* arenaIndex: (p - arenaBaseOffset) / heapArenaBytes, unsigned wrap (mheap.go). */
+static uint64_t go_arena_index(const struct go_heap *h, uint64_t addr)
+{
+	return (addr - h->arena_base) / h->arena_bytes;
+}
+
+bool go_heap_in_arena(const struct go_heap *h, uint64_t addr)
+{
+	uint64_t ai = go_arena_index(h, addr);
+	return h->narena_list &&
+	       bsearch(&ai, h->arena_list, h->narena_list, sizeof(ai), go_u64_cmp) != NULL;
 }
 
 struct ct_error *go_span_read(const struct go_heap *h, uint64_t addr, struct go_span *s)
@@ -199,8 +296,7 @@ struct ct_error *go_heap_span_of(const struct go_heap *h, uint64_t addr, enum go
 {
 	struct ct_error *err;
 	*kind = GO_SPAN_NONE;
-	/* arenaIndex: (p - arenaBaseOffset) / heapArenaBytes, unsigned wrap (mheap.go). */
-	uint64_t ai = (addr - h->arena_base) / h->arena_bytes;
+	uint64_t ai = go_arena_index(h, addr);
 	uint64_t l1 = h->l2_bits >= 64 ? 0 : ai >> h->l2_bits;
 	uint64_t l2 = ai & ((1ULL << h->l2_bits) - 1);
 	if (l1 >= h->l1_count)
@@ -221,19 +317,28 @@ struct ct_error *go_heap_span_of(const struct go_heap *h, uint64_t addr, enum go
 	if (!sp)
 		return NULL;
 	if ((err = go_span_read(h, sp, span)))
-		return err;
+		goto fail;
 	/* spans[] entries go stale when spans are freed: trust one only if it is in
 	 * use and covers the address (as runtime.spanOfHeap checks). */
 	if (addr < span->start || addr >= span->limit || span->npages == 0)
 		return NULL;
-	if (span->state == h->span_inuse)
-		*kind = GO_SPAN_INUSE;
-	else if (span->state == h->span_manual)
-		*kind = GO_SPAN_MANUAL;
-	else if (span->state != 0) /* mSpanDead is 0; no other state exists (mheap.go) */
-		return ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 " covering 0x%" PRIx64
-				    " has state %u, not a span state", span->addr, addr, span->state);
+	if (span->state != h->span_inuse && span->state != h->span_manual) {
+		if (span->state == 0) /* mSpanDead; no other state exists (mheap.go) */
+			return NULL;
+		err = ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 " covering 0x%" PRIx64
+				   " has state %u, not a span state", span->addr, addr, span->state);
+		goto fail;
+	}
+	/* A span in use whose sizes do not add up is damage, not an answer: no
+	 * caller gets its sizes (the one check, as every walk of spans runs it). */
+	if ((err = go_span_check(h, span)))
+		goto fail;
+	*kind = span->state == h->span_inuse ? GO_SPAN_INUSE : GO_SPAN_MANUAL;
 	return NULL;
+fail:
+	*kind = GO_SPAN_NONE;
+	memset(span, 0, sizeof(*span));
+	return err;
 }
 
 static struct ct_error *go_bit(const struct go_heap *h, uint64_t bits, uint64_t i, bool *ret,
@@ -272,26 +377,20 @@ struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *spa
 	/* The tiny allocator packs several noscan objects into 16-byte blocks of
 	 * size class 2 (tinySpanClass, malloc.go). */
 	slot->tiny = sizeclass == 2 && noscan;
+	/* A span that breaks the mspan invariants is damaged: its bits would
+	 * give a confident wrong answer. */
+	struct ct_error *err = go_span_check(h, span);
+	if (err)
+		return err;
+	if (addr < span->start)
+		return ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 " starts at 0x%" PRIx64 ", after 0x%" PRIx64,
+				    span->addr, span->start, addr);
 	uint64_t esize = go_span_elem_bytes(h, span);
-	if (!esize)
-		return ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 " has element size 0", span->addr);
 	slot->index = (addr - span->start) / esize;
 	slot->base = span->start + slot->index * esize;
 	slot->offset = addr - slot->base;
 	slot->user = slot->base;
 	uint64_t nelems = span->nelems ? span->nelems : 1;
-	/* mspan invariants (mheap.go initSpan, mcentral.go grow: limit = base +
-	 * nelems*elemsize within npages, freeindex <= nelems). A span that breaks
-	 * them is damaged: its bits would give a confident wrong answer. */
-	uint64_t span_bytes = span->npages * h->page_size;
-	if (span->npages > (1ULL << 48) / h->page_size || span->freeindex > nelems ||
-	    nelems > span_bytes / esize || span->limit < span->start ||
-	    span->limit - span->start > span_bytes)
-		return ct_error_fmt(CT_ERR_CORRUPT,
-				    "span 0x%" PRIx64 " is inconsistent: npages %" PRIu64 ", elemsize %" PRIu64
-				    ", nelems %" PRIu64 ", freeindex %" PRIu64 ", limit 0x%" PRIx64,
-				    span->addr, span->npages, span->elemsize, span->nelems, span->freeindex,
-				    span->limit);
 	if (slot->index >= nelems) {
 		slot->beyond = true;
 		return NULL;
@@ -300,7 +399,7 @@ struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *spa
 		slot->has_header = true;
 		slot->user = slot->base + h->header_size;
 	}
-	struct ct_error *err = go_span_allocated(h, span, slot->index, &slot->allocated);
+	err = go_span_allocated(h, span, slot->index, &slot->allocated);
 	if (err)
 		return err;
 	/* Marks mean "dead" only after a finished GC in a span not yet swept:
@@ -311,7 +410,7 @@ struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *spa
 		bool m;
 		uint64_t bits = span->mark_bits;
 		if (h->inline_marks && esize >= h->inline_min && esize <= h->inline_max) {
-			uint64_t ib = span->start + span->npages * h->page_size - h->inline_size;
+			uint64_t ib = span->start + go_span_bytes(h, span) - h->inline_size;
 			err = go_bit(h, ib + h->inline_marks_off, slot->index, &m, "span inline mark bits");
 		} else if (bits) {
 			err = go_bit(h, bits, slot->index, &m, "span gcmarkBits");
@@ -367,8 +466,11 @@ struct ct_error *go_heap_foreach_span(const struct go_heap *h,
 struct ct_error *go_span_count_allocated(const struct go_heap *h, const struct go_span *s,
 					 uint64_t *ret)
 {
+	struct ct_error *cerr = go_span_check(h, s);
+	if (cerr)
+		return cerr;
 	uint64_t nelems = s->nelems, fi = s->freeindex;
-	if (nelems > 65536 || fi > nelems)
+	if (nelems > GO_SPAN_MAX_NELEMS || fi > nelems) /* checked; the bits buffer relies on it */
 		return ct_error_fmt(CT_ERR_CORRUPT, "span 0x%" PRIx64 ": nelems %" PRIu64 ", freeindex %" PRIu64,
 				    s->addr, nelems, fi);
 	uint64_t count = fi;
@@ -400,8 +502,55 @@ int go_span_pinned(const struct go_heap *h, const struct go_span *span, uint64_t
 	return b;
 }
 
+uint64_t go_span_bytes(const struct go_heap *h, const struct go_span *span)
+{
+	return span->npages <= GO_SPAN_MAX_BYTES / h->page_size ? span->npages * h->page_size : 0;
+}
+
 uint64_t go_span_elem_bytes(const struct go_heap *h, const struct go_span *span)
 {
 	/* A large object's span (size class 0) is the object: elemsize may be 0 there. */
-	return span->elemsize ? span->elemsize : span->npages * h->page_size;
+	return span->elemsize ? span->elemsize : go_span_bytes(h, span);
+}
+
+struct ct_error *go_span_check(const struct go_heap *h, const struct go_span *s)
+{
+	const char *why = NULL;
+	uint64_t bytes = go_span_bytes(h, s);
+	if (!s->npages)
+		why = "no pages";
+	else if (!bytes)
+		why = "more pages than the address space holds";
+	else if (s->start % h->page_size)
+		why = "startAddr is not page-aligned";
+	else if (s->start >= GO_SPAN_MAX_BYTES || bytes > GO_SPAN_MAX_BYTES - s->start)
+		why = "its pages run past the address space";
+	else if (s->limit < s->start || s->limit - s->start > bytes)
+		why = "limit is outside its pages";
+	if (!why && s->state != h->span_manual) { /* a heap span's slots (manual spans have none) */
+		uint64_t esize = go_span_elem_bytes(h, s);
+		uint64_t nelems = s->nelems ? s->nelems : 1;
+		if (nelems > GO_SPAN_MAX_NELEMS)
+			why = "more slots than any size class has";
+		else if (esize > bytes || nelems > bytes / esize)
+			why = "nelems * elemsize exceeds its pages";
+		else if (s->freeindex > nelems)
+			why = "freeindex is past nelems";
+	}
+	if (!why) {
+		/* An in-use or manual span's pages are mapped (sysMap'd): pages
+		 * outside every mapping of the process mean a damaged npages or
+		 * startAddr (a bound from the memory the core describes, not from
+		 * the span's own claims). */
+		unsigned char b;
+		if (mem_read(h->rt->mem, s->start, &b, 1) == MEM_UNMAPPED ||
+		    mem_read(h->rt->mem, s->start + bytes - 1, &b, 1) == MEM_UNMAPPED)
+			why = "its pages are not mapped in the process";
+	}
+	if (!why)
+		return NULL;
+	return ct_error_fmt(CT_ERR_CORRUPT,
+			    "span 0x%" PRIx64 " is inconsistent: npages %" PRIu64 ", elemsize %" PRIu64
+			    ", nelems %" PRIu64 ", freeindex %" PRIu64 ", limit 0x%" PRIx64 ": %s",
+			    s->addr, s->npages, s->elemsize, s->nelems, s->freeindex, s->limit, why);
 }

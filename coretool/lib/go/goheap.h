@@ -63,6 +63,17 @@ struct go_heap {
 	uint64_t allspans_addr;
 	/* mspan.pinnerBits (Go 1.21+: runtime.Pinner), 0 size if absent */
 	struct dw_field f_pinnerbits;
+	/* The mheap_ fields read, for go_heap_layout (heapArena.spans: ha_spans_off). */
+	struct dw_field f_mh_arenas, f_mh_allspans, f_mh_sweepgen, f_ha_spans;
+	/* The lists of arenas: mheap_.allArenas (to 1.24), heapArenas and
+	 * userArenaArenas (1.25+); size 0 if absent. */
+	struct dw_field f_mh_arena_lists[2];
+	const char *arena_list_names[2];
+	/* Those lists at the crash, merged and sorted: the arena indices the
+	 * runtime mapped. Read apart from the arena index (mheap_.arenas), so that
+	 * an address whose index entry is damaged is still known to be in the heap. */
+	uint64_t *arena_list;
+	size_t narena_list;
 };
 
 struct ct_error *go_heap_open(const struct go_rt *rt, struct go_heap **ret);
@@ -73,13 +84,35 @@ typedef void (*go_layout_fn)(void *arg, const char *type, const char *member, ui
 void go_heap_layout(const struct go_heap *h, go_layout_fn fn, void *arg);
 void go_heap_close(struct go_heap *h);
 
-/* Finds the span of addr. Errors only when memory the answer depends on is
- * missing (CT_ERR_NOT_SAVED / CT_ERR_FAULT). */
+/* Finds the span of addr. Errors when memory the answer depends on is
+ * missing (CT_ERR_NOT_SAVED / CT_ERR_FAULT) or damaged (CT_ERR_CORRUPT: a
+ * span state that does not exist, or an in-use or manual span that fails
+ * go_span_check); *span is then zeroed and *kind GO_SPAN_NONE: whether addr is
+ * in the heap all the same, go_heap_in_arena says. */
 struct ct_error *go_heap_span_of(const struct go_heap *h, uint64_t addr, enum go_span_kind *kind,
 				 struct go_span *span);
-/* Reads an mspan structure at addr. */
+/* Is addr inside one of the heap arenas the runtime mapped (mheap_.allArenas)?
+ * Independent of the arena index, so it still answers where go_heap_span_of
+ * cannot read the index (a wild heapArena pointer): such an address is in the
+ * Go heap, its state unknown — never another region's. False when
+ * mheap_.allArenas could not be read. */
+bool go_heap_in_arena(const struct go_heap *h, uint64_t addr);
+/* Reads an mspan structure at addr. Reading checks nothing: go_span_check
+ * says whether its sizes can be believed. */
 struct ct_error *go_span_read(const struct go_heap *h, uint64_t addr, struct go_span *span);
-/* The slot of addr in an in-use span, with its allocation and mark state. */
+/* The one consistency check of a span, run by every user of a span's sizes
+ * (classify through go_span_slot, the census, cgocheck) before it trusts
+ * them: npages and startAddr give page-aligned pages that fit the address
+ * space and are mapped in the process; limit lies within them; for a heap
+ * span (not manual), nelems * elemsize fits the pages (no overflow) and
+ * freeindex <= nelems (mheap.go initSpan, mcentral.go grow). CT_ERR_CORRUPT
+ * saying which rule failed, or NULL. After it, go_span_bytes and
+ * nelems * go_span_elem_bytes cannot overflow. */
+struct ct_error *go_span_check(const struct go_heap *h, const struct go_span *span);
+/* npages * pageSize (checked by go_span_check). */
+uint64_t go_span_bytes(const struct go_heap *h, const struct go_span *span);
+/* The slot of addr in an in-use span, with its allocation and mark state
+ * (go_span_check first: an inconsistent span is CT_ERR_CORRUPT). */
 struct ct_error *go_span_slot(const struct go_heap *h, const struct go_span *span, uint64_t addr,
 			      struct go_slot *slot);
 /* The bytes of one object of the span: elemsize, or the whole span for a
