@@ -56,11 +56,12 @@ def test_elf_not_core():
 
 def test_core_without_executable(tmp_path):
     d = a_go_sample()
-    rc, out, err = run(["info", d / "core", "--exe", tmp_path / "gone"])
+    # (info itself works without the executable: tests/test_hostile_misc.py)
+    rc, out, err = run(["bt", d / "core", "--exe", tmp_path / "gone"])
     assert rc == FATAL
     assert "gone" in one_line(err)
     # the path the core names, looked up under a sysroot where it is not
-    rc, out, err = run(["--sysroot", tmp_path, "info", d / "core"])
+    rc, out, err = run(["--sysroot", tmp_path, "bt", d / "core"])
     assert rc == FATAL
     line = one_line(err)
     assert "not found" in line and "--exe" in line
@@ -71,7 +72,7 @@ def test_stripped_executable(tmp_path):
     stripped = tmp_path / "stripped"
     # the same binary without DWARF, as `go build -ldflags=-w` or strip leaves it
     subprocess.run(["strip", "-o", stripped, d / "exe"], check=True)
-    rc, out, err = run(["info", d / "core", "--exe", stripped])
+    rc, out, err = run(["bt", d / "core", "--exe", stripped])
     assert rc == FATAL
     line = one_line(err)
     assert "no DWARF" in line and "stripped" in line
@@ -172,7 +173,7 @@ def test_fifo_as_exe(tmp_path):
     d = a_go_sample()
     fifo = tmp_path / "exe"
     os.mkfifo(fifo)
-    rc, out, err = run(["--exe", fifo, "info", d / "core"], timeout=20)
+    rc, out, err = run(["--exe", fifo, "bt", d / "core"], timeout=20)
     assert rc == FATAL and "not a regular file" in one_line(err)
 
 

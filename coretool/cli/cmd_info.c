@@ -1,6 +1,7 @@
 /* coretool info CORE: what the core holds, and what it lacks. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -29,12 +30,50 @@ static const char *info_exe_match(const struct target *t)
 	return "unknown";
 }
 
-static void info_json(struct cli *cli, const struct target *t)
+/* The core's signal: a fault's address, or the sender of a signal sent by
+ * a process (kill, tgkill: SI_USER, SI_TKILL), whose siginfo has si_pid and
+ * si_uid where a fault's has si_addr. */
+static void info_signal_json(struct out *o, const struct core *c)
 {
-	struct out *o = &cli->out;
-	const struct core *c = t->core;
-	char id[96];
+	out_key(o, "signal");
+	if (!c->siginfo.present) {
+		out_null(o);
+		return;
+	}
+	const char *code = core_si_code_name(c->siginfo.code);
 	out_obj_begin(o);
+	out_kint(o, "signo", c->siginfo.signo);
+	out_kstr(o, "name", core_signal_name(c->siginfo.signo));
+	out_kint(o, "code", c->siginfo.code);
+	if (code)
+		out_kstr(o, "code_name", code);
+	if (core_siginfo_has_sender(&c->siginfo)) {
+		out_kint(o, "sender_pid", c->siginfo.pid);
+		out_kuint(o, "sender_uid", c->siginfo.uid);
+	} else {
+		out_khex(o, "addr", c->siginfo.addr);
+	}
+	out_kstr(o, "source", "core");
+	out_obj_end(o);
+}
+
+static void info_signal_text(FILE *f, const struct core *c)
+{
+	if (!c->siginfo.present) {
+		fprintf(f, "signal      none recorded (no NT_SIGINFO)\n");
+		return;
+	}
+	const char *name = core_signal_name(c->siginfo.signo), *code = core_si_code_name(c->siginfo.code);
+	fprintf(f, "signal      %s (%d), code %d", name ? name : "?", c->siginfo.signo, c->siginfo.code);
+	if (core_siginfo_has_sender(&c->siginfo))
+		fprintf(f, " (%s), sent by pid %d uid %u", code, c->siginfo.pid, c->siginfo.uid);
+	else
+		fprintf(f, ", addr 0x%" PRIx64, c->siginfo.addr);
+	fprintf(f, "  [core's NT_SIGINFO]\n");
+}
+
+static void info_core_json(struct out *o, const struct core *c)
+{
 	out_key(o, "core");
 	out_obj_begin(o);
 	out_kstr(o, "path", c->path);
@@ -51,18 +90,25 @@ static void info_json(struct cli *cli, const struct target *t)
 	out_kstr(o, "command", c->fname);
 	out_kstr(o, "args", c->psargs);
 	out_obj_end(o);
-	out_key(o, "signal");
-	if (c->siginfo.present) {
-		out_obj_begin(o);
-		out_kint(o, "signo", c->siginfo.signo);
-		out_kstr(o, "name", core_signal_name(c->siginfo.signo));
-		out_kint(o, "code", c->siginfo.code);
-		out_khex(o, "addr", c->siginfo.addr);
-		out_kstr(o, "source", "core");
-		out_obj_end(o);
-	} else {
-		out_null(o);
-	}
+	info_signal_json(o, c);
+}
+
+static void info_core_text(FILE *f, const struct core *c)
+{
+	fprintf(f, "core        %s (%" PRIu64 " bytes, %zu segments, %" PRIu64 " bytes not saved%s)\n",
+		c->path, c->size, c->nsegs, c->bytes_missing, c->truncated ? ", TRUNCATED" : "");
+	fprintf(f, "process     pid %d, ppid %d, uid %d: %s\n", c->pid, c->ppid, c->uid,
+		c->psargs[0] ? c->psargs : c->fname);
+	info_signal_text(f, c);
+}
+
+static void info_json(struct cli *cli, const struct target *t)
+{
+	struct out *o = &cli->out;
+	const struct core *c = t->core;
+	char id[96];
+	out_obj_begin(o);
+	info_core_json(o, c);
 	out_key(o, "executable");
 	out_obj_begin(o);
 	out_kstr(o, "path", t->exe_path);
@@ -131,17 +177,7 @@ static void info_text(struct cli *cli, const struct target *t)
 {
 	const struct core *c = t->core;
 	char id[96];
-	fprintf(cli->out.f, "core        %s (%" PRIu64 " bytes, %zu segments, %" PRIu64 " bytes not saved%s)\n",
-	       c->path, c->size, c->nsegs, c->bytes_missing, c->truncated ? ", TRUNCATED" : "");
-	fprintf(cli->out.f, "process     pid %d, ppid %d, uid %d: %s\n", c->pid, c->ppid, c->uid,
-	       c->psargs[0] ? c->psargs : c->fname);
-	if (c->siginfo.present) {
-		const char *name = core_signal_name(c->siginfo.signo);
-		fprintf(cli->out.f, "signal      %s (%d), code %d, addr 0x%" PRIx64 "  [core's NT_SIGINFO]\n",
-		       name ? name : "?", c->siginfo.signo, c->siginfo.code, c->siginfo.addr);
-	} else {
-		fprintf(cli->out.f, "signal      none recorded (no NT_SIGINFO)\n");
-	}
+	info_core_text(cli->out.f, c);
 	info_build_id(id, t->dw->build_id, t->dw->build_id_len);
 	fprintf(cli->out.f, "executable  %s\n            build-id %s (%s the core)\n", t->exe_path,
 	       id[0] ? id : "none", info_exe_match(t));
@@ -178,6 +214,135 @@ static void info_text(struct cli *cli, const struct target *t)
 	} else {
 		fprintf(cli->out.f, "missing     nothing\n");
 	}
+}
+
+/* ---- without the executable ----
+ *
+ * info is the verb that says what a core needs: when the executable cannot
+ * be used (not found, not the program that crashed, damaged, a Go program
+ * without DWARF), it says so and prints what the core alone holds: the
+ * process, the signal, the threads' registers, the program's build IDs from
+ * its own notes in the core, the files it mapped (NT_FILE). Exit status 1. */
+
+struct info_file {
+	const char *path;
+	uint64_t start, end;
+};
+
+/* The files the core maps (NT_FILE), each once, in order of first mapping:
+ * from its lowest start to its highest end. Returns how many (*ret: free). */
+static size_t info_core_files(const struct core *c, struct info_file **ret)
+{
+	struct info_file *v = calloc(c->nfiles ? c->nfiles : 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; v && i < c->nfiles; i++) {
+		const struct core_file_map *fm = &c->files[i];
+		size_t k = 0;
+		while (k < n && strcmp(v[k].path, fm->path))
+			k++;
+		if (k == n)
+			v[n++] = (struct info_file){ fm->path, fm->start, fm->end };
+		if (fm->start < v[k].start)
+			v[k].start = fm->start;
+		if (fm->end > v[k].end)
+			v[k].end = fm->end;
+	}
+	*ret = v;
+	return v ? n : 0;
+}
+
+static void info_core_only(struct cli *cli, const struct core *c, const struct ct_error *why)
+{
+	const char *exe = cli->exe ? cli->exe : core_exe_path(c);
+	char id[160];
+	info_build_id(id, c->exe_build_id, c->exe_build_id_len);
+	struct info_file *files;
+	size_t nfiles = info_core_files(c, &files);
+	if (cli->json) {
+		struct out *o = &cli->out;
+		out_obj_begin(o);
+		info_core_json(o, c);
+		out_key(o, "executable");
+		out_obj_begin(o);
+		out_key(o, "path");
+		exe ? out_str(o, exe) : out_null(o);
+		out_key(o, "named_by_core");
+		core_exe_path(c) ? out_str(o, core_exe_path(c)) : out_null(o);
+		/* What the core's copy of the program's notes says (null: not saved). */
+		out_key(o, "core_build_id");
+		c->exe_notes || c->exe_build_id_len ? out_str(o, id) : out_null(o);
+		out_key(o, "core_go_build_id");
+		c->exe_notes || c->exe_go_build_id[0] ? out_str(o, c->exe_go_build_id) : out_null(o);
+		out_kstr(o, "build_id_match", "unknown");
+		out_kstr(o, "error", why->msg);
+		out_kstr(o, "kind", ct_errcode_name(why->code));
+		out_obj_end(o);
+		out_key(o, "dwarf");
+		out_null(o);
+		out_key(o, "go");
+		out_null(o);
+		out_key(o, "threads");
+		out_arr_begin(o);
+		for (size_t i = 0; i < c->nthreads; i++) {
+			const struct core_thread *th = &c->threads[i];
+			out_obj_begin(o);
+			out_kint(o, "tid", th->tid);
+			out_kint(o, "signal", th->cursig);
+			out_khex(o, "pc", th->regs[CORE_REG_RIP]);
+			out_khex(o, "sp", th->regs[CORE_REG_RSP]);
+			out_key(o, "function");
+			out_null(o);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_key(o, "modules");
+		out_arr_begin(o);
+		for (size_t i = 0; i < nfiles; i++) {
+			out_obj_begin(o);
+			out_kstr(o, "name", files[i].path);
+			out_khex(o, "start", files[i].start);
+			out_khex(o, "end", files[i].end);
+			out_key(o, "build_id");
+			out_null(o);
+			out_key(o, "file");
+			out_null(o);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_key(o, "missing");
+		out_arr_begin(o);
+		out_str(o, why->msg);
+		out_arr_end(o);
+		out_obj_end(o);
+		out_end_line(o);
+	} else {
+		FILE *f = cli->out.f;
+		info_core_text(f, c);
+		fprintf(f, "executable  %s  [NOT USED: %s]\n", exe ? exe : "(not named by the core)", why->msg);
+		if (c->exe_notes || c->exe_build_id_len)
+			fprintf(f, "            the core's program: build-id %s%s%s\n", id[0] ? id : "none",
+				c->exe_go_build_id[0] ? ", Go build ID " : "", c->exe_go_build_id);
+		else
+			fprintf(f, "            the core's program: build-id unknown (its notes are not in the core)\n");
+		fprintf(f, "dwarf       unknown (needs the executable)\n");
+		if (c->exe_go_build_id[0])
+			fprintf(f, "go          a Go program (version and maps need the executable)\n");
+		else
+			fprintf(f, "go          unknown (needs the executable)\n");
+		fprintf(f, "threads     %zu\n", c->nthreads);
+		for (size_t i = 0; i < c->nthreads; i++) {
+			const struct core_thread *th = &c->threads[i];
+			const char *sig = th->cursig ? core_signal_name(th->cursig) : NULL;
+			fprintf(f, "  tid %-8d %-8s pc 0x%-14" PRIx64 " sp 0x%-14" PRIx64 " ??\n", th->tid,
+				sig ? sig : "-", th->regs[CORE_REG_RIP], th->regs[CORE_REG_RSP]);
+		}
+		fprintf(f, "files       %zu (mapped, NT_FILE)\n", nfiles);
+		for (size_t i = 0; i < nfiles; i++)
+			fprintf(f, "  0x%012" PRIx64 "-0x%012" PRIx64 "  %s\n", files[i].start, files[i].end,
+				files[i].path);
+		fprintf(f, "missing\n  %s\n", why->msg);
+	}
+	free(files);
 }
 
 struct info_layout {
@@ -244,6 +409,22 @@ int cmd_info(struct cli *cli, const struct cli_args *a)
 {
 	struct target *t;
 	struct ct_error *err = cli_open(cli, a->pos[0], &t);
+	if (err && !cli->preopened && !cli_flag(a, "--layout")) {
+		/* The core itself may still be read: then what is missing is the
+		 * executable, and that is this verb's answer, partial (exit 1). */
+		struct core *c;
+		struct ct_error *cerr = core_open(a->pos[0], &c);
+		if (cerr) {
+			ct_error_destroy(cerr);
+			return cli_fail(cli, err);
+		}
+		info_core_only(cli, c, err);
+		if (!cli->quiet)
+			fprintf(cli->err, "coretool: warning: %s\n", err->msg);
+		ct_error_destroy(err);
+		core_close(c);
+		return CT_EXIT_PARTIAL;
+	}
 	if (err)
 		return cli_fail(cli, err);
 	if (cli_flag(a, "--layout")) {

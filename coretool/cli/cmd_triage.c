@@ -1,12 +1,17 @@
 /* coretool triage CORE...: the crash report, for one core or a batch. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -26,6 +31,8 @@ struct triage_result {
 	int line;
 	char func[256];
 	int rc;
+	char *owned;      /* the buffer text points into, freed once printed */
+	bool said;        /* an error said on stderr already */
 };
 
 /* One core, in this process: renders into a memory buffer with a header line
@@ -105,22 +112,65 @@ static void triage_parse(struct triage_result *r, char *buf, size_t len)
 	r->len = len - (size_t)(nl + 1 - buf);
 }
 
+/* ---- the batch: each core in a child process, under a budget ----
+ *
+ * A core that crashes the analysis, or hangs it, or makes it eat memory,
+ * becomes an error result of its own and the batch goes on: the parent reads
+ * each child's output without blocking, kills a child past its time
+ * (--timeout), and the child's address space is limited (--max-mem,
+ * RLIMIT_AS, beyond the core's own mapping). */
+
+/* ASan reserves terabytes of shadow memory that no address-space limit
+ * admits: there the memory budget is not applied (the time budget is). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TRIAGE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TRIAGE_ASAN 1
+#endif
+#endif
+
+/* Test-only: a child whose core is the path in CORETOOL_TEST_TRIAGE_HANG
+ * writes part of a result and then sleeps for ever instead of analysing it,
+ * so that the tests of --timeout have a core that hangs deterministically.
+ * Not for use outside tests/test_hostile_misc.py. */
+#define TRIAGE_ENV_TEST_HANG "CORETOOL_TEST_TRIAGE_HANG"
+/* Test-only likewise: a child whose core is the path in
+ * CORETOOL_TEST_TRIAGE_EAT first takes memory until its budget refuses it
+ * (at most 1 GB), for the tests of --max-mem. */
+#define TRIAGE_ENV_TEST_EAT "CORETOOL_TEST_TRIAGE_EAT"
+
+struct triage_limits {
+	uint64_t timeout;   /* seconds; 0: none */
+	uint64_t max_mem;   /* MB; 0: none */
+};
+
 struct triage_job {
 	pid_t pid;
-	int fd;
+	int fd;           /* -1 once the child closed its end */
 	size_t idx;
 	char *buf;
 	size_t len, cap;
+	double start;     /* CLOCK_MONOTONIC seconds */
 };
 
-static void triage_job_read(struct triage_job *j)
+static double triage_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Reads what the child wrote so far (the fd is non-blocking). true: the
+ * child closed its end (end of file, or an error). */
+static bool triage_job_read(struct triage_job *j)
 {
 	for (;;) {
 		if (j->cap - j->len < 65536) {
 			size_t ncap = j->cap ? j->cap * 2 : 131072;
 			char *n = realloc(j->buf, ncap);
 			if (!n)
-				return;
+				return true;
 			j->buf = n;
 			j->cap = ncap;
 		}
@@ -131,16 +181,217 @@ static void triage_job_read(struct triage_job *j)
 		}
 		if (k < 0 && errno == EINTR)
 			continue;
-		return;
+		return !(k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 	}
 }
 
-/* Each core in a child process: a core that crashes or hangs the analysis
- * becomes an error result, and the batch goes on. */
+/* A field of /proc/self/status in kB ("VmPeak", "VmSize"), or 0. With
+ * read(2) into the stack: the heap may be what ran out. */
+static uint64_t triage_vm_kb(const char *field)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t len = 0, k;
+	while (fd >= 0 && len < (ssize_t)sizeof(buf) - 1 &&
+	       ((k = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0 || (k < 0 && errno == EINTR)))
+		len += k > 0 ? k : 0;
+	if (fd >= 0)
+		close(fd);
+	buf[len] = 0;
+	size_t n = strlen(field);
+	for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, field, n) && p[n] == ':')
+			return strtoull(p + n + 1, NULL, 10);
+	return 0;
+}
+
+/* In the child, before the analysis: the memory budget, no core dumps of
+ * our own, and the test hooks. The budget is address space (RLIMIT_AS) on
+ * top of what the process holds when it starts and of the core, which is
+ * mapped whole; returns the limit set, in kB (0: none). */
+static uint64_t triage_child_setup(const struct triage_limits *lim, const char *core, FILE *f)
+{
+	struct rlimit rl = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &rl);
+	uint64_t limit_kb = 0;
+#ifndef TRIAGE_ASAN
+	struct stat sb;
+	if (lim->max_mem) {
+		uint64_t core_kb = stat(core, &sb) == 0 ? ((uint64_t)sb.st_size + 4095) >> 10 : 0;
+		limit_kb = triage_vm_kb("VmSize") + core_kb + (lim->max_mem << 10);
+		rl.rlim_cur = rl.rlim_max = (rlim_t)(limit_kb << 10);
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			limit_kb = 0;
+	}
+#else
+	(void)lim;
+#endif
+	const char *hang = getenv(TRIAGE_ENV_TEST_HANG);
+	if (hang && *hang && !strcmp(hang, core)) {
+		fputs("#\t", f);
+		fflush(f);
+		for (;;)
+			pause();
+	}
+	/* Test-only as well: memory taken (and touched) 1 MB at a time until
+	 * the budget refuses it, at most 1 GB, then given back; the analysis
+	 * runs after. */
+	const char *eat = getenv(TRIAGE_ENV_TEST_EAT);
+	if (eat && *eat && !strcmp(eat, core)) {
+		char *volatile chunks[1024];
+		size_t n = 0;
+		for (; n < 1024 && (chunks[n] = malloc(1 << 20)); n++)
+			for (size_t k = 0; k < (1 << 20); k += 4096)
+				((volatile char *)chunks[n])[k] = 1;
+		while (n)
+			free(chunks[--n]);
+	}
+	return limit_kb;
+}
+
+/* The child's exit status when its analysis did not fit the memory budget:
+ * the parent reports kind "memory" instead of what the analysis said. */
+#define TRIAGE_EXIT_MEMORY 3
+
+/* Did the analysis run into the memory budget? A library may turn a refused
+ * allocation into any failure, or into a silently poorer answer (libdw says
+ * "no such DIE"), so no result is believed whose process came near the
+ * limit: its peak address space (VmPeak, what RLIMIT_AS bounds) within a
+ * margin of it, half the budget from 8 MB to 64 MB (an allocation refused
+ * is one that would have gone past the limit; a larger one is an "out of
+ * memory" error the analysis reports). */
+static bool triage_over_budget(const struct triage_limits *lim, uint64_t limit_kb)
+{
+	if (!limit_kb)
+		return false;
+	uint64_t slack = (lim->max_mem << 10) / 2;
+	slack = slack < (8u << 10) ? (8u << 10) : slack > (64u << 10) ? (64u << 10) : slack;
+	return triage_vm_kb("VmPeak") + slack >= limit_kb;
+}
+
+/* The result of a core the child gave no result for: an error object (JSON)
+ * or lines (text) of our own, said on stderr too. */
+static void triage_error_result(struct cli *cli, struct triage_result *r, const char *core,
+				const char *why, const char *kind)
+{
+	r->rc = CT_EXIT_FATAL;
+	snprintf(r->klass, sizeof(r->klass), "error");
+	snprintf(r->verdict, sizeof(r->verdict), "%s", why);
+	r->signature[0] = 0;
+	char *owned = NULL;
+	size_t len = 0;
+	FILE *mf = open_memstream(&owned, &len);
+	if (mf) {
+		if (cli->json) {
+			struct out eo;
+			out_init(&eo, mf, true);
+			out_obj_begin(&eo);
+			out_kstr(&eo, "core", core);
+			out_kstr(&eo, "error", why);
+			out_kstr(&eo, "kind", kind);
+			out_obj_end(&eo);
+			out_end_line(&eo);
+		} else {
+			fprintf(mf, "core:      %s\nerror:     %s\n", core, why);
+		}
+		fclose(mf);
+	}
+	r->text = owned;
+	r->len = owned ? len : 0;
+	fprintf(cli->err, "coretool: %s: %s\n", core, why);
+	r->said = true;
+}
+
+/* A child that ended: its result, as it wrote it or as we say it. */
+static void triage_job_result(struct cli *cli, struct triage_job *j, int status, char **cores,
+			      const struct triage_limits *lim, struct triage_result *r)
+{
+	r->core = cores[j->idx];
+	char why[160];
+	if (WIFEXITED(status) && WEXITSTATUS(status) == TRIAGE_EXIT_MEMORY) {
+		free(j->buf);
+		j->buf = NULL;
+		snprintf(why, sizeof(why), "out of memory: over the memory budget of %" PRIu64
+			 " MB per core (--max-mem)", lim->max_mem);
+		triage_error_result(cli, r, cores[j->idx], why, "memory");
+		return;
+	}
+	if (WIFEXITED(status) && j->len > 1 && j->buf[0] == '#' && memchr(j->buf, '\n', j->len)) {
+		r->rc = WEXITSTATUS(status);
+		triage_parse(r, j->buf, j->len);
+		/* An allocation the memory budget refused: say it was the budget. */
+		if (lim->max_mem && !strcmp(r->klass, "error") && strstr(r->verdict, "out of memory")) {
+			snprintf(why, sizeof(why), "out of memory: over the memory budget of %" PRIu64
+				 " MB per core (--max-mem)", lim->max_mem);
+			free(j->buf);
+			triage_error_result(cli, r, cores[j->idx], why, "memory");
+		} else {
+			/* r->text points into buf: handed over. */
+			r->owned = j->buf;
+		}
+		j->buf = NULL;
+		return;
+	}
+	free(j->buf);
+	j->buf = NULL;
+	const char *budget = "";
+	char bud[64] = "";
+	if (lim->max_mem) {
+		snprintf(bud, sizeof(bud), " (memory budget %" PRIu64 " MB)", lim->max_mem);
+		budget = bud;
+	}
+	if (WIFSIGNALED(status))
+		snprintf(why, sizeof(why), "coretool died on this core (signal %d)%s", WTERMSIG(status), budget);
+	else
+		snprintf(why, sizeof(why), "coretool ended on this core without a result (exit status %d)%s",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1, budget);
+	triage_error_result(cli, r, cores[j->idx], why, "crash");
+}
+
+static void triage_emit(struct cli *cli, struct triage_result *r, size_t n, bool quiet)
+{
+	/* A core that could not be read is said on stderr too (exit status 1). */
+	if (!r->said && !strcmp(r->klass, "error")) {
+		bool named = r->core && strstr(r->verdict, r->core);
+		fprintf(cli->err, "coretool: %s%s%s\n", named ? "" : r->core, named ? "" : ": ", r->verdict);
+		r->said = true;
+	}
+	/* Print as results come: reports are independent (JSON Lines). */
+	if (r->text && !quiet)
+		fwrite(r->text, 1, r->len, cli->out.f);
+	if (!cli->json && n > 1 && !quiet)
+		fputc('\n', cli->out.f);
+	fflush(cli->out.f);
+	/* text points into owned (a child's output), or is its own buffer. */
+	if (r->owned)
+		free(r->owned);
+	else
+		free(r->text);
+	r->owned = NULL;
+	r->text = NULL;
+	r->len = 0;
+}
+
+/* Each core in a child process: a core that crashes, hangs (past
+ * lim->timeout) or runs out of its memory budget becomes an error result,
+ * and the batch goes on. */
 static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
-			 struct triage_result *res, bool quiet)
+			 struct triage_result *res, bool quiet, const struct triage_limits *lim)
 {
 	struct triage_job *running = calloc(jobs, sizeof(*running));
+	struct pollfd *pfd = calloc(jobs, sizeof(*pfd));
+	int *map = calloc(jobs, sizeof(*map));
+	if (!running || !pfd || !map) {
+		free(running);
+		free(pfd);
+		free(map);
+		for (size_t i = 0; i < n; i++) {
+			res[i].core = cores[i];
+			triage_error_result(cli, &res[i], cores[i], "out of memory", "nomem");
+			triage_emit(cli, &res[i], n, quiet);
+		}
+		return;
+	}
 	size_t next = 0, done = 0;
 	int nrun = 0;
 	bool progress = isatty(2) && n > 1 && !cli->quiet;
@@ -153,10 +404,18 @@ static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
 			pid_t pid = fork();
 			if (pid == 0) {
 				close(fds[0]);
+				/* A buffer of its own: the first write must not need the
+				 * heap the budget may refuse. */
+				static char obuf[1 << 16];
 				FILE *f = fdopen(fds[1], "w");
+				if (f)
+					setvbuf(f, obuf, _IOFBF, sizeof(obuf));
+				uint64_t limit_kb = f ? triage_child_setup(lim, cores[next], f) : 0;
 				int rc = f ? triage_one(cli, cores[next], f) : CT_EXIT_FATAL;
 				if (f)
 					fclose(f);
+				if (triage_over_budget(lim, limit_kb))
+					rc = TRIAGE_EXIT_MEMORY;
 				_exit(rc);
 			}
 			close(fds[1]);
@@ -164,85 +423,87 @@ static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
 				close(fds[0]);
 				break;
 			}
+			fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
 			for (int k = 0; k < jobs; k++)
 				if (!running[k].pid) {
-					running[k] = (struct triage_job){ pid, fds[0], next, NULL, 0, 0 };
+					running[k] = (struct triage_job){ pid, fds[0], next, NULL, 0, 0, triage_now() };
 					break;
 				}
 			next++;
 			nrun++;
 		}
-		/* Drain whichever child has output, reap whichever ended. */
-		struct pollfd pfd[jobs];
-		int map[jobs], np = 0;
-		for (int k = 0; k < jobs; k++)
-			if (running[k].pid) {
-				pfd[np] = (struct pollfd){ running[k].fd, POLLIN, 0 };
-				map[np++] = k;
+		if (nrun == 0) {
+			/* No child could be started (out of processes or pipes): the
+			 * cores left are errors, not silence. */
+			for (; next < n; next++, done++) {
+				triage_error_result(cli, &res[next], cores[next],
+						    "cannot start a process for this core", "crash");
+				res[next].core = cores[next];
+				triage_emit(cli, &res[next], n, quiet);
 			}
-		if (np == 0)
 			break;
-		poll(pfd, np, 1000);
-		for (int q = 0; q < np; q++) {
-			if (!(pfd[q].revents & (POLLIN | POLLHUP | POLLERR)))
+		}
+		/* Wait for output, an end, or the nearest deadline. */
+		double now = triage_now(), wait = 1.0;
+		int np = 0;
+		bool exiting = false;
+		for (int k = 0; k < jobs; k++) {
+			struct triage_job *j = &running[k];
+			if (!j->pid)
 				continue;
-			struct triage_job *j = &running[map[q]];
-			triage_job_read(j);
-			if (!(pfd[q].revents & POLLHUP) && !(pfd[q].revents & POLLERR)) {
-				char c;
-				if (read(j->fd, &c, 0) != 0)
-					continue;
+			if (lim->timeout) {
+				double left = j->start + (double)lim->timeout - now;
+				wait = left < wait ? left : wait;
 			}
-			int status;
-			if (waitpid(j->pid, &status, 0) < 0)
-				continue;
-			triage_job_read(j);
-			close(j->fd);
-			struct triage_result *r = &res[j->idx];
-			r->core = cores[j->idx];
-			char *owned; /* the buffer r->text points into, freed once printed */
-			if (WIFEXITED(status)) {
-				r->rc = WEXITSTATUS(status);
-				owned = j->buf ? j->buf : strdup("");
-				triage_parse(r, owned, owned ? j->len : 0);
+			if (j->fd >= 0) {
+				pfd[np] = (struct pollfd){ j->fd, POLLIN, 0 };
+				map[np++] = k;
 			} else {
-				/* The analysis itself died: say so as this core's result. */
-				int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-				r->rc = CT_EXIT_FATAL;
-				snprintf(r->klass, sizeof(r->klass), "error");
-				free(j->buf);
-				size_t len = 0;
-				owned = NULL;
-				FILE *mf = open_memstream(&owned, &len);
-				if (mf) {
-					char why[64];
-					snprintf(why, sizeof(why), "coretool died on this core (signal %d)", sig);
-					if (cli->json) {
-						struct out eo;
-						out_init(&eo, mf, true);
-						out_obj_begin(&eo);
-						out_kstr(&eo, "core", cores[j->idx]);
-						out_kstr(&eo, "error", why);
-						out_obj_end(&eo);
-						out_end_line(&eo);
-					} else {
-						fprintf(mf, "core:      %s\nerror:     %s\n", cores[j->idx], why);
-					}
-					fclose(mf);
-				}
-				r->text = owned;
-				r->len = owned ? len : 0;
+				exiting = true; /* closed its end: reaped below */
 			}
-			j->buf = NULL;
-			/* Print as results come: reports are independent (JSON Lines). */
-			if (r->text && !quiet)
-				fwrite(r->text, 1, r->len, cli->out.f);
-			if (!cli->json && n > 1 && !quiet)
-				fputc('\n', cli->out.f);
-			fflush(cli->out.f);
-			free(owned);
-			r->text = NULL;
-			r->len = 0;
+		}
+		if (exiting && wait > 0.01)
+			wait = 0.01;
+		poll(pfd, np, wait > 0 ? (int)(wait * 1000) + 1 : 0); /* EINTR: look again */
+		for (int q = 0; q < np; q++) {
+			struct triage_job *j = &running[map[q]];
+			if ((pfd[q].revents & (POLLIN | POLLHUP | POLLERR)) && triage_job_read(j)) {
+				close(j->fd);
+				j->fd = -1;
+			}
+		}
+		now = triage_now();
+		for (int k = 0; k < jobs; k++) {
+			struct triage_job *j = &running[k];
+			if (!j->pid)
+				continue;
+			struct triage_result *r = &res[j->idx];
+			int status;
+			pid_t w = waitpid(j->pid, &status, WNOHANG);
+			if (w == j->pid && j->fd >= 0) {
+				/* Ended: what is left in the pipe is all of it. */
+				triage_job_read(j);
+				close(j->fd);
+				j->fd = -1;
+			}
+			if (w == j->pid) {
+				triage_job_result(cli, j, status, cores, lim, r);
+			} else if (lim->timeout && now - j->start >= (double)lim->timeout) {
+				kill(j->pid, SIGKILL);
+				waitpid(j->pid, &status, 0);
+				if (j->fd >= 0)
+					close(j->fd);
+				j->fd = -1;
+				free(j->buf);
+				j->buf = NULL;
+				char why[96];
+				snprintf(why, sizeof(why), "timed out after %" PRIu64 " s", lim->timeout);
+				r->core = cores[j->idx];
+				triage_error_result(cli, r, cores[j->idx], why, "timeout");
+			} else {
+				continue;
+			}
+			triage_emit(cli, r, n, quiet);
 			j->pid = 0;
 			nrun--;
 			done++;
@@ -253,6 +514,8 @@ static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
 	if (progress)
 		fputc('\n', cli->err);
 	free(running);
+	free(pfd);
+	free(map);
 }
 
 static int triage_sig_cmp(const void *a, const void *b)
@@ -430,14 +693,27 @@ static void triage_sarif(struct cli *cli, struct triage_result *res, size_t n)
 	free(v);
 }
 
+/* Was the option given on the command line (not only its default)? */
+static bool triage_opt_given(const struct cli_args *a, const char *name)
+{
+	for (int k = 0; a->verb->opts[k].name && k < CLI_MAX_OPTS; k++)
+		if (!strcmp(a->verb->opts[k].name, name))
+			return a->set[k];
+	return false;
+}
+
 int cmd_triage(struct cli *cli, const struct cli_args *a)
 {
 	int jobs = (int)cli_num(a, "--jobs");
 	bool summary = cli_flag(a, "--summary"), sarif = cli_flag(a, "--sarif");
+	struct triage_limits lim = { cli_num(a, "--timeout"), cli_num(a, "--max-mem") };
 	char **cores = a->pos;
 	size_t n = (size_t)a->npos;
 	int rc = CT_EXIT_OK;
-	if (n == 1 && !summary && !sarif) {
+	/* One core is analysed in this process (also in a session), unless a
+	 * budget is asked for: then in a child like a batch's. */
+	bool budget = triage_opt_given(a, "--timeout") || triage_opt_given(a, "--max-mem");
+	if (n == 1 && !summary && !sarif && (!budget || cli->preopened)) {
 		/* One core: in this process, the report straight to stdout. */
 		char *buf = NULL;
 		size_t len = 0;
@@ -456,18 +732,21 @@ int cmd_triage(struct cli *cli, const struct cli_args *a)
 		struct triage_result *res = calloc(n, sizeof(*res));
 		if (!res)
 			return CT_EXIT_FATAL;
-		triage_batch(cli, cores, n, jobs, res, sarif);
+		triage_batch(cli, cores, n, jobs, res, sarif, &lim);
 		for (size_t i = 0; i < n; i++) {
 			if (!res[i].core)
 				res[i].core = cores[i];
 			if (res[i].rc != CT_EXIT_OK)
 				rc = CT_EXIT_PARTIAL;
 		}
+		/* One core under a budget: its own status, as in this process (a
+		 * core past its budget has no result: fatal). */
+		if (n == 1 && !summary && !sarif)
+			rc = res[0].rc;
 		if (sarif)
 			triage_sarif(cli, res, n);
 		else if (summary)
 			triage_summary(cli, res, n);
-		/* The result texts were printed as they came; the buffers are freed with the process. */
 		free(res);
 	}
 	return rc;

@@ -138,6 +138,14 @@ static const struct cli_opt triage_opts[] = {
 	{ "--sarif", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, CLI_OPT_CORES_ONLY,
 	  "instead of reports, one SARIF 2.1.0 log with one result per\n"
 	  "signature (for code-scanning dashboards)" },
+	{ "--timeout", NULL, CLI_OPT_UINT, "SECONDS", 0, 604800, 300, CLI_OPT_CORES_ONLY,
+	  "give up on a core after SECONDS: its result is an error\n"
+	  "(kind timeout) and the batch goes on; 0: no limit" },
+	{ "--max-mem", NULL, CLI_OPT_UINT, "MB", 0, 1u << 24, 4096, CLI_OPT_CORES_ONLY,
+	  "memory budget per core: the analysing process's address\n"
+	  "space beyond the core's own mapping (RLIMIT_AS; not under\n"
+	  "ASan); a core that comes near it is an error (kind\n"
+	  "memory); 0: no limit" },
 	{ 0 },
 };
 static const char triage_help[] =
@@ -151,7 +159,12 @@ static const char triage_help[] =
 	"verdict and two signatures for grouping (the program's own frames; all).\n";
 static const char triage_notes[] =
 	"With --json: one JSON object per core per line (JSON Lines); a core that\n"
-	"cannot be read gives {\"core\": ..., \"error\": ...}.\n"
+	"cannot be read gives {\"core\": ..., \"error\": ..., \"kind\": ...}, and so\n"
+	"does one past its budget (kind timeout or memory) or one that kills the\n"
+	"analysis (kind crash).\n"
+	"\n"
+	"Several cores (or one with --summary, --sarif, --timeout or --max-mem) are\n"
+	"each analysed in a process of their own, under the time and memory budget.\n"
 	"\n"
 	"Classes: null-deref, c-use-after-free, go-use-after-free, wild-pointer,\n"
 	"stack-overflow, c-heap-corruption, double-free, concurrent-map-write,\n"
@@ -189,7 +202,14 @@ static const char cgocheck_help[] =
 	"  objects.\n"
 	"Pointers on thread stacks are listed apart (they may be in flight in a call).\n";
 static const char cgocheck_notes[] =
-	"Exit status: 0 when nothing is dangling, 1 when something is.\n";
+	"Exit status (1 is not \"partial\" here: it says what the audit found):\n"
+	"  0   whole audit, nothing dangling\n"
+	"  1   whole audit, something dangling\n"
+	"  3   partial audit: memory it needed missing or unreadable (said on stderr);\n"
+	"      what it could not see may dangle too (summary.dangling counts what it saw)\n"
+	"  2, 64  fatal, usage (as below)\n"
+	"With --json, summary.truncated is true when the findings are not all there\n"
+	"(the list was cut, or the audit is partial).\n";
 
 static const struct cli_opt heap_opts[] = {
 	{ "--top", NULL, CLI_OPT_UINT, "N", 1, UINT32_MAX, 0, CLI_OPT_NO_DEFAULT,

@@ -351,8 +351,8 @@ static void healthy_verdicts(struct cheap *c)
 	expect(c, BRK + o.b1 + 16, tst, tbin, BRK + o.b1, "tcache 1");
 	expect(c, BRK + o.b2 + 0x80, tst, tbin, BRK + o.b2, "tcache 2");
 	expect(c, BRK + o.f1 + 16, CHEAP_FREE, CHEAP_BIN_FASTBIN, BRK + o.f1, "fastbin");
-	/* G1's prev_size belongs to G1: F1 before it is free. */
-	expect(c, BRK + o.g1, CHEAP_ALLOCATED, CHEAP_BIN_NONE, BRK + o.g1, "after fastbin");
+	/* G1's prev_size is the last word of F1's usable size: F1's (free, fastbin). */
+	expect(c, BRK + o.g1, CHEAP_FREE, CHEAP_BIN_FASTBIN, BRK + o.f1, "after fastbin");
 	expect(c, BRK + o.s1 + 16, CHEAP_FREE, CHEAP_BIN_SMALL, BRK + o.s1, "small");
 	expect(c, BRK + o.l1 + 0x400, CHEAP_FREE, CHEAP_BIN_LARGE, BRK + o.l1, "large");
 	expect(c, BRK + o.u1 + 16, CHEAP_FREE, CHEAP_BIN_UNSORTED, BRK + o.u1, "unsorted");

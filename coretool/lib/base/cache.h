@@ -29,7 +29,10 @@ struct cache_blob {
 const char *cache_dir(void);
 
 /* Loads the entry of (key, kind) whose fingerprint is fp. false: none, or not
- * valid (then why, if not NULL, says what; "" for a plain miss). */
+ * valid (then why, if not NULL, says what; "" for a plain miss). The checks
+ * prove the file intact and made for this binary, not its contents sane: the
+ * caller checks every field it takes as if it had just derived it (cheap.c
+ * cheap_cached_take, dw.c dw_cache_take), and a field that fails is a miss. */
 bool cache_load(const char *key, const char *kind, uint64_t fp, struct cache_blob *ret,
 		char *why, size_t whylen);
 /* Writes an entry from parts laid end to end, atomically (a reader sees the

@@ -16,6 +16,7 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,7 @@ bool cheap_read_u64(const struct cheap *c, uint64_t addr, uint64_t *ret)
 
 uint64_t cheap_ms_u64(const struct cheap *c, const struct cheap_arena *a, uint32_t off)
 {
-	return off + 8 <= c->L.ms_size ? mem_load(a->state + off, 8) : 0;
+	return (uint64_t)off + 8 <= c->L.ms_size ? mem_load(a->state + off, 8) : 0;
 }
 
 const struct cheap_region *cheap_region_of(const struct cheap *c, uint64_t addr)
@@ -241,27 +242,60 @@ static void cheap_dwarf_scan_cu(Dwarf_Die *cu, struct cheap_dwtypes *ty)
 		L->field = (uint32_t)o_;                                     \
 	} while (0)
 
-/* Offsets that stay inside the structures they index (DWARF is input too). */
+/* Is [off, off + len) inside a structure of size total? In 64 bits: a
+ * hostile offset near 2^32 must not wrap back inside. */
+static bool cheap_fits(uint64_t off, uint64_t len, uint64_t total)
+{
+	return off <= total && len <= total - off;
+}
+
+/* The one check of a layout that did not come from the table: read from
+ * libc's DWARF (input like any other) or from a cache file (whose checksum
+ * proves it intact, not sane). Every field is checked, in 64-bit arithmetic,
+ * against what the code that indexes with it assumes: offsets inside the
+ * structures they index, counts within the buffers they size, and the
+ * constants DWARF does not carry equal to the table's (x86-64, LP64). */
 static bool cheap_layout_sane(const struct cheap_layout *L)
 {
-	uint32_t end8[] = { L->ms_top, L->ms_last_remainder, L->ms_next, L->ms_next_free,
-			    L->ms_attached_threads, L->ms_system_mem, L->ms_max_system_mem,
-			    L->ms_fastbins + 8 * L->nfastbins - 8, L->ms_bins + 16 * (L->nbins - 1) - 8 };
-	for (size_t i = 0; i < sizeof(end8) / sizeof(end8[0]); i++)
-		if (end8[i] + 8 > L->ms_size)
+	const struct cheap_layout *T = &cheap_layouts[0];
+	/* Not in DWARF: copied from the table's newest row (cheap_debuginfo). */
+	if (L->since != T->since || L->until != T->until || L->size_sz != T->size_sz ||
+	    L->align != T->align || L->minsize != T->minsize || L->nsmallbins != T->nsmallbins ||
+	    L->pagesize != T->pagesize || L->heap_max != T->heap_max || L->flags_mask != T->flags_mask)
+		return false;
+	/* struct malloc_state */
+	uint64_t ms = L->ms_size;
+	if (ms < 64 || ms > 0x10000 || (ms & 7))
+		return false;
+	const uint32_t w8[] = { L->ms_top, L->ms_last_remainder, L->ms_next, L->ms_next_free,
+				L->ms_attached_threads, L->ms_system_mem, L->ms_max_system_mem };
+	for (size_t i = 0; i < sizeof(w8) / sizeof(w8[0]); i++)
+		if (!cheap_fits(w8[i], 8, ms))
 			return false;
-	if (L->ms_mutex + 4 > L->ms_size || L->ms_flags + 4 > L->ms_size ||
-	    (L->ms_have_fastchunks >= 0 && (uint32_t)L->ms_have_fastchunks + 4 > L->ms_size))
+	if (!cheap_fits(L->ms_mutex, 4, ms) || !cheap_fits(L->ms_flags, 4, ms) ||
+	    !cheap_fits(L->ms_binmap, 4, ms) ||
+	    (L->ms_have_fastchunks < -1 ||
+	     (L->ms_have_fastchunks >= 0 && !cheap_fits((uint32_t)L->ms_have_fastchunks, 4, ms))))
 		return false;
-	if (L->nbins < 2 || L->nbins > 1024 || L->ms_size > 0x10000)
+	if (L->nfastbins > CHEAP_MAX_NFASTBINS || !cheap_fits(L->ms_fastbins, 8ull * L->nfastbins, ms))
 		return false;
-	if (L->hi_ar_ptr + 8 > L->hi_sizeof || L->hi_prev + 8 > L->hi_sizeof ||
-	    L->hi_size + 8 > L->hi_sizeof || L->hi_sizeof > 4096)
+	/* bins[NBINS * 2 - 2]; bin_at(1) is 16 bytes before bins[0]. */
+	if (L->nbins < 2 || L->nbins > 1024 || L->nsmallbins > L->nbins || L->ms_bins < 16 ||
+	    !cheap_fits(L->ms_bins, 16ull * (L->nbins - 1), ms))
 		return false;
-	if (L->tc_counts_size &&
-	    (L->tc_bins > CHEAP_MAX_TCACHE_BINS ||
-	     L->tc_bins * L->tc_counts_size > L->tc_entries ||
-	     L->tc_entries + 8 * L->tc_bins > L->tc_sizeof || L->tc_sizeof > 4096))
+	/* heap_info: the arena of a heap's first chunk follows it. */
+	uint64_t hi = L->hi_sizeof;
+	if (hi < 32 || hi > 4096 || (hi & 7) || !cheap_fits(L->hi_ar_ptr, 8, hi) ||
+	    !cheap_fits(L->hi_prev, 8, hi) || !cheap_fits(L->hi_size, 8, hi) ||
+	    !cheap_fits(L->hi_mprotect_size, 8, hi))
+		return false;
+	/* tcache_perthread_struct: counts[tc_bins] then entries[tc_bins] at tc_entries. */
+	if (!L->tc_counts_size)
+		return !L->tc_bins && !L->tc_entries && !L->tc_sizeof;
+	if ((L->tc_counts_size != 1 && L->tc_counts_size != 2) || !L->tc_bins ||
+	    L->tc_bins > CHEAP_MAX_TCACHE_BINS || L->tc_sizeof > 4096 ||
+	    (uint64_t)L->tc_bins * L->tc_counts_size > L->tc_entries ||
+	    !cheap_fits(L->tc_entries, 8ull * L->tc_bins, L->tc_sizeof))
 		return false;
 	return true;
 }
@@ -380,10 +414,31 @@ static bool cheap_debuginfo(const struct cheap_module *m, struct cheap_dbg *d)
 	return true;
 }
 
+/* The one check of what libc's debug info says, whether just read from it
+ * or taken from the cache: main_arena and mp_ inside libc's mapping and
+ * aligned, the offset of mp_.sbrk_base inside a malloc_par, the layout sane
+ * (cheap_layout_sane). false: main_arena is not usable (then it is searched
+ * for); a layout that is not sane is dropped (the table's rows are tried). */
+static bool cheap_dbg_check(const struct cheap_module *m, struct cheap_dbg *d)
+{
+	uint64_t span = m->end > m->start ? m->end - m->start : 0;
+	if (d->main_arena < m->start || d->main_arena - m->start >= span || (d->main_arena & 7))
+		return false;
+	if (d->mp && (d->mp < m->start || d->mp - m->start >= span || (d->mp & 7)))
+		d->mp = 0;
+	if (d->sbrk_off != UINT64_MAX && (!d->mp || d->sbrk_off > 4096 - 8 || (d->sbrk_off & 7)))
+		d->sbrk_off = UINT64_MAX;
+	if (d->have_layout && !cheap_layout_sane(&d->L))
+		d->have_layout = false;
+	return true;
+}
+
 /* The same, through the cache (cache.h) keyed by libc's build ID: reading
  * libc's DWARF costs more than walking a million chunks. Only a found
  * main_arena is cached, so that installing libc6-dbg later is noticed.
- * Bump CHEAP_CACHE_FORMAT when struct cheap_layout changes. */
+ * Bump CHEAP_CACHE_FORMAT when struct cheap_layout changes. An entry is
+ * taken only if it is exactly what cheap_dbg_check passes unchanged: a
+ * checksum proves the file intact, not its contents sane. */
 #define CHEAP_CACHE_FORMAT 1
 
 struct cheap_cached {
@@ -392,7 +447,62 @@ struct cheap_cached {
 	struct cheap_layout L;             /* L.name not kept */
 };
 
-static bool cheap_debuginfo_cached(const struct cheap_module *m, struct cheap_dbg *d)
+/* An entry's fields, checked as if read from libc's debug info. */
+static bool cheap_cached_take(const struct cheap_module *m, const struct cache_blob *b,
+			      struct cheap_dbg *d)
+{
+	struct cheap_cached cc;
+	if (b->len != sizeof(cc))
+		return false;
+	/* The bools are bytes of the file: only 0 and 1 may be loaded as bool. */
+	const size_t bools[] = { offsetof(struct cheap_cached, L) + offsetof(struct cheap_layout, tc_key),
+				 offsetof(struct cheap_cached, L) + offsetof(struct cheap_layout, safe_linking) };
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (b->data[bools[i]] > 1)
+			return false;
+	memcpy(&cc, b->data, sizeof(cc));
+	cc.L.name = "DWARF";
+	uint64_t span = m->end > m->start ? m->end - m->start : 0;
+	if (cc.format != CHEAP_CACHE_FORMAT || cc.have_layout > 1 || !cc.main_arena ||
+	    cc.main_arena >= span || cc.mp >= span)
+		return false;
+	*d = (struct cheap_dbg){ m->start + cc.main_arena, cc.mp ? m->start + cc.mp : 0, cc.sbrk_off,
+				 cc.have_layout != 0, cc.L };
+	struct cheap_dbg chk = *d;
+	return cheap_dbg_check(m, &chk) && chk.mp == d->mp && chk.sbrk_off == d->sbrk_off &&
+	       chk.have_layout == d->have_layout;
+}
+
+static int cheap_arena_score(const struct cheap_layout *L, const unsigned char *b, uint64_t addr,
+			     bool main_candidate);
+
+/* Does a malloc_state that validates sit at d->main_arena in the process,
+ * read with d's layout (else any row of the table)? What a cached entry
+ * says is checked against the memory too: an entry that names another
+ * place than libc's debug info would is not taken. */
+static bool cheap_dbg_validates(const struct mem *mem, const struct cheap_dbg *d)
+{
+	const struct cheap_layout *rows[CHEAP_NLAYOUTS + 1];
+	size_t n = 0;
+	uint32_t msz = 0;
+	if (d->have_layout)
+		rows[n++] = &d->L;
+	else
+		for (size_t i = 0; i < CHEAP_NLAYOUTS; i++)
+			rows[n++] = &cheap_layouts[i];
+	for (size_t i = 0; i < n; i++)
+		msz = rows[i]->ms_size > msz ? rows[i]->ms_size : msz;
+	unsigned char *b = malloc(msz);
+	bool ok = b && mem_read(mem, d->main_arena, b, msz) == MEM_OK;
+	size_t i = 0;
+	while (ok && i < n && cheap_arena_score(rows[i], b, d->main_arena, true) < 0)
+		i++;
+	free(b);
+	return ok && i < n;
+}
+
+static bool cheap_debuginfo_cached(const struct cheap_module *m, const struct mem *mem,
+				   struct cheap_dbg *d)
 {
 	char key[2 * CHEAP_BUILD_ID_MAX + 1];
 	uint64_t fp = cache_hash(CACHE_HASH_INIT, "malloc", 6);
@@ -402,35 +512,26 @@ static bool cheap_debuginfo_cached(const struct cheap_module *m, struct cheap_db
 		snprintf(key + 2 * i, 3, "%02x", m->build_id[i]);
 	key[2 * m->build_id_len] = 0;
 	struct cache_blob b;
-	struct cheap_cached cc;
-	uint64_t span = m->end - m->start;
 	if (m->build_id_len && cache_load(key, "malloc", fp, &b, NULL, 0)) {
-		bool ok = b.len == sizeof(cc);
-		if (ok)
-			memcpy(&cc, b.data, sizeof(cc));
+		bool ok = cheap_cached_take(m, &b, d) && cheap_dbg_validates(mem, d);
 		cache_release(&b);
-		ok = ok && cc.format == CHEAP_CACHE_FORMAT && cc.main_arena < span && cc.mp < span;
-		if (ok && cc.have_layout) {
-			cc.L.name = "DWARF";
-			ok = cheap_layout_sane(&cc.L);
-		}
-		if (ok) {
-			*d = (struct cheap_dbg){ m->start + cc.main_arena, cc.mp ? m->start + cc.mp : 0,
-						 cc.sbrk_off, cc.have_layout != 0, cc.L };
+		if (ok)
 			return true;
-		}
 	}
-	if (!cheap_debuginfo(m, d))
+	if (!cheap_debuginfo(m, d) || !cheap_dbg_check(m, d))
 		return false;
-	if (m->build_id_len && d->main_arena - m->start < span && (!d->mp || d->mp - m->start < span)) {
+	if (m->build_id_len) {
+		struct cheap_cached cc;
 		memset(&cc, 0, sizeof(cc)); /* padding too: the same entry, byte for byte */
 		cc.format = CHEAP_CACHE_FORMAT;
 		cc.have_layout = d->have_layout;
 		cc.main_arena = d->main_arena - m->start;
 		cc.mp = d->mp ? d->mp - m->start : 0;
 		cc.sbrk_off = d->sbrk_off;
-		cc.L = d->L;
-		cc.L.name = NULL;
+		if (d->have_layout) {
+			cc.L = d->L;
+			cc.L.name = NULL;
+		}
 		struct cache_part part = { &cc, sizeof(cc) };
 		cache_store(key, "malloc", fp, &part, 1, NULL, 0);
 	}
@@ -968,7 +1069,7 @@ struct ct_error *cheap_open_process(const struct cheap_process *p, struct cheap 
 		if (!ver || !*ver)
 			src.glibc_minor = cheap_glibc_minor(libc);
 		struct cheap_dbg d;
-		if (!p->no_debuginfo && libc->dwmod && cheap_debuginfo_cached(libc, &d)) {
+		if (!p->no_debuginfo && libc->dwmod && cheap_debuginfo_cached(libc, &src.mem, &d)) {
 			src.main_arena = d.main_arena;
 			if (d.have_layout) {
 				dl = d.L;

@@ -60,8 +60,8 @@ void cheap_close(struct cheap *c); /* NULL allowed */
  * cannot be told (the walk of its heap stopped at a corrupt size, bytes not in
  * the core, lists that contradict the chunk headers) is found with state
  * CHEAP_UNKNOWN and the reason. The first 8 bytes of a chunk (its prev_size)
- * belong to the chunk before when that one is in use (its usable size reaches
- * them); a heap's heap_info + malloc_state are found as allocated with chunk 0.
+ * belong to the chunk before, in use or free (its usable size reaches them);
+ * a heap's heap_info + malloc_state are found as allocated with chunk 0.
  * Walks every heap and every free list once, on the first call (cheap_load). */
 struct ct_error *cheap_lookup(struct cheap *c, uint64_t addr, bool *found, struct cheap_chunk *ret);
 

@@ -120,6 +120,8 @@ struct cheap {
 	uint64_t tc_damaged[CHEAP_MAX_TCACHE_BINS / 64]; /* bins whose chain broke */
 	uint64_t *tc_cand;        /* chunks that may be a tcache_perthread_struct */
 	size_t ntc_cand, tc_cand_cap;
+	uint64_t *nma_cand;       /* thread-arena chunks in use without NON_MAIN_ARENA */
+	size_t n_nma_cand, cap_nma_cand;
 	char **problems;
 	size_t nproblems;
 };

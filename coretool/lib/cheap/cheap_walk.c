@@ -262,6 +262,34 @@ static uint64_t cheap_resync_after(const struct cheap *c, uint64_t x, uint64_t l
 	return 0;
 }
 
+/* A thread arena's chunk in use by the next chunk's PREV_INUSE (allocated,
+ * or in the tcache or a fastbin, which keep the header malloc wrote with
+ * NON_MAIN_ARENA) but without the bit: damage, reported once the lists are
+ * all read (cheap_nma_report), unless a bin lists it (a bin chunk has no bit
+ * and its next chunk's PREV_INUSE is clear: that contradiction is the
+ * verdict's to report, cheap_state). */
+#define CHEAP_MAX_NMA_CAND (1u << 16)
+static struct ct_error *cheap_nma_pending(struct cheap *c, uint64_t chunk)
+{
+	if (c->n_nma_cand >= CHEAP_MAX_NMA_CAND)
+		return NULL;
+	uint64_t *n = CT_PUSH(c->nma_cand, c->n_nma_cand, c->cap_nma_cand);
+	if (!n)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	*n = chunk;
+	return NULL;
+}
+
+static void cheap_nma_report(struct cheap *c)
+{
+	for (size_t i = 0; i < c->n_nma_cand; i++) {
+		const struct cheap_fs_ent *fs = cheap_fs_get(c, c->nma_cand[i]);
+		if (!fs || fs->bin == CHEAP_BIN_TCACHE || fs->bin == CHEAP_BIN_FASTBIN)
+			cheap_problem(c, "chunk 0x%" PRIx64 ": in use in a thread arena without the "
+				      "NON_MAIN_ARENA bit", c->nma_cand[i]);
+	}
+}
+
 static struct ct_error *cheap_walk_heap(struct cheap *c, struct cheap_heap *h)
 {
 	const struct cheap_arena *a = &c->arenas[h->arena];
@@ -278,12 +306,18 @@ static struct ct_error *cheap_walk_heap(struct cheap *c, struct cheap_heap *h)
 	struct ct_error *err = cheap_run_begin(h, p);
 	if (err)
 		return err;
+	/* A chunk of a thread arena without NON_MAIN_ARENA, told once the next
+	 * chunk's PREV_INUSE says whether it is in use (cheap_nma_pending). */
+	uint64_t pend = 0;
 	for (;;) {
 		struct cheap_run *r = &h->runs[h->nruns - 1];
 		char why[112] = "";
 		uint64_t w = 0, sz = 0;
 		if (p == lim) {
 			r->end = p;
+			if (pend && h->has_top && cheap_size_word(c, p, &w) && (w & PREV_INUSE) &&
+			    (err = cheap_nma_pending(c, pend)))
+				return err;
 			break;
 		}
 		if (p + 2 * L->size_sz > lim) {
@@ -303,12 +337,22 @@ static struct ct_error *cheap_walk_heap(struct cheap *c, struct cheap_heap *h)
 		} else if (w & IS_MMAPPED) {
 			snprintf(why, sizeof(why), "chunk 0x%" PRIx64 " in a heap has IS_MMAPPED set", p);
 		}
+		if (!why[0] && pend && (w & PREV_INUSE) && (err = cheap_nma_pending(c, pend)))
+			return err;
+		pend = 0;
 		if (!why[0]) {
 			if ((err = cheap_run_add(r, p)))
 				return err;
-			if (sz > 2 * L->size_sz && !(w & NON_MAIN_ARENA) != a->is_main)
-				cheap_problem(c, "chunk 0x%" PRIx64 ": NON_MAIN_ARENA bit does not match its "
+			/* glibc never sets NON_MAIN_ARENA in the main arena. A thread
+			 * arena's chunks carry it while in use (and in the tcache and
+			 * fastbins, which keep the header), but not once in a bin:
+			 * _int_free's consolidation and malloc's remainders write
+			 * set_head(p, size | PREV_INUSE). */
+			if (sz > 2 * L->size_sz && a->is_main && (w & NON_MAIN_ARENA))
+				cheap_problem(c, "chunk 0x%" PRIx64 ": NON_MAIN_ARENA bit set in the main "
 					      "arena", p);
+			else if (sz > 2 * L->size_sz && !a->is_main && !(w & NON_MAIN_ARENA))
+				pend = p;
 			if (cheap_is_tc_size(c, sz)) {
 				if (c->ntc_cand == c->tc_cand_cap) {
 					size_t ncap = c->tc_cand_cap ? 2 * c->tc_cand_cap : 16;
@@ -345,11 +389,14 @@ static struct ct_error *cheap_try_tcache(struct cheap *c, uint64_t chunk, uint64
 {
 	const struct cheap_layout *L = &c->L;
 	int cs = c->tc_counts_size ? c->tc_counts_size : sz == cheap_tc_chunk_size(c, 2) ? 2 : 1;
-	uint32_t nb = L->tc_bins, eoff = (L->tc_counts_size == (uint32_t)cs && L->tc_entries)
-						 ? L->tc_entries : nb * cs;
+	/* 64-bit sums: the layout is checked (cheap_layout_sane), and this
+	 * bound holds whatever it says. */
+	uint64_t nb = L->tc_bins, eoff = (L->tc_counts_size == (uint32_t)cs && L->tc_entries)
+						 ? L->tc_entries : nb * (uint64_t)cs;
 	uint64_t u = chunk + 2 * L->size_sz, nw;
 	unsigned char buf[CHEAP_MAX_TCACHE_BINS * 10];
-	if (eoff + 8 * nb > sizeof(buf) || mem_read(&c->mem, u, buf, eoff + 8 * nb) != MEM_OK)
+	if (nb > CHEAP_MAX_TCACHE_BINS || eoff > sizeof(buf) || 8 * nb > sizeof(buf) - eoff ||
+	    nb * (uint64_t)cs > eoff || mem_read(&c->mem, u, buf, eoff + 8 * nb) != MEM_OK)
 		return NULL;
 	/* It must be in use: the next chunk's PREV_INUSE is set. */
 	if (!cheap_size_word(c, chunk + sz, &nw) || !(nw & PREV_INUSE))
@@ -473,6 +520,7 @@ struct ct_error *cheap_load(struct cheap *c)
 		    (err = cheap_try_tcache(c, c->tc_cand[i], w & ~(uint64_t)7)))
 			return err;
 	}
+	cheap_nma_report(c);
 	return NULL;
 }
 
@@ -489,6 +537,7 @@ void cheap_walk_free(struct cheap *c)
 	free(c->resync);
 	free(c->tcaches);
 	free(c->tc_cand);
+	free(c->nma_cand);
 }
 
 /* ---- verdicts ---- */
@@ -624,10 +673,12 @@ static void cheap_lookup_heap(const struct cheap *c, const struct cheap_heap *h,
 	}
 	if (h->has_top && addr >= a->top) {
 		if (addr - a->top < L->size_sz && a->top > h->start) {
-			/* top's prev_size field: the last chunk's, when that is in use */
+			/* top's prev_size field: the last chunk's (its usable size
+			 * reaches it), in use or in the tcache or a fastbin (a chunk
+			 * freed into a bin would have merged into top) */
 			struct cheap_chunk pc;
 			cheap_lookup_heap(c, h, a->top - 1, &pc);
-			if (pc.state == CHEAP_ALLOCATED && pc.chunk && pc.chunk + pc.size == a->top) {
+			if (pc.chunk && pc.size > 2 * L->size_sz && pc.chunk + pc.size == a->top) {
 				*ch = pc;
 				return;
 			}
@@ -677,14 +728,15 @@ static void cheap_lookup_heap(const struct cheap *c, const struct cheap_heap *h,
 		bad = r->stop;
 	else if (!cheap_size_word(c, p + sz, &nw))
 		bad = (snprintf(nb, sizeof(nb), "0x%" PRIx64 " not in the core", p + sz), nb);
-	if (prev && addr < p + L->size_sz && (w & PREV_INUSE)) {
-		struct cheap_chunk pc;
-		cheap_base(c, h, &pc);
-		cheap_state(c, prev, prev_w, w, NULL, &pc);
-		if (pc.state == CHEAP_ALLOCATED && (prev_w & ~(uint64_t)7) > 2 * L->size_sz) {
-			*ch = pc;
-			return;
-		}
+	/* p's prev_size field is the last word of the chunk before: inside its
+	 * usable size (user_size), whatever its state. In use, it is the
+	 * program's data; in the tcache or a fastbin (PREV_INUSE stays set) it
+	 * is what was left of the freed data; in a bin it is glibc's footer of
+	 * the free chunk. Either way the address belongs to that chunk. */
+	if (prev && addr < p + L->size_sz && (prev_w & ~(uint64_t)7) > 2 * L->size_sz) {
+		cheap_base(c, h, ch);
+		cheap_state(c, prev, prev_w, w, NULL, ch);
+		return;
 	}
 	cheap_state(c, p, w, nw, bad, ch);
 }

@@ -82,7 +82,30 @@ static void core_read_siginfo(struct core *core, const unsigned char *desc, size
 	core->siginfo.errnum = v[1];
 	core->siginfo.code = v[2];
 	core->siginfo.addr = mem_load(desc + 16, 8);
+	/* _kill: si_pid at 16, si_uid at 20 (also _rt for sigqueue). */
 	core->siginfo.pid = (int32_t)mem_load(desc + 16, 4);
+	core->siginfo.uid = (uint32_t)mem_load(desc + 20, 4);
+}
+
+bool core_siginfo_has_sender(const struct core_siginfo *si)
+{
+	return si->present && (si->code == SI_USER || si->code == SI_TKILL || si->code == SI_QUEUE ||
+			       si->code == SI_MESGQ);
+}
+
+const char *core_si_code_name(int code)
+{
+	switch (code) {
+	case SI_USER: return "SI_USER";
+	case SI_KERNEL: return "SI_KERNEL";
+	case SI_QUEUE: return "SI_QUEUE";
+	case SI_TIMER: return "SI_TIMER";
+	case SI_MESGQ: return "SI_MESGQ";
+	case SI_ASYNCIO: return "SI_ASYNCIO";
+	case SI_SIGIO: return "SI_SIGIO";
+	case SI_TKILL: return "SI_TKILL";
+	}
+	return NULL;
 }
 
 static struct ct_error *core_read_files(struct core *core, const unsigned char *desc, size_t sz)
@@ -126,6 +149,10 @@ static void core_read_auxv(struct core *core, const unsigned char *desc, size_t 
 			core->auxv_phdr = val;
 		else if (type == AT_EXECFN)
 			core->auxv_execfn = val;
+		else if (type == AT_PHNUM)
+			core->auxv_phnum = val;
+		else if (type == AT_PHENT)
+			core->auxv_phent = val;
 	}
 }
 
@@ -155,6 +182,87 @@ static struct ct_error *core_read_notes(struct core *core, Elf *elf, const GElf_
 			return err;
 	}
 	return NULL;
+}
+
+/* The notes of one PT_NOTE segment of the executable (entries aligned to
+ * the segment's p_align, 4 or 8): its GNU and Go build IDs. */
+static void core_exe_note_seg(struct core *core, const unsigned char *b, size_t len, size_t align)
+{
+	size_t off = 0;
+	while (len - off >= 12) {
+		uint32_t namesz = (uint32_t)mem_load(b + off, 4), descsz = (uint32_t)mem_load(b + off + 4, 4);
+		uint32_t type = (uint32_t)mem_load(b + off + 8, 4);
+		uint64_t name_off = off + 12, desc_off = name_off + ((namesz + align - 1) & ~(uint64_t)(align - 1));
+		uint64_t end = desc_off + ((descsz + align - 1) & ~(uint64_t)(align - 1));
+		if (desc_off > len || descsz > len - desc_off)
+			return;
+		const char *name = (const char *)b + name_off;
+		if (namesz == 4 && !memcmp(name, "GNU", 4) && type == NT_GNU_BUILD_ID && descsz &&
+		    descsz <= sizeof(core->exe_build_id) && !core->exe_build_id_len) {
+			memcpy(core->exe_build_id, b + desc_off, descsz);
+			core->exe_build_id_len = descsz;
+		} else if ((namesz == 3 || namesz == 4) && !memcmp(name, "Go", 3) && type == 4 && descsz &&
+			   descsz < sizeof(core->exe_go_build_id) && !core->exe_go_build_id[0]) {
+			memcpy(core->exe_go_build_id, b + desc_off, descsz);
+			core->exe_go_build_id[descsz] = 0;
+		}
+		if (end > len)
+			return;
+		off = (size_t)end;
+	}
+}
+
+/* The executable's program headers (AT_PHDR, AT_PHNUM) and notes, from the
+ * bytes the core saved: never from a file, so that they say which program
+ * ran whatever executable is given. The load bias is AT_PHDR minus PT_PHDR's
+ * address, else found from the NT_FILE mapping holding the headers. */
+static void core_read_exe_notes(struct core *core)
+{
+	uint64_t n = core->auxv_phnum;
+	if (!core->auxv_phdr || !n || n > 4096 ||
+	    (core->auxv_phent && core->auxv_phent != sizeof(Elf64_Phdr)))
+		return;
+	Elf64_Phdr *ph = malloc(n * sizeof(*ph));
+	if (!ph || core_read(core, core->auxv_phdr, ph, n * sizeof(*ph)) != MEM_OK) {
+		free(ph);
+		return;
+	}
+	bool have_bias = false, all = true;
+	uint64_t bias = 0;
+	for (uint64_t i = 0; i < n && !have_bias; i++)
+		if (ph[i].p_type == PT_PHDR) {
+			bias = core->auxv_phdr - ph[i].p_vaddr;
+			have_bias = true;
+		}
+	const struct core_file_map *f = core_file_of(core, core->auxv_phdr);
+	for (uint64_t i = 0; i < n && !have_bias && f; i++) {
+		uint64_t foff = f->pgoff + (core->auxv_phdr - f->start);
+		if (ph[i].p_type == PT_LOAD && foff >= ph[i].p_offset && foff - ph[i].p_offset < ph[i].p_filesz) {
+			bias = core->auxv_phdr - (ph[i].p_vaddr + (foff - ph[i].p_offset));
+			have_bias = true;
+		}
+	}
+	if (!have_bias) {
+		free(ph);
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		if (ph[i].p_type != PT_NOTE || !ph[i].p_filesz)
+			continue;
+		if (ph[i].p_filesz > 65536) {
+			all = false;
+			continue;
+		}
+		unsigned char *b = malloc(ph[i].p_filesz);
+		if (b && core_read(core, bias + ph[i].p_vaddr, b, ph[i].p_filesz) == MEM_OK)
+			core_exe_note_seg(core, b, ph[i].p_filesz, ph[i].p_align == 8 ? 8 : 4);
+		else
+			all = false;
+		free(b);
+	}
+	free(ph);
+	/* Only notes read whole say what the executable lacks. */
+	core->exe_notes = all;
 }
 
 struct ct_error *core_open(const char *path, struct core **ret)
@@ -285,6 +393,7 @@ struct ct_error *core_open(const char *path, struct core **ret)
 		if (len)
 			core->execfn = strdup(buf);
 	}
+	core_read_exe_notes(core);
 	*ret = core;
 	return NULL;
 fail:

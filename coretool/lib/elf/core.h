@@ -44,8 +44,15 @@ struct core_siginfo {
 	bool present;
 	int signo, errnum, code;
 	uint64_t addr; /* si_addr, meaningful for SIGSEGV/SIGBUS/SIGFPE/SIGILL */
-	int32_t pid;   /* sender, for kill()/tgkill() */
+	int32_t pid;   /* sender, for kill()/tgkill() (core_siginfo_has_sender) */
+	uint32_t uid;  /* the sender's real uid, likewise */
 };
+/* A signal sent by a process (kill, tgkill, sigqueue, mq_notify: SI_USER,
+ * SI_TKILL, SI_QUEUE, SI_MESGQ), whose siginfo carries the sender's pid and
+ * uid where a fault's carries si_addr. */
+bool core_siginfo_has_sender(const struct core_siginfo *si);
+/* "SI_USER", "SI_TKILL", ... for the codes any signal may carry, else NULL. */
+const char *core_si_code_name(int code);
 
 struct core {
 	char *path;
@@ -69,8 +76,15 @@ struct core {
 	int32_t pid, ppid, uid;
 	char fname[17];   /* command name */
 	char psargs[81];  /* start of the command line */
-	uint64_t auxv_entry, auxv_phdr, auxv_execfn;
+	uint64_t auxv_entry, auxv_phdr, auxv_execfn, auxv_phnum, auxv_phent;
 	char *execfn; /* the string AT_EXECFN points at, if saved */
+	/* The executable's own notes, read from the core's saved bytes (the
+	 * kernel dumps the first page of each ELF mapping, where they are):
+	 * who the process was, independently of any file given for it. */
+	bool exe_notes;                  /* its program headers and notes were in the core */
+	unsigned char exe_build_id[64];  /* NT_GNU_BUILD_ID */
+	size_t exe_build_id_len;
+	char exe_go_build_id[256];       /* Go's build ID note ("Go", type 4), or "" */
 	uint64_t bytes_missing; /* readable mapped bytes not saved in the file */
 	bool truncated;
 };

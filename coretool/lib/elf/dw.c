@@ -156,72 +156,167 @@ static const char *dw_image_name(const char *name)
 	return NULL;
 }
 
-/* Builds dw->img: an ELF64 file with the chosen sections, uncompressed.
- * false: not possible here (not ELF64 little-endian, a section that does not
- * inflate): the caller gives libdw the file itself. */
-static bool dw_build_image(struct dw *dw)
-{
+/* The image dw_build_image makes of an executable: its sections (names,
+ * uncompressed sizes, where they go) and the layout around them. Planned
+ * without inflating anything (the sizes are in the compression headers), so
+ * that a cached image can be checked against the executable it claims to be
+ * made of (dw_image_matches) as cheaply as it is taken. */
+#define DW_IMAGE_MAX_SECTIONS 16
+struct dw_image_plan {
+	size_t n;
+	struct { const char *name; Elf_Scn *scn; bool zlib_gnu; size_t len, off; } sec[DW_IMAGE_MAX_SECTIONS];
+	size_t strtab_off, strtab_len, sh_off, len;
 	GElf_Ehdr eh;
+};
+
+/* The uncompressed size of a section without inflating it. */
+static bool dw_section_size(Elf_Scn *scn, const GElf_Shdr *sh, bool zlib_gnu, size_t *ret)
+{
+	if (sh->sh_flags & SHF_COMPRESSED) {
+		GElf_Chdr ch;
+		if (!gelf_getchdr(scn, &ch))
+			return false;
+		*ret = ch.ch_size;
+		return ch.ch_size == *ret;
+	}
+	if (zlib_gnu) { /* "ZLIB" then the size, 8 bytes big-endian */
+		Elf_Data *d = elf_rawdata(scn, NULL);
+		if (!d || !d->d_buf || d->d_size < 12 || memcmp(d->d_buf, "ZLIB", 4) != 0)
+			return false;
+		uint64_t v = 0;
+		for (int i = 0; i < 8; i++)
+			v = v << 8 | ((const unsigned char *)d->d_buf)[4 + i];
+		*ret = v;
+		return v == *ret;
+	}
+	*ret = sh->sh_size;
+	return sh->sh_size == *ret;
+}
+
+static bool dw_image_plan(struct dw *dw, struct dw_image_plan *pl)
+{
 	size_t shstrndx;
-	if (!gelf_getehdr(dw->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_ident[EI_DATA] != ELFDATA2LSB || elf_getshdrstrndx(dw->elf, &shstrndx) != 0)
+	memset(pl, 0, sizeof(*pl));
+	if (!gelf_getehdr(dw->elf, &pl->eh) || pl->eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    pl->eh.e_ident[EI_DATA] != ELFDATA2LSB || elf_getshdrstrndx(dw->elf, &shstrndx) != 0)
 		return false;
-	struct { const char *name; const void *data; size_t len; } sec[16];
-	size_t n = 0, data_len = 0, strtab_len = 1 + sizeof(".shstrtab");
+	size_t data_len = 0;
+	pl->strtab_len = 1 + sizeof(".shstrtab");
 	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(dw->elf, scn)) && n < 16) {
+	while ((scn = elf_nextscn(dw->elf, scn)) && pl->n < DW_IMAGE_MAX_SECTIONS) {
 		GElf_Shdr sh;
 		const char *raw, *name;
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
 		    !(raw = elf_strptr(dw->elf, shstrndx, sh.sh_name)) || !(name = dw_image_name(raw)))
 			continue;
-		if (((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0) ||
-		    (raw[1] == 'z' && elf_compress_gnu(scn, 0, 0) < 0))
+		size_t k = pl->n, len;
+		bool zlib_gnu = raw[1] == 'z';
+		if (!dw_section_size(scn, &sh, zlib_gnu, &len) || len > UINT32_MAX)
 			return false;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d || (d->d_size && !d->d_buf))
-			return false;
-		sec[n].name = name;
-		sec[n].data = d->d_buf;
-		sec[n].len = d->d_size;
-		data_len += dw_align16(d->d_size);
-		strtab_len += strlen(name) + 1;
-		n++;
+		pl->sec[k].name = name;
+		pl->sec[k].scn = scn;
+		pl->sec[k].zlib_gnu = zlib_gnu;
+		pl->sec[k].len = len;
+		data_len += dw_align16(len);
+		pl->strtab_len += strlen(name) + 1;
+		pl->n++;
 	}
-	size_t data_off = dw_align16(sizeof(Elf64_Ehdr)), strtab_off = data_off + data_len;
-	size_t sh_off = dw_align16(strtab_off + strtab_len), len = sh_off + (n + 2) * sizeof(Elf64_Shdr);
-	if (!n || len > UINT32_MAX) /* names are 32-bit offsets in the cache */
+	if (!pl->n || data_len > UINT32_MAX)
 		return false;
-	unsigned char *img = calloc(1, len);
-	if (!img)
-		return false;
+	size_t off = dw_align16(sizeof(Elf64_Ehdr));
+	for (size_t i = 0; i < pl->n; i++) {
+		pl->sec[i].off = off;
+		off += dw_align16(pl->sec[i].len);
+	}
+	pl->strtab_off = off;
+	pl->sh_off = dw_align16(pl->strtab_off + pl->strtab_len);
+	pl->len = pl->sh_off + (pl->n + 2) * sizeof(Elf64_Shdr);
+	return pl->len <= UINT32_MAX; /* names are 32-bit offsets in the cache */
+}
+
+/* Writes the ELF header, section headers and section name table of the
+ * planned image into img (pl->len bytes, zeroed); the sections' bytes are
+ * the caller's. */
+static void dw_image_headers(const struct dw_image_plan *pl, unsigned char *img)
+{
 	Elf64_Ehdr *e = (Elf64_Ehdr *)img;
-	memcpy(e->e_ident, eh.e_ident, EI_NIDENT);
-	e->e_type = eh.e_type;
-	e->e_machine = eh.e_machine;
+	memcpy(e->e_ident, pl->eh.e_ident, EI_NIDENT);
+	e->e_type = pl->eh.e_type;
+	e->e_machine = pl->eh.e_machine;
 	e->e_version = EV_CURRENT;
-	e->e_shoff = sh_off;
+	e->e_shoff = pl->sh_off;
 	e->e_ehsize = sizeof(Elf64_Ehdr);
 	e->e_shentsize = sizeof(Elf64_Shdr);
-	e->e_shnum = n + 2;
-	e->e_shstrndx = n + 1;
-	Elf64_Shdr *sh = (Elf64_Shdr *)(img + sh_off);
-	char *strtab = (char *)img + strtab_off;
-	size_t soff = 1, doff = data_off;
-	for (size_t i = 0; i < n; i++) {
-		sh[i + 1] = (Elf64_Shdr){ .sh_name = soff, .sh_type = SHT_PROGBITS, .sh_offset = doff,
-					  .sh_size = sec[i].len, .sh_addralign = 1 };
-		memcpy(img + doff, sec[i].data, sec[i].len);
-		doff += dw_align16(sec[i].len);
-		strcpy(strtab + soff, sec[i].name);
-		soff += strlen(sec[i].name) + 1;
+	e->e_shnum = pl->n + 2;
+	e->e_shstrndx = pl->n + 1;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + pl->sh_off);
+	char *strtab = (char *)img + pl->strtab_off;
+	size_t soff = 1;
+	for (size_t i = 0; i < pl->n; i++) {
+		sh[i + 1] = (Elf64_Shdr){ .sh_name = soff, .sh_type = SHT_PROGBITS,
+					  .sh_offset = pl->sec[i].off, .sh_size = pl->sec[i].len,
+					  .sh_addralign = 1 };
+		strcpy(strtab + soff, pl->sec[i].name);
+		soff += strlen(pl->sec[i].name) + 1;
 	}
-	sh[n + 1] = (Elf64_Shdr){ .sh_name = soff, .sh_type = SHT_STRTAB, .sh_offset = strtab_off,
-				  .sh_size = strtab_len, .sh_addralign = 1 };
+	sh[pl->n + 1] = (Elf64_Shdr){ .sh_name = soff, .sh_type = SHT_STRTAB, .sh_offset = pl->strtab_off,
+				      .sh_size = pl->strtab_len, .sh_addralign = 1 };
 	strcpy(strtab + soff, ".shstrtab");
+}
+
+/* Builds dw->img: an ELF64 file with the chosen sections, uncompressed.
+ * false: not possible here (not ELF64 little-endian, a section that does not
+ * inflate): the caller gives libdw the file itself. */
+static bool dw_build_image(struct dw *dw)
+{
+	struct dw_image_plan pl;
+	if (!dw_image_plan(dw, &pl))
+		return false;
+	const void *data[DW_IMAGE_MAX_SECTIONS];
+	for (size_t i = 0; i < pl.n; i++) {
+		Elf_Scn *scn = pl.sec[i].scn;
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) ||
+		    ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0) ||
+		    (pl.sec[i].zlib_gnu && elf_compress_gnu(scn, 0, 0) < 0))
+			return false;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		/* The size the header promised, or the plan is not the image. */
+		if (!d || (d->d_size && !d->d_buf) || d->d_size != pl.sec[i].len)
+			return false;
+		data[i] = d->d_buf;
+	}
+	unsigned char *img = calloc(1, pl.len);
+	if (!img)
+		return false;
+	dw_image_headers(&pl, img);
+	for (size_t i = 0; i < pl.n; i++)
+		if (pl.sec[i].len)
+			memcpy(img + pl.sec[i].off, data[i], pl.sec[i].len);
 	dw->img = img;
-	dw->img_len = len;
+	dw->img_len = pl.len;
 	return true;
+}
+
+/* Is img (a cached image) laid out exactly as dw_build_image lays out this
+ * executable's sections: the same ELF header, sections of the same names and
+ * uncompressed sizes at the same offsets, the same name table? The bytes of
+ * the sections are DWARF, read by libdw like any file's. */
+static bool dw_image_matches(struct dw *dw, const unsigned char *img, size_t len)
+{
+	struct dw_image_plan pl;
+	if (!dw_image_plan(dw, &pl) || pl.len != len)
+		return false;
+	/* Zeroed pages cost nothing until touched: only the header and the
+	 * tail (name table, section headers) are written and compared. */
+	unsigned char *want = calloc(1, pl.len);
+	if (!want)
+		return false;
+	dw_image_headers(&pl, want);
+	bool ok = memcmp(img, want, sizeof(Elf64_Ehdr)) == 0 &&
+		  memcmp(img + pl.strtab_off, want + pl.strtab_off, pl.len - pl.strtab_off) == 0;
+	free(want);
+	return ok;
 }
 
 /* The cache key (the build ID in hex; a Go build ID note's hash when there is
@@ -267,49 +362,102 @@ static bool dw_cache_key(struct dw *dw, char *key, size_t keylen, uint64_t *fp)
 	return true;
 }
 
-/* Takes the image and the index from a cache entry; false: not usable. */
+/* Takes the image and the index from a cache entry; false: not usable. A
+ * checksum proves the file intact, not its contents sane: every field is
+ * checked against what this open would have made. The header against the
+ * entry's size; the image against the layout dw_build_image gives this
+ * executable's sections (dw_image_matches: names, uncompressed sizes,
+ * offsets); the DWARF version against the image's first unit; each index
+ * entry against the DIE it names (a DIE at that offset, of that tag, whose
+ * name is the string the entry points at) and against the table (its slot
+ * on the probe path of its name's hash, so that dw_lookup finds it), and the
+ * count. What the bytes of DWARF say is libdw's to read, as in any file. */
+static bool dw_cache_entries_ok(const struct dw *dw, const struct dw_cache_head *hd,
+				const unsigned char *img, const unsigned char *ents)
+{
+	const size_t esz = sizeof(struct dw_cache_ent), mask = hd->tabsz - 1;
+	/* Probe paths in one pass, starting after an empty slot (there is one:
+	 * nentries < tabsz): run is the number of occupied slots up to here. */
+	size_t start = 0, used = 0, run = 0;
+	for (size_t i = 0; i < hd->tabsz; i++) {
+		uint32_t nm;
+		memcpy(&nm, ents + i * esz, sizeof(nm));
+		if (nm == UINT32_MAX)
+			start = (i + 1) & mask;
+	}
+	for (size_t k = 0; k < hd->tabsz; k++) {
+		size_t i = (start + k) & mask;
+		struct dw_cache_ent ce;
+		memcpy(&ce, ents + i * esz, sizeof(ce));
+		if (ce.name == UINT32_MAX) {
+			run = 0;
+			continue;
+		}
+		run++;
+		if (ce.name >= hd->img_len || !memchr(img + ce.name, 0, hd->img_len - ce.name))
+			return false;
+		const char *name = (const char *)img + ce.name;
+		/* dw_lookup probes from the hash's slot: no empty slot on the way. */
+		if (!*name || ((i - (dw_hash(name) & mask)) & mask) >= run)
+			return false;
+		Dwarf_Die die;
+		if (!dwarf_offdie(dw->dbg, ce.off, &die) || dwarf_dieoffset(&die) != ce.off ||
+		    dwarf_tag(&die) != ce.tag || dwarf_diename(&die) != name)
+			return false;
+		used++;
+	}
+	return used == hd->nentries;
+}
+
 static bool dw_cache_take(struct dw *dw, struct cache_blob *b)
 {
 	struct dw_cache_head hd;
 	if (b->len < sizeof(hd))
 		return false;
 	memcpy(&hd, b->data, sizeof(hd));
-	size_t img_off = dw_align16(sizeof(hd));
+	const uint64_t img_off = dw_align16(sizeof(hd)), esz = sizeof(struct dw_cache_ent);
 	if (hd.format != DW_CACHE_FORMAT || hd.img_len < sizeof(Elf64_Ehdr) || hd.img_len > UINT32_MAX ||
 	    !hd.tabsz || (hd.tabsz & (hd.tabsz - 1)) || hd.nentries >= hd.tabsz ||
-	    hd.tabsz > (b->len / sizeof(struct dw_cache_ent)) ||
-	    b->len != img_off + dw_align16(hd.img_len) + hd.tabsz * sizeof(struct dw_cache_ent))
+	    hd.tabsz > b->len / esz || b->len < img_off + dw_align16(hd.img_len) ||
+	    b->len - img_off - dw_align16(hd.img_len) != hd.tabsz * esz)
 		return false;
 	unsigned char *img = b->data + img_off;
 	const unsigned char *ents = img + dw_align16(hd.img_len);
-	struct dw_entry *tab = calloc(hd.tabsz, sizeof(*tab));
-	if (!tab)
+	if (!dw_image_matches(dw, img, hd.img_len))
 		return false;
-	size_t used = 0;
-	for (size_t i = 0; i < hd.tabsz; i++) {
-		struct dw_cache_ent ce;
-		memcpy(&ce, ents + i * sizeof(ce), sizeof(ce));
-		if (ce.name == UINT32_MAX)
-			continue;
-		if (ce.name >= hd.img_len || !memchr(img + ce.name, 0, hd.img_len - ce.name)) {
-			free(tab);
-			return false;
-		}
-		tab[i] = (struct dw_entry){ (const char *)img + ce.name, ce.off, ce.tag };
-		used++;
-	}
-	Elf *e = used == hd.nentries ? elf_memory((char *)img, hd.img_len) : NULL;
+	Elf *e = elf_memory((char *)img, hd.img_len);
 	Dwarf *dbg = e ? dwarf_begin_elf(e, DWARF_C_READ, NULL) : NULL;
 	if (!dbg) {
 		if (e)
 			elf_end(e);
-		free(tab);
 		return false;
+	}
+	dw->dbg = dbg;
+	/* The version dw_index takes: the first unit's. */
+	Dwarf_Off next;
+	size_t hsize;
+	Dwarf_Die cu;
+	Dwarf_Half v = 0;
+	bool ok = dwarf_nextcu(dbg, 0, &next, &hsize, NULL, NULL, NULL) == 0 &&
+		  dwarf_offdie(dbg, hsize, &cu) &&
+		  dwarf_cu_info(cu.cu, &v, NULL, NULL, NULL, NULL, NULL, NULL) == 0 && v == hd.version &&
+		  dw_cache_entries_ok(dw, &hd, img, ents);
+	struct dw_entry *tab = ok ? calloc(hd.tabsz, sizeof(*tab)) : NULL;
+	if (!tab) {
+		dwarf_end(dbg);
+		elf_end(e);
+		dw->dbg = NULL;
+		return false;
+	}
+	for (size_t i = 0; i < hd.tabsz; i++) {
+		struct dw_cache_ent ce;
+		memcpy(&ce, ents + i * esz, sizeof(ce));
+		if (ce.name != UINT32_MAX)
+			tab[i] = (struct dw_entry){ (const char *)img + ce.name, ce.off, ce.tag };
 	}
 	dw->img_elf = e;
 	dw->img = img;
 	dw->img_len = hd.img_len;
-	dw->dbg = dbg;
 	dw->tab = tab;
 	dw->tabsz = hd.tabsz;
 	dw->nentries = hd.nentries;
@@ -398,6 +546,61 @@ static struct ct_error *dw_load(struct dw *dw)
 	return NULL;
 }
 
+/* The section header table as the ELF header declares it (e_shoff, e_shnum,
+ * e_shentsize; the real count in section 0's sh_size when e_shnum is 0, the
+ * name table's index in its sh_link when e_shstrndx is SHN_XINDEX), checked
+ * against the file's size in 64-bit arithmetic. No table at all (e_shoff 0,
+ * e_shnum 0) is a binary stripped of it: not an error here. */
+static struct ct_error *dw_check_shdrs(struct dw *dw, const char *path, const GElf_Ehdr *eh)
+{
+	size_t fsize = 0;
+	const unsigned char *raw = (const unsigned char *)elf_rawfile(dw->elf, &fsize);
+	const bool is64 = eh->e_ident[EI_CLASS] == ELFCLASS64, msb = eh->e_ident[EI_DATA] == ELFDATA2MSB;
+	const uint64_t entsz = is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+	uint64_t shoff = eh->e_shoff, shnum = eh->e_shnum, strndx = eh->e_shstrndx;
+	if (!raw)
+		return ct_error_fmt(CT_ERR_FORMAT, "executable %s: cannot read the file: %s", path,
+				    elf_errmsg(-1));
+	if (!shoff) {
+		if (!shnum)
+			return NULL;
+		return ct_error_fmt(CT_ERR_FORMAT, "executable %s: damaged ELF header: %" PRIu64
+				    " section headers at offset 0", path, shnum);
+	}
+	if (eh->e_shentsize != entsz)
+		return ct_error_fmt(CT_ERR_FORMAT, "executable %s: damaged ELF header: section "
+				    "header size %u, not %" PRIu64, path, eh->e_shentsize, entsz);
+	if (shoff > fsize || fsize - shoff < entsz)
+		return ct_error_fmt(CT_ERR_FORMAT, "executable %s: section headers cut off: the table "
+				    "starts at offset %" PRIu64 ", the file has %zu bytes (truncated?)",
+				    path, shoff, fsize);
+	if (!shnum || strndx == SHN_XINDEX) { /* extended numbering: section 0 says */
+		const unsigned char *s0 = raw + shoff;
+		uint64_t size = 0, link = 0;
+		size_t so = is64 ? 32 : 20, sn = is64 ? 8 : 4, lo = is64 ? 40 : 24;
+		for (size_t i = 0; i < sn; i++)
+			size |= (uint64_t)s0[so + (msb ? sn - 1 - i : i)] << (8 * i);
+		for (size_t i = 0; i < 4; i++)
+			link |= (uint64_t)s0[lo + (msb ? 3 - i : i)] << (8 * i);
+		if (!shnum)
+			shnum = size;
+		if (strndx == SHN_XINDEX)
+			strndx = link;
+	}
+	if (shnum > (fsize - shoff) / entsz)
+		return ct_error_fmt(CT_ERR_FORMAT, "executable %s: section headers cut off: %" PRIu64
+				    " headers of %" PRIu64 " bytes at offset %" PRIu64 " end past the "
+				    "file's end (%zu bytes; truncated?)", path, shnum, entsz, shoff, fsize);
+	if (strndx != SHN_UNDEF && strndx >= shnum) /* SHN_UNDEF: sections without names */
+		return ct_error_fmt(CT_ERR_FORMAT, "executable %s: damaged ELF header: section name "
+				    "table %" PRIu64 " of %" PRIu64 " sections", path, strndx, shnum);
+	size_t n = 0;
+	if (elf_getshdrnum(dw->elf, &n) != 0 || n != shnum)
+		return ct_error_fmt(CT_ERR_FORMAT, "executable %s: damaged: libelf reads %zu of its %"
+				    PRIu64 " section headers", path, n, shnum);
+	return NULL;
+}
+
 struct ct_error *dw_open(const char *path, struct dw **ret)
 {
 	struct ct_error *err = NULL;
@@ -425,17 +628,10 @@ struct ct_error *dw_open(const char *path, struct dw **ret)
 	}
 	/* A cut or damaged file loses its section headers, and with them the
 	 * DWARF and the marks of a Go binary: say so rather than report a C
-	 * program without debug info. */
-	struct stat sb;
-	size_t shnum = 0;
-	if (fstat(dw->fd, &sb) == 0 && eh.e_shoff &&
-	    (elf_getshdrnum(dw->elf, &shnum) != 0 || eh.e_shoff > (uint64_t)sb.st_size ||
-	     ((uint64_t)sb.st_size - eh.e_shoff) / (eh.e_shentsize ? eh.e_shentsize : 1) < shnum)) {
-		err = ct_error_fmt(CT_ERR_FORMAT,
-				   "executable %s: damaged: its section headers are not in the file "
-				   "(truncated?)", path);
+	 * program without debug info. libelf reports no sections at all when
+	 * the table does not fit in the file: the raw header says what it is. */
+	if ((err = dw_check_shdrs(dw, path, &eh)))
 		goto fail;
-	}
 	dw->entry = eh.e_entry;
 	const void *id;
 	ssize_t idlen = dwelf_elf_gnu_build_id(dw->elf, &id);

@@ -308,20 +308,103 @@ static struct ct_error *target_report_modules(struct target *t)
 		    (m->build_id_len != t->dw->build_id_len ||
 		     memcmp(m->build_id, t->dw->build_id, m->build_id_len) != 0)) {
 			m->build_id_mismatch = true;
-			/* A Go program read with another build's DWARF would get every
-			 * layout and address wrong: refuse rather than lie. */
-			if (t->dw->is_go) {
-				target_reporting = NULL;
-				return ct_error_fmt(CT_ERR_FORMAT,
-						    "executable %s does not match the core (build-id differs): "
-						    "pass the binary that crashed with --exe", t->exe_path);
-			}
-			target_warn(t, "executable %s does not match the core (build-id differs)",
-				    t->exe_path);
+			/* A program read with another build's DWARF and symbols would
+			 * get every layout and address wrong: refuse rather than lie
+			 * (target_check_exe does it first when the core has the
+			 * program's notes). */
+			target_reporting = NULL;
+			return ct_error_fmt(CT_ERR_FORMAT,
+					    "executable %s does not match the core (build-id differs): "
+					    "pass the binary that crashed with --exe", t->exe_path);
 		}
 	}
 	target_reporting = NULL;
 	return NULL;
+}
+
+/* The build IDs the file's own notes carry (PT_NOTE segments, as the core's
+ * copy of them is read: core_read_exe_notes): GNU (NT_GNU_BUILD_ID) and Go's
+ * ("Go", type 4). */
+struct target_ids {
+	unsigned char gnu[64];
+	size_t gnu_len;
+	char go[256];
+};
+
+static void target_file_ids(Elf *elf, struct target_ids *ids)
+{
+	memset(ids, 0, sizeof(*ids));
+	size_t n;
+	if (!elf || elf_getphdrnum(elf, &n) != 0)
+		return;
+	for (size_t i = 0; i < n && i < 4096; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE || !ph.p_filesz)
+			continue;
+		Elf_Data *d = elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
+		size_t off = 0, name_off, desc_off;
+		GElf_Nhdr nh;
+		while (d && off < d->d_size && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			const char *name = (const char *)d->d_buf + name_off;
+			const unsigned char *desc = (const unsigned char *)d->d_buf + desc_off;
+			if (nh.n_namesz == 4 && !memcmp(name, "GNU", 4) && nh.n_type == NT_GNU_BUILD_ID &&
+			    nh.n_descsz && nh.n_descsz <= sizeof(ids->gnu) && !ids->gnu_len) {
+				memcpy(ids->gnu, desc, nh.n_descsz);
+				ids->gnu_len = nh.n_descsz;
+			} else if ((nh.n_namesz == 3 || nh.n_namesz == 4) && !memcmp(name, "Go", 3) &&
+				   nh.n_type == 4 &&
+				   nh.n_descsz && nh.n_descsz < sizeof(ids->go) && !ids->go[0]) {
+				memcpy(ids->go, desc, nh.n_descsz);
+				ids->go[nh.n_descsz] = 0;
+			}
+		}
+	}
+}
+
+static void target_hex(char *buf, size_t cap, const unsigned char *id, size_t len)
+{
+	buf[0] = 0;
+	for (size_t i = 0; i < len && 2 * i + 2 < cap; i++)
+		snprintf(buf + 2 * i, 3, "%02x", id[i]);
+}
+
+/* Is the executable the program that crashed? The core's own copy of the
+ * program's notes says (core_read_exe_notes): its GNU build ID and its Go
+ * build ID must be those of the file, or both absent. Another build of the
+ * program, or another program altogether, would get every layout, address
+ * and symbol wrong: it is refused, as a mismatched Go build always was, not
+ * read with a warning. Without the notes in the core (not saved), the module
+ * libdwfl reports is compared instead (target_report_modules). */
+static struct ct_error *target_check_exe(struct target *t)
+{
+	const struct core *c = t->core;
+	if (!c || !c->exe_notes)
+		return NULL;
+	struct target_ids f;
+	target_file_ids(t->dw->elf, &f);
+	char a[130], b[130], why[400] = "";
+	target_hex(a, sizeof(a), c->exe_build_id, c->exe_build_id_len);
+	target_hex(b, sizeof(b), f.gnu, f.gnu_len);
+	if (c->exe_build_id_len && !f.gnu_len)
+		snprintf(why, sizeof(why), "the core's program has build-id %s, this file none", a);
+	else if (!c->exe_build_id_len && f.gnu_len)
+		snprintf(why, sizeof(why), "this file has build-id %s, the core's program none", b);
+	else if (c->exe_build_id_len &&
+		 (c->exe_build_id_len != f.gnu_len || memcmp(c->exe_build_id, f.gnu, f.gnu_len) != 0))
+		snprintf(why, sizeof(why), "build-id differs: the core's program has %s, this file %s", a, b);
+	else if (c->exe_go_build_id[0] && !f.go[0])
+		snprintf(why, sizeof(why), "the core's program is a Go program (Go build ID %.80s), this "
+			 "file has no Go build ID", c->exe_go_build_id);
+	else if (!c->exe_go_build_id[0] && f.go[0])
+		snprintf(why, sizeof(why), "this file is a Go program (Go build ID %.80s), the core's "
+			 "program is not", f.go);
+	else if (strcmp(c->exe_go_build_id, f.go) != 0)
+		snprintf(why, sizeof(why), "Go build ID differs: the core's program has %.80s, this file "
+			 "%.80s", c->exe_go_build_id, f.go);
+	if (!why[0])
+		return NULL;
+	return ct_error_fmt(CT_ERR_FORMAT, "executable %s does not match the core (%s): pass the "
+			    "binary that crashed with --exe", t->exe_path, why);
 }
 
 /* Opens the executable's DWARF once, learns the load bias from it (a PIE is
@@ -330,7 +413,7 @@ static struct ct_error *target_report_modules(struct target *t)
 static struct ct_error *target_open_exe(struct target *t)
 {
 	struct ct_error *err = dw_open(t->exe_path, &t->dw);
-	if (err)
+	if (err || (err = target_check_exe(t)))
 		return err;
 	if (t->core && t->core->auxv_entry && t->dw->entry)
 		t->bias = t->core->auxv_entry - t->dw->entry;
@@ -496,8 +579,10 @@ static void tstack_add(struct target *t, int64_t tid, int64_t m_id, uint64_t add
 	struct go_span span;
 	if (!target_go_heap(t, &h)) {
 		struct ct_error *err = go_heap_span_of(h, addr, &kind, &span);
+		/* An arena whose index cannot be read is still the Go heap. */
+		bool in_heap = err ? go_heap_in_arena(h, addr) : kind != GO_SPAN_NONE;
 		ct_error_destroy(err);
-		if (!err && kind != GO_SPAN_NONE)
+		if (in_heap)
 			return;
 	}
 	for (size_t i = 0; i < t->ntstacks; i++) {
