@@ -177,8 +177,10 @@ def build_baseline(rev):
     subprocess.run(["tar", "-x", "-C", str(base / "src")], input=archive, check=True)
     (base / "src" / "build").mkdir()
     (base / "src" / "build" / ".deps-ok").touch()  # the machine has the packages already
+    # ... and this tree's Capstone (scripts/capstone.sh put it in build/capstone)
     r = subprocess.run(["make", "-s", "-C", str(base / "src"), f"-j{os.cpu_count() or 2}",
-                        "build/coretool"], capture_output=True, text=True, timeout=900)
+                        f"CAPSTONE={BUILD / 'capstone' / 'usr'}", "build/coretool"],
+                       capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
     stamp.write_text(rev)
     return exe
