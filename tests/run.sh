@@ -48,6 +48,15 @@ echo "== fuzz regressions (tests/fuzz/regress)"
 if command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1; then
   if make -s -j"$(nproc)" fuzz-build >build/fuzz-build.log 2>&1; then
     make -s fuzz-regress || fail=1
+    # Fuzzing stays part of the work: a short run of every harness over seeds cut from the
+    # fresh sample cores (CHECK_FUZZ_SECONDS each; `make fuzz` runs longer). A finding fails.
+    echo "== fuzzing (${CHECK_FUZZ_SECONDS:-20} s per harness)"
+    if make -s fuzz-seeds >build/fuzz-seeds.log 2>&1; then
+      bash tests/fuzz/run.sh fuzz "${CHECK_FUZZ_SECONDS:-20}" \
+        $(ls tests/fuzz/fuzz_*.c | sed 's|tests/fuzz/fuzz_||; s|\.c$||') || fail=1
+    else
+      echo "FAIL: fuzz seeds (build/fuzz-seeds.log)"; tail -5 build/fuzz-seeds.log; fail=1
+    fi
   else
     echo "FAIL: fuzz harnesses do not build (build/fuzz-build.log)"; tail -5 build/fuzz-build.log; fail=1
   fi
