@@ -21,6 +21,26 @@ static const char *info_function(const struct target *t, uint64_t pc)
 	return m ? dwfl_module_addrname(m, pc) : NULL;
 }
 
+/* "threads": [...], with each thread's function when a target can name it. */
+static void info_threads_json(struct out *o, const struct core *c, const struct target *t)
+{
+	out_key(o, "threads");
+	out_arr_begin(o);
+	for (size_t i = 0; i < c->nthreads; i++) {
+		const struct core_thread *th = &c->threads[i];
+		const char *fn = t ? info_function(t, th->regs[CORE_REG_RIP]) : NULL;
+		out_obj_begin(o);
+		out_kint(o, "tid", th->tid);
+		out_kint(o, "signal", th->cursig);
+		out_khex(o, "pc", th->regs[CORE_REG_RIP]);
+		out_khex(o, "sp", th->regs[CORE_REG_RSP]);
+		out_key(o, "function");
+		fn ? out_str(o, fn) : out_null(o);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+}
+
 static const char *info_exe_match(const struct target *t)
 {
 	for (size_t i = 0; i < t->nmodules; i++)
@@ -134,21 +154,7 @@ static void info_json(struct cli *cli, const struct target *t)
 	} else {
 		out_null(o);
 	}
-	out_key(o, "threads");
-	out_arr_begin(o);
-	for (size_t i = 0; i < c->nthreads; i++) {
-		const struct core_thread *th = &c->threads[i];
-		const char *fn = info_function(t, th->regs[CORE_REG_RIP]);
-		out_obj_begin(o);
-		out_kint(o, "tid", th->tid);
-		out_kint(o, "signal", th->cursig);
-		out_khex(o, "pc", th->regs[CORE_REG_RIP]);
-		out_khex(o, "sp", th->regs[CORE_REG_RSP]);
-		out_key(o, "function");
-		fn ? out_str(o, fn) : out_null(o);
-		out_obj_end(o);
-	}
-	out_arr_end(o);
+	info_threads_json(o, c, t);
 	out_key(o, "modules");
 	out_arr_begin(o);
 	for (size_t i = 0; i < t->nmodules; i++) {
@@ -281,20 +287,7 @@ static void info_core_only(struct cli *cli, const struct core *c, const struct c
 		out_null(o);
 		out_key(o, "go");
 		out_null(o);
-		out_key(o, "threads");
-		out_arr_begin(o);
-		for (size_t i = 0; i < c->nthreads; i++) {
-			const struct core_thread *th = &c->threads[i];
-			out_obj_begin(o);
-			out_kint(o, "tid", th->tid);
-			out_kint(o, "signal", th->cursig);
-			out_khex(o, "pc", th->regs[CORE_REG_RIP]);
-			out_khex(o, "sp", th->regs[CORE_REG_RSP]);
-			out_key(o, "function");
-			out_null(o);
-			out_obj_end(o);
-		}
-		out_arr_end(o);
+		info_threads_json(o, c, NULL);
 		out_key(o, "modules");
 		out_arr_begin(o);
 		for (size_t i = 0; i < nfiles; i++) {

@@ -59,39 +59,52 @@ static void triage_go_fatal(struct target *t, struct triage *tr)
 	snprintf(tr->go_fatal, sizeof(tr->go_fatal), "%.*s", (int)len, best);
 }
 
+/* A symbol by name in the modules whose path holds `module` (NULL: the
+ * executable): its address and size. A whole symbol table walk: for the
+ * few names triage needs once per core. */
+static bool triage_symbol(const struct target *t, const char *module, const char *name, uint64_t *addr,
+			  uint64_t *size)
+{
+	for (size_t i = 0; i < t->nmodules; i++) {
+		const struct target_module *tm = &t->modules[i];
+		if (!tm->dwmod || (module ? !strstr(tm->name, module) : !tm->is_exe))
+			continue;
+		int nsyms = dwfl_module_getsymtab(tm->dwmod);
+		for (int k = 0; k < nsyms; k++) {
+			GElf_Sym sym;
+			GElf_Addr a;
+			const char *n = dwfl_module_getsym_info(tm->dwmod, k, &sym, &a, NULL, NULL, NULL);
+			if (n && !strcmp(n, name)) {
+				*addr = a;
+				*size = sym.st_size;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /* glibc keeps the text of its last fatal message in __abort_msg (a
  * GLIBC_PRIVATE symbol): a pointer to { unsigned int size; char msg[]; }. */
 static void triage_abort_msg(struct target *t, struct triage *tr)
 {
-	for (size_t i = 0; i < t->nmodules; i++) {
-		Dwfl_Module *m = t->modules[i].dwmod;
-		if (!strstr(t->modules[i].name, "libc.so"))
-			continue;
-		int nsyms = dwfl_module_getsymtab(m);
-		for (int s = 0; s < nsyms; s++) {
-			GElf_Sym sym;
-			GElf_Addr addr;
-			const char *name = dwfl_module_getsym_info(m, s, &sym, &addr, NULL, NULL, NULL);
-			if (!name || strcmp(name, "__abort_msg") != 0)
-				continue;
-			char msg[512];
-			unsigned char pb[8];
-			if (mem_read(&t->mem, addr, pb, 8) != MEM_OK) /* no error object to leak */
-				return;
-			uint64_t p = mem_load(pb, 8);
-			if (!p)
-				return;
-			size_t n = 0;
-			while (n < sizeof(msg) - 1 && mem_read(&t->mem, p + 4 + n, &msg[n], 1) == MEM_OK &&
-			       msg[n])
-				n++;
-			msg[n] = 0;
-			while (n && isspace((unsigned char)msg[n - 1]))
-				msg[--n] = 0;
-			snprintf(tr->abort_msg, sizeof(tr->abort_msg), "%s", msg);
-			return;
-		}
-	}
+	uint64_t addr, size;
+	if (!triage_symbol(t, "libc.so", "__abort_msg", &addr, &size))
+		return;
+	char msg[512];
+	unsigned char pb[8];
+	if (mem_read(&t->mem, addr, pb, 8) != MEM_OK) /* no error object to leak */
+		return;
+	uint64_t p = mem_load(pb, 8);
+	if (!p)
+		return;
+	size_t n = 0;
+	while (n < sizeof(msg) - 1 && mem_read(&t->mem, p + 4 + n, &msg[n], 1) == MEM_OK && msg[n])
+		n++;
+	msg[n] = 0;
+	while (n && isspace((unsigned char)msg[n - 1]))
+		msg[--n] = 0;
+	snprintf(tr->abort_msg, sizeof(tr->abort_msg), "%s", msg);
 }
 
 /* The map of a "concurrent map writes": one whose writer flag is still set
@@ -147,33 +160,14 @@ static bool triage_libc_frame(const struct frame *f)
  * down to the Go code that made the cgo call. */
 #define TRIAGE_CALLBACK_SCAN (1024 * 1024)
 
-static bool triage_symbol_range(struct target *t, const char *name, uint64_t *lo, uint64_t *hi)
-{
-	for (size_t i = 0; i < t->nmodules; i++) {
-		if (!t->modules[i].is_exe || !t->modules[i].dwmod)
-			continue;
-		Dwfl_Module *m = t->modules[i].dwmod;
-		int nsyms = dwfl_module_getsymtab(m);
-		for (int k = 0; k < nsyms; k++) {
-			GElf_Sym sym;
-			GElf_Addr addr;
-			const char *n = dwfl_module_getsym_info(m, k, &sym, &addr, NULL, NULL, NULL);
-			if (n && !strcmp(n, name) && GELF_ST_TYPE(sym.st_info) == STT_FUNC) {
-				*lo = addr;
-				*hi = addr + (sym.st_size ? sym.st_size : 1);
-				return true;
-			}
-		}
-	}
-	return false;
-}
 
 static bool triage_callback_c_frames(struct target *t, struct triage *tr, const struct go_sched *s)
 {
 	uint64_t lo, hi;
 	const struct go_m *m = go_sched_m_of_tid(s, tr->fault.tid);
-	if (!m || !m->g0_sched_sp || !triage_symbol_range(t, "crosscall2", &lo, &hi))
+	if (!m || !m->g0_sched_sp || !triage_symbol(t, NULL, "crosscall2", &lo, &hi))
 		return false;
+	hi = lo + (hi ? hi : 1); /* the size, into the end */
 	uint64_t bottom = m->g0_sched_sp > TRIAGE_CALLBACK_SCAN ? m->g0_sched_sp - TRIAGE_CALLBACK_SCAN : 0;
 	for (uint64_t a = m->g0_sched_sp & ~7ULL; a > bottom; a -= 8) {
 		unsigned char b[8];
