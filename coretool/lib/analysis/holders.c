@@ -75,7 +75,7 @@ static void holder_describe(struct target *t, struct holder *h)
 	}
 }
 
-int holders_rank(const struct holder *h)
+int holders_rank(struct target *t, const struct holder *h)
 {
 	const struct verdict *w = &h->where;
 	if (h->is_map_entry)
@@ -84,10 +84,10 @@ int holders_rank(const struct holder *h)
 	if (w->region == REGION_IMAGE)
 		return w->d.image.module && strstr(w->d.image.module, "libc.so") ? HOLDER_RANK_OTHER
 										 : HOLDER_RANK_GLOBAL;
-	/* ... nor the main heap's first chunk, the main thread's tcache
-	 * (tcache_perthread_struct: a 0x290 chunk). */
-	if (w->region == REGION_C_HEAP && w->d.chunk.chunk && w->d.chunk.size == 0x290 &&
-	    (w->d.chunk.heap ? w->d.chunk.chunk == w->d.chunk.heap : (w->d.chunk.chunk & 0xfff) == 0))
+	/* ... nor a thread's tcache (tcache_perthread_struct), as the C heap model found them */
+	struct cheap *ch;
+	if (w->region == REGION_C_HEAP && w->d.chunk.chunk && !target_cheap(t, &ch) &&
+	    cheap_is_tcache(ch, w->d.chunk.user))
 		return HOLDER_RANK_OTHER;
 	if (w->region == REGION_GO_HEAP || w->region == REGION_C_HEAP)
 		return w->state == VSTATE_ALLOCATED ? HOLDER_RANK_HEAP : HOLDER_RANK_FREED_HEAP;
@@ -199,7 +199,7 @@ void holders_find_many(struct target *t, const struct holders_range *r, size_t n
 	for (size_t j = 0; j < n; j++) {
 		for (size_t i = 0; i < ret[j].n; i++) {
 			holder_describe(t, &ret[j].h[i]);
-			ret[j].h[i].rank = holders_rank(&ret[j].h[i]);
+			ret[j].h[i].rank = holders_rank(t, &ret[j].h[i]);
 		}
 		qsort(ret[j].h, ret[j].n, sizeof(ret[j].h[0]), holders_cmp);
 		qsort(ret[j].values, ret[j].nvalues, sizeof(ret[j].values[0]), holders_value_cmp);

@@ -48,7 +48,7 @@ enum {
 	HOLDER_RANK_GLOBAL,
 	HOLDER_RANK_MAP_ENTRY,
 };
-int holders_rank(const struct holder *h);
+int holders_rank(struct target *t, const struct holder *h);
 /* The best-ranked holder (the first of the sorted list), or NULL. */
 const struct holder *holders_best(const struct holders *hs);
 

@@ -1130,6 +1130,14 @@ void cheap_summarize(const struct cheap *c, struct cheap_summary *ret)
 	};
 }
 
+bool cheap_is_tcache(const struct cheap *c, uint64_t user)
+{
+	for (size_t k = 0; k < c->ntcaches; k++)
+		if (c->tcaches[k] == user)
+			return true;
+	return false;
+}
+
 const char *cheap_bin_name(enum cheap_bin bin)
 {
 	static const char *const names[] = { "none", "tcache", "fastbin", "unsorted", "small", "large", "top" };

@@ -85,6 +85,9 @@ struct cheap_summary {
 	int safe_linking;      /* 1, 0, or -1 when decided per pointer */
 };
 void cheap_summarize(const struct cheap *c, struct cheap_summary *ret);
+/* Is user the user pointer of a tcache_perthread_struct the walks found so far
+ * (the heap holding it was walked: any lookup into it did)? */
+bool cheap_is_tcache(const struct cheap *c, uint64_t user);
 /* Damage seen in the malloc state so far (cycles, sizes that leave the heap,
  * bins that point outside the arena), one sentence each. */
 size_t cheap_problems(const struct cheap *c, const char *const **ret);
