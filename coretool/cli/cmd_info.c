@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "render.h"
 
 static void info_build_id(char *buf, const unsigned char *id, size_t len)
 {
@@ -102,6 +103,7 @@ static void info_core_json(struct out *o, const struct core *c)
 	out_kuint(o, "bytes_not_saved", c->bytes_missing);
 	out_kbool(o, "truncated", c->truncated);
 	out_obj_end(o);
+	core_input_out(o, c, 0, false);
 	out_key(o, "process");
 	out_obj_begin(o);
 	out_kint(o, "pid", c->pid);
@@ -120,6 +122,9 @@ static void info_core_text(FILE *f, const struct core *c)
 	fprintf(f, "process     pid %d, ppid %d, uid %d: %s\n", c->pid, c->ppid, c->uid,
 		c->psargs[0] ? c->psargs : c->fname);
 	info_signal_text(f, c);
+	struct out o;
+	out_init(&o, f, false);
+	core_input_out(&o, c, 12, false);
 }
 
 static void info_json(struct cli *cli, const struct target *t)

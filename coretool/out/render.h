@@ -22,6 +22,12 @@ void unwind_backtrace_text(struct out *o, const struct backtrace *bt, size_t n_c
 /* The crash report: text, or one JSON object (triage_out.c). */
 void triage_out(struct out *o, const struct target *t, const struct triage *tr);
 
+/* How the core came in (unpacked from a compressed file or zip) and what its
+ * collector recorded (origin): JSON keys "input" and "origin", each only when
+ * there is something to say, or text lines labelled "input" and "origin" in a
+ * column of width (with a colon: triage's style) (input_out.c). */
+void core_input_out(struct out *o, const struct core *c, int width, bool colon);
+
 /* One frame variable: {"name", "param", "type", "value", "state"}, or
  * name=0x... in text. */
 void framevar_out(struct out *o, const struct framevar *v);

@@ -106,6 +106,8 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 	if (o->json) {
 		out_obj_begin(o);
 		out_kstr(o, "core", t->core ? t->core->path : "");
+		if (t->core)
+			core_input_out(o, t->core, 0, false);
 		out_kstr(o, "executable", t->exe_path);
 		out_key(o, "go_version");
 		t->go ? out_str(o, t->go->version) : out_null(o);
@@ -297,6 +299,8 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 	}
 	FILE *fp = o->f;
 	fprintf(fp, "core:      %s\n", t->core ? t->core->path : "");
+	if (t->core)
+		core_input_out(o, t->core, 11, true);
 	fprintf(fp, "class:     %s\n", tr->klass);
 	fprintf(fp, "verdict:   %s\n", tr->verdict);
 	fprintf(fp, "signature: %s\n", tr->signature);

@@ -156,7 +156,7 @@ bool cache_load(const char *key, const char *kind, uint64_t fp, struct cache_blo
 	return true;
 }
 
-static bool cache_mkdirs(const char *dir)
+bool cache_mkdirs(const char *dir)
 {
 	char buf[4096];
 	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
@@ -200,20 +200,16 @@ static int cache_ent_cmp(const void *a, const void *b)
 }
 
 /* Deletes the least recently used entries until the directory holds at most
- * the configured size. Only files that look like ours (KEY.KIND, no dot in
- * the key) are counted or deleted. */
-static void cache_trim(const char *dir)
+ * max_bytes. Only files that look like ours (KEY.KIND, no dot in the key) are
+ * counted or deleted; a sparse file counts what it holds on disk. */
+void cache_trim_dir(const char *dir, uint64_t max_bytes)
 {
-	const char *e = getenv("CORETOOL_CACHE_MAX_MB");
-	long long max_mb = e && *e ? atoll(e) : CACHE_DEFAULT_MAX_MB;
-	if (max_mb <= 0)
-		return;
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
 	struct cache_ent *v = NULL;
 	size_t n = 0, cap = 0;
-	long long total = 0;
+	uint64_t total = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && n < CACHE_MAX_FILES) {
 		const char *dot = strchr(de->d_name, '.');
@@ -231,19 +227,28 @@ static void cache_trim(const char *dir)
 			cap = ncap;
 		}
 		snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
-		v[n].size = sb.st_size;
+		uint64_t disk = (uint64_t)sb.st_blocks * 512;
+		v[n].size = disk < (uint64_t)sb.st_size ? (off_t)disk : sb.st_size;
 		v[n].mtime = sb.st_mtime;
-		total += sb.st_size;
+		total += (uint64_t)v[n].size;
 		n++;
 	}
-	if (n && total > max_mb * 1024 * 1024) {
+	if (n && total > max_bytes) {
 		qsort(v, n, sizeof(*v), cache_ent_cmp);
-		for (size_t i = 0; i < n && total > max_mb * 1024 * 1024; i++)
+		for (size_t i = 0; i < n && total > max_bytes; i++)
 			if (unlinkat(dirfd(d), v[i].name, 0) == 0)
-				total -= v[i].size;
+				total -= (uint64_t)v[i].size;
 	}
 	closedir(d);
 	free(v);
+}
+
+static void cache_trim(const char *dir)
+{
+	const char *e = getenv("CORETOOL_CACHE_MAX_MB");
+	long long max_mb = e && *e ? atoll(e) : CACHE_DEFAULT_MAX_MB;
+	if (max_mb > 0)
+		cache_trim_dir(dir, (uint64_t)max_mb * 1024 * 1024);
 }
 
 bool cache_store(const char *key, const char *kind, uint64_t fp, const struct cache_part *parts,

@@ -48,6 +48,12 @@ void cache_release(struct cache_blob *b); /* zeroed or loaded blobs */
 /* The file path of an entry (for messages), or NULL when caching is off. */
 char *cache_path(const char *key, const char *kind);
 
+/* Creates dir and its parents (mode 0700). */
+bool cache_mkdirs(const char *dir);
+/* Deletes the least recently used KEY.KIND files of dir until it holds at
+ * most max_bytes on disk (the cache's own trim; unpack.c's for its cores). */
+void cache_trim_dir(const char *dir, uint64_t max_bytes);
+
 /* 64-bit FNV-1a, for fingerprints. */
 uint64_t cache_hash(uint64_t h, const void *data, size_t len);
 #define CACHE_HASH_INIT 1469598103934665603ULL

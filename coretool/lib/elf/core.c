@@ -287,6 +287,25 @@ struct ct_error *core_open(const char *path, struct core **ret)
 		err = ct_error_fmt(CT_ERR_IO, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* A compressed or zipped core is unpacked first (unpack.h); the rest
+	 * reads the unpacked file. */
+	unsigned char head[18];
+	ssize_t got = pread(core->fd, head, sizeof(head), 0);
+	enum unpack_format fmt = got > 0 ? unpack_sniff(head, (size_t)got) : UNPACK_UNKNOWN;
+	if (fmt != UNPACK_RAW && fmt != UNPACK_UNKNOWN) {
+		int ufd;
+		if ((err = unpack_core(core->fd, path, fmt, &core->unpacked, &ufd)))
+			goto fail;
+		origin_read(&core->origin, path, core->fd, &core->unpacked);
+		close(core->fd);
+		core->fd = ufd;
+		if (fstat(core->fd, &sb) < 0) {
+			err = ct_error_fmt(CT_ERR_IO, "%s (unpacked): %s", path, strerror(errno));
+			goto fail;
+		}
+	} else {
+		origin_read(&core->origin, path, core->fd, NULL);
+	}
 	core->size = (uint64_t)sb.st_size;
 	if (core->size < EI_NIDENT) {
 		err = ct_error_fmt(CT_ERR_FORMAT, "%s: not an ELF file (%" PRIu64 " bytes)", path,
@@ -416,6 +435,8 @@ void core_close(struct core *core)
 	free(core->files);
 	free(core->file_strings);
 	free(core->execfn);
+	unpack_release(&core->unpacked);
+	origin_release(&core->origin);
 	free(core->path);
 	free(core);
 }

@@ -10,6 +10,8 @@
 
 #include "ct_error.h"
 #include "mem.h"
+#include "origin.h"
+#include "unpack.h"
 
 /* x86-64 general registers in the kernel's user_regs_struct order (NT_PRSTATUS). */
 enum core_reg {
@@ -57,6 +59,9 @@ const char *core_si_code_name(int code);
 struct core {
 	char *path;
 	int fd;
+	struct unpack unpacked; /* a compressed or zipped core: how it was unpacked
+				 * (format UNPACK_RAW: it was not) */
+	struct origin origin;   /* what its collector recorded beside it */
 	const unsigned char *data; /* the whole file, mmapped */
 	uint64_t size;
 	void *elf; /* Elf * of the core, for libdwfl */

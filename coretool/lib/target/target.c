@@ -442,6 +442,8 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	if ((err = core_open(core_path, &t->core)))
 		goto fail;
+	if (t->core->unpacked.warning) /* a packed core cut short: what came before */
+		target_warn(t, "%s", t->core->unpacked.warning);
 	t->mem = (struct mem){ target_mem_read, t, target_mem_advise };
 	if (t->core->nfiles) {
 		t->files = calloc(t->core->nfiles, sizeof(*t->files));
