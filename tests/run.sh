@@ -36,7 +36,7 @@ python3 -m pytest -q -p no:cacheprovider --ignore=tests/test_robustness.py "$@" 
 echo "== sanitizers (ASan+UBSan): the CLI tests and the corrupted cores"
 san_tests="tests/test_badinput.py tests/test_info.py tests/test_classify.py tests/test_triage.py
   tests/test_maps.py tests/test_cgocheck.py tests/test_cache.py tests/test_robustness.py tests/test_libsuite.py
-  tests/test_hostile_heap.py tests/test_hostile_misc.py"
+  tests/test_hostile_heap.py tests/test_hostile_misc.py tests/test_inputs.py"
 if make -s -j"$(nproc)" asan >build/asan.log 2>&1; then
   CORETOOL=build/asan/coretool python3 -m pytest -q -p no:cacheprovider "$@" $san_tests || fail=1
 else
