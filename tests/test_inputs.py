@@ -304,3 +304,85 @@ def test_systemd_coredump_attributes(g, tmp_path):
     assert o["collector"] == "systemd-coredump" and o["boot_id"] == boot
     assert {k: o[k] for k in attrs} == attrs
     assert o["time"] == "2025-12-02T12:53:20Z"
+
+
+# ---- batches over directories and lists (cli/corelist.c) ----
+
+def batch_tree(g, root):
+    """A tree of cores in every form, and things that are not cores."""
+    (root / "a" / "b").mkdir(parents=True)
+    shutil.copy(g.core, root / "plain")
+    pack(g.core, root / "a" / "one.zst", "zst")
+    pack(g.core, root / "a" / "b" / "two.xz", "xz")
+    k8s_zip(g, root / "a" / "b" / "dump.zip")
+    (root / "notes.txt").write_text("not a core\n")
+    shutil.copy(g.exe, root / "a" / "exe")  # an ELF, but not a core
+    pack(root / "notes.txt", root / "a" / "notes.zst", "zst")  # packed, not a core
+    outside = root.parent / "outside"
+    outside.mkdir()
+    shutil.copy(g.core, outside / "core")
+    (root / "link").symlink_to(outside)  # not followed
+    return sorted(str(root / p) for p in ("plain", "a/one.zst", "a/b/two.xz", "a/b/dump.zip"))
+
+
+def test_triage_a_directory(g, tmp_path):
+    root = tmp_path / "cores"
+    want = batch_tree(g, root)
+    rc, out, err = run(["triage", "--json", "--exe", g.exe, root], env={"CORETOOL_CACHE_DIR": "off"})
+    lines = [json.loads(l) for l in out.splitlines()]
+    assert [d["core"] for d in lines] == want, err
+    classes = {d["class"] for d in lines}
+    rc1, one, _ = run(["triage", "--json", "--exe", g.exe, g.core], env={"CORETOOL_CACHE_DIR": "off"})
+    assert classes == {json.loads(one)["class"]}
+    rc, out, err = run(["triage", "--summary", "--exe", g.exe, root], env={"CORETOOL_CACHE_DIR": "off"})
+    assert "summary: 4 cores" in out
+
+
+def test_triage_from_a_list(g, tmp_path):
+    root = tmp_path / "cores"
+    want = batch_tree(g, root)
+    lst = tmp_path / "list.txt"
+    lst.write_text(f"# cores of last night\n{want[0]}\n\n{root / 'a' / 'b'}\r\n")
+    expect = [want[0]] + sorted(w for w in want if "/a/b/" in w)
+    rc, out, err = run(["triage", "--json", "--exe", g.exe, "--from", lst], env={"CORETOOL_CACHE_DIR": "off"})
+    assert [json.loads(l)["core"] for l in out.splitlines()] == expect, err
+    p = subprocess.run([str(CORETOOL), "triage", "--json", "--exe", str(g.exe), "--from", "-"],
+                       input=want[1] + "\n", capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, CORETOOL_CACHE_DIR="off"))
+    assert [json.loads(l)["core"] for l in p.stdout.splitlines()] == [want[1]], p.stderr
+
+
+def test_batch_usage_errors(tmp_path):
+    rc, out, err = run(["triage"])
+    assert rc == 64 and "no cores" in err
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "x.txt").write_text("x")
+    rc, out, err = run(["triage", tmp_path / "empty"])
+    assert rc == FATAL and "no cores found (1 other files searched)" in err
+    rc, out, err = run(["triage", "--from", tmp_path / "missing.txt"])
+    assert rc == FATAL and "missing.txt" in err
+
+
+def test_batch_progress_on_a_terminal(g, tmp_path):
+    import pty
+    root = tmp_path / "cores"
+    batch_tree(g, root)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([str(CORETOOL), "triage", "--json", "--exe", str(g.exe), str(root)],
+                         stdout=subprocess.DEVNULL, stderr=slave, env=dict(os.environ, CORETOOL_CACHE_DIR="off"))
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    p.wait(timeout=300)
+    os.close(master)
+    text = seen.decode(errors="replace")
+    assert "searching: " in text and "4 cores" in text
+    assert "triage: 4/4 cores (0 errors)" in text and "cores/s" in text
+    assert "triage: 4 cores in " in text and ": 4 reports, 0 errors" in text

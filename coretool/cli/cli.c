@@ -287,6 +287,12 @@ uint64_t cli_num(const struct cli_args *a, const char *name)
 	return k >= 0 ? a->num[k] : 0;
 }
 
+const char *cli_str(const struct cli_args *a, const char *name)
+{
+	int k = cli_opt_index(a, name);
+	return k >= 0 && a->set[k] ? a->str[k] : NULL;
+}
+
 bool cli_is_help(const char *arg)
 {
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help");

@@ -99,6 +99,7 @@ void cli_args_free(struct cli_args *a);
 /* An option's value by name (as in the specification). */
 bool cli_flag(const struct cli_args *a, const char *name);
 uint64_t cli_num(const struct cli_args *a, const char *name);
+const char *cli_str(const struct cli_args *a, const char *name); /* NULL: not given */
 
 /* Reports an error at the edge: stderr always, and an {"error": ...} object on
  * stdout in JSON mode. Returns the exit code for it. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "corelist.h"
 #include "render.h"
 #include "triage.h"
 
@@ -372,6 +373,19 @@ static void triage_emit(struct cli *cli, struct triage_result *r, size_t n, bool
 	r->len = 0;
 }
 
+/* The batch's progress line on a terminal: counts, rate, time left. */
+static void triage_progress(FILE *f, size_t done, size_t n, size_t errors, double took)
+{
+	double rate = took > 0 ? (double)done / took : 0;
+	fprintf(f, "\rtriage: %zu/%zu cores (%zu errors), %.1f cores/s", done, n, errors, rate);
+	if (rate > 0 && done < n) {
+		unsigned long left = (unsigned long)((double)(n - done) / rate + 0.5);
+		fprintf(f, ", %lum%02lus left", left / 60, left % 60);
+	}
+	fprintf(f, "\033[K");
+	fflush(f);
+}
+
 /* Each core in a child process: a core that crashes, hangs (past
  * lim->timeout) or runs out of its memory budget becomes an error result,
  * and the batch goes on. */
@@ -392,9 +406,10 @@ static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
 		}
 		return;
 	}
-	size_t next = 0, done = 0;
+	size_t next = 0, done = 0, errors = 0;
 	int nrun = 0;
 	bool progress = isatty(2) && n > 1 && !cli->quiet;
+	double t0 = triage_now();
 	while (done < n) {
 		while (nrun < jobs && next < n) {
 			int fds[2];
@@ -503,16 +518,23 @@ static void triage_batch(struct cli *cli, char **cores, size_t n, int jobs,
 			} else {
 				continue;
 			}
+			if (progress) /* the report may go to the same terminal */
+				fputs("\r\033[K", cli->err);
 			triage_emit(cli, r, n, quiet);
 			j->pid = 0;
 			nrun--;
 			done++;
+			if (!strcmp(r->klass, "error"))
+				errors++;
 			if (progress)
-				fprintf(cli->err, "\rtriage: %zu/%zu cores", done, n);
+				triage_progress(cli->err, done, n, errors, triage_now() - t0);
 		}
 	}
-	if (progress)
-		fputc('\n', cli->err);
+	if (progress) {
+		double took = triage_now() - t0;
+		fprintf(cli->err, "\rtriage: %zu cores in %.1f s: %zu reports, %zu errors\033[K\n", n, took,
+			n - errors, errors);
+	}
 	free(running);
 	free(pfd);
 	free(map);
@@ -707,13 +729,30 @@ int cmd_triage(struct cli *cli, const struct cli_args *a)
 	int jobs = (int)cli_num(a, "--jobs");
 	bool summary = cli_flag(a, "--summary"), sarif = cli_flag(a, "--sarif");
 	struct triage_limits lim = { cli_num(a, "--timeout"), cli_num(a, "--max-mem") };
-	char **cores = a->pos;
-	size_t n = (size_t)a->npos;
+	const char *from = cli_str(a, "--from");
+	if (!a->npos && !from)
+		return cli_usage(cli, "no cores: name core files or directories, or --from FILE");
+	struct corelist list = { 0 };
+	struct ct_error *lerr = corelist_add(&list, a->pos, (size_t)a->npos, from,
+					     isatty(2) && !cli->quiet ? cli->err : NULL);
+	if (lerr) {
+		corelist_free(&list);
+		return cli_fail(cli, lerr);
+	}
+	if (!list.n) {
+		fprintf(cli->err, "coretool: no cores found (%zu other files searched)\n", list.skipped);
+		corelist_free(&list);
+		return CT_EXIT_FATAL;
+	}
+	char **cores = list.paths;
+	size_t n = list.n;
 	int rc = CT_EXIT_OK;
 	/* One core is analysed in this process (also in a session), unless a
 	 * budget is asked for: then in a child like a batch's. */
 	bool budget = triage_opt_given(a, "--timeout") || triage_opt_given(a, "--max-mem");
-	if (n == 1 && !summary && !sarif && (!budget || cli->preopened)) {
+	/* A directory or list names a batch, even of one core. */
+	bool batch = n > 1 || list.dirs || from;
+	if (!batch && !summary && !sarif && (!budget || cli->preopened)) {
 		/* One core: in this process, the report straight to stdout. */
 		char *buf = NULL;
 		size_t len = 0;
@@ -741,7 +780,7 @@ int cmd_triage(struct cli *cli, const struct cli_args *a)
 		}
 		/* One core under a budget: its own status, as in this process (a
 		 * core past its budget has no result: fatal). */
-		if (n == 1 && !summary && !sarif)
+		if (!batch && !summary && !sarif)
 			rc = res[0].rc;
 		if (sarif)
 			triage_sarif(cli, res, n);
@@ -749,5 +788,6 @@ int cmd_triage(struct cli *cli, const struct cli_args *a)
 			triage_summary(cli, res, n);
 		free(res);
 	}
+	corelist_free(&list);
 	return rc;
 }

@@ -126,13 +126,18 @@ static const char map_notes[] =
 	"  \"count\", \"live\", \"complete\", \"issues\", \"stopped\"}}.\n";
 
 static const struct cli_arg triage_args[] = {
-	{ "CORE", "core files: one report each", 1, CLI_MANY },
+	{ "CORE", "core files (raw, compressed or zipped: told by their bytes)\n"
+	  "or directories (searched for cores, recursively): one\n"
+	  "report each", 0, CLI_MANY },
 	{ 0 },
 };
 static const struct cli_opt triage_opts[] = {
 	{ "--jobs", "-j", CLI_OPT_UINT, "N", 1, 256, 1, CLI_OPT_CORES_ONLY,
 	  "analyse N cores at a time (each in its own process: one\n"
 	  "bad core never stops the batch)" },
+	{ "--from", NULL, CLI_OPT_STRING, "FILE", 0, 0, 0, CLI_OPT_CORES_ONLY,
+	  "also the cores listed in FILE, one path (or directory) per\n"
+	  "line; - reads the list from standard input" },
 	{ "--summary", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, CLI_OPT_CORES_ONLY,
 	  "after the reports, the groups by signature with counts" },
 	{ "--sarif", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, CLI_OPT_CORES_ONLY,
@@ -163,8 +168,13 @@ static const char triage_notes[] =
 	"does one past its budget (kind timeout or memory) or one that kills the\n"
 	"analysis (kind crash).\n"
 	"\n"
-	"Several cores (or one with --summary, --sarif, --timeout or --max-mem) are\n"
-	"each analysed in a process of their own, under the time and memory budget.\n"
+	"Several cores (or one with --summary, --sarif, --timeout or --max-mem, or\n"
+	"any from a directory or --from) are each analysed in a process of their\n"
+	"own, under the time and memory budget; on a terminal a progress line shows\n"
+	"the counts, the rate and the time left, and a last line the totals. A\n"
+	"directory is searched recursively (symbolic links not followed) for files\n"
+	"that are cores, raw, compressed (zstd, lz4, xz, gzip) or zipped, in name\n"
+	"order; other files there are skipped.\n"
 	"\n"
 	"Classes: null-deref, c-use-after-free, go-use-after-free, wild-pointer,\n"
 	"stack-overflow, c-heap-corruption, double-free, concurrent-map-write,\n"
@@ -236,7 +246,7 @@ const struct cli_verb cli_verbs[] = {
 	{ "map", cmd_map, "CORE NAME|ADDR:TYPE",
 	  "one Go map's entries, or its buckets/groups with --layout", map_help, map_notes,
 	  map_args, map_opts, 0 },
-	{ "triage", cmd_triage, "CORE...",
+	{ "triage", cmd_triage, "CORE|DIR...",
 	  "the crash report: real fault, stitched stacks, holders, class, verdict", triage_help,
 	  triage_notes, triage_args, triage_opts, CLI_VERB_NEEDS_CORE },
 	{ "goroutines", cmd_goroutines, "CORE", "every goroutine: status, wait reason, thread, own frame",

@@ -96,10 +96,14 @@ static ssize_t src_read(struct unpack_src *s, void *buf, size_t n)
 	return r;
 }
 
-/* Where unpacked bytes go: a sparse file, written at increasing offsets. */
+/* Where unpacked bytes go: a sparse file, written at increasing offsets; or,
+ * to peek at the first bytes only, a buffer (then the sink "fails" when full
+ * and the decoder stops there). */
 struct unpack_sink {
 	int fd;
 	uint64_t off, max;
+	unsigned char *peek;
+	size_t peek_cap;
 	char err[256];
 };
 
@@ -130,6 +134,13 @@ static bool sink_pwrite(struct unpack_sink *k, const unsigned char *p, size_t n,
  * are skipped and stay holes. */
 static bool sink_write(struct unpack_sink *k, const unsigned char *p, size_t n)
 {
+	if (k->peek) {
+		size_t take = k->peek_cap - k->off < n ? k->peek_cap - k->off : n;
+		memcpy(k->peek + k->off, p, take);
+		k->off += take;
+		snprintf(k->err, sizeof(k->err), "peeked");
+		return k->off < k->peek_cap;
+	}
 	if (n > k->max - k->off) {
 		snprintf(k->err, sizeof(k->err), "the unpacked core would exceed %" PRIu64 " GiB "
 			 "(CORETOOL_UNPACK_MAX_GB)", k->max >> 30);
@@ -679,4 +690,51 @@ out:
 	}
 	*out_fd = rfd;
 	return NULL;
+}
+
+/* The first bytes of an ELF core: magic, and e_type ET_CORE at offset 16. */
+static bool unpack_head_is_core(const unsigned char *h, size_t n)
+{
+	return n >= 18 && unpack_sniff(h, n) == UNPACK_RAW && h[16] == 4 && h[17] == 0;
+}
+
+bool unpack_is_core(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat sb;
+	if (fd < 0)
+		return false;
+	unsigned char h[18];
+	ssize_t got = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? pread(fd, h, sizeof(h), 0) : -1;
+	enum unpack_format f = got > 0 ? unpack_sniff(h, (size_t)got) : UNPACK_UNKNOWN;
+	bool yes = false;
+	if (f == UNPACK_RAW) {
+		yes = unpack_head_is_core(h, (size_t)got);
+	} else if (f == UNPACK_ZIP) {
+		int zfd = dup(fd), zerr;
+		zip_t *za = zfd >= 0 ? zip_fdopen(zfd, 0, &zerr) : NULL;
+		if (!za && zfd >= 0)
+			close(zfd);
+		struct unpack u;
+		memset(&u, 0, sizeof(u));
+		enum unpack_format inner;
+		yes = za && unpack_zip_scan(za, &u, &inner) >= 0;
+		unpack_release(&u);
+		if (za)
+			zip_discard(za);
+	} else if (f != UNPACK_UNKNOWN) {
+		/* Decode just enough for the ELF header. */
+		unsigned char *ib = malloc(UNPACK_IN_BUF), *ob = malloc(UNPACK_OUT_BUF), peek[18];
+		struct unpack_src in = { .fd = fd, .path = path, .next_progress = UINT64_MAX };
+		struct unpack_sink sink = { .fd = -1, .max = sizeof(peek), .peek = peek, .peek_cap = sizeof(peek) };
+		struct unpack_job job = { &in, &sink, ib, ob, "" };
+		if (ib && ob && lseek(fd, 0, SEEK_SET) == 0) {
+			unpack_stream(&job, f);
+			yes = unpack_head_is_core(peek, (size_t)sink.off);
+		}
+		free(ib);
+		free(ob);
+	}
+	close(fd);
+	return yes;
 }

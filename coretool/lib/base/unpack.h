@@ -23,6 +23,11 @@ const char *unpack_format_name(enum unpack_format f);
  * they allow). UNPACK_RAW is an ELF file; UNPACK_UNKNOWN anything else. */
 enum unpack_format unpack_sniff(const unsigned char *head, size_t n);
 
+/* Is path a core, raw or packed? Reads its first bytes (a packed file: just
+ * enough of it decoded for the ELF header; a zip: its directory and the
+ * heads of its members). For finding the cores in a directory. */
+bool unpack_is_core(const char *path);
+
 /* A small member of a zip beside the core (its JSON metadata). */
 struct unpack_extra {
 	char *name;
