@@ -2,7 +2,9 @@
  * (core.c). The input is the core file itself (seeds: sample cores with their
  * memory cut to a few bytes per segment, mkseeds.py). Whatever it holds,
  * core_open must fail cleanly or give a table whose every read stays inside
- * the file. */
+ * the file. Packed inputs (zstd, lz4, xz, gzip, zip: seeds of each) go
+ * through unpack.c first, uncached, into a nameless temporary file, at most
+ * 1 GiB of it. */
 #include "fuzz_common.h"
 
 #include <sys/mman.h>
@@ -17,6 +19,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	setenv("CORETOOL_CACHE_DIR", "off", 1);
+	setenv("CORETOOL_UNPACK_MAX_GB", "1", 1);
 	fz_fd = memfd_create("fuzz-core", 0);
 	if (fz_fd < 0)
 		abort();

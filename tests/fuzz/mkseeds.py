@@ -133,6 +133,24 @@ def main():
             minimize_core(d / "core", CORPUS / "core" / f"{tc}-{d.name}",
                           all_notes=d.name == "null-deref")
             n["core"] += 1
+    # ... and one of them packed each way core_open unpacks (unpack.c)
+    plain = CORPUS / "core" / "go1.26-maps"
+    if plain.exists():
+        import gzip
+        import lzma
+        import subprocess
+        import zipfile
+        data = plain.read_bytes()
+        (CORPUS / "core" / "packed-gz").write_bytes(gzip.compress(data))
+        (CORPUS / "core" / "packed-xz").write_bytes(lzma.compress(data))
+        for tool, name in (("zstd", "packed-zst"), ("lz4", "packed-lz4")):
+            r = subprocess.run([tool, "-q", "-c"], input=data, capture_output=True)
+            if r.returncode == 0:
+                (CORPUS / "core" / name).write_bytes(r.stdout)
+        with zipfile.ZipFile(CORPUS / "core" / "packed-zip", "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("x-dump-info.json", '{"uuid": "u", "real_pid": "1"}')
+            z.writestr("x.core", data)
+        n["core"] += 5
 
     for tc, exe in TOOLCHAINS.items():
         # goheap: the truth addresses of a few scenarios
