@@ -326,20 +326,6 @@ def specs(c, task, anchors_ok):
     elif task == "triage":
         add("coretool", "triage CORE", [CORETOOL, "triage", c.core], True,
             lambda p: (("class:     null-deref" in read(p)), (re.search(r"class:\s+\S+", read(p)) or [""])[0]))
-    elif task == "packed":
-        check = lambda p: (("class:     null-deref" in read(p)), (re.search(r"class:\s+\S+", read(p)) or [""])[0])
-        # First sight of the file: its unpacked copy removed before each run (the
-        # DWARF index stays cached, as for every later core of a build).
-        add("coretool", "triage CORE.zst (unpacked by this run)",
-            ["sh", "-c", 'rm -rf "$1/cores"; exec "$2" triage "$3"', "sh", BENCH_CACHE, CORETOOL, c.core_zst],
-            True, check)
-        add("coretool-cached", "triage CORE.zst (unpacked by an earlier run)", [CORETOOL, "triage", c.core_zst],
-            True, check)
-        plain = os.path.join(c.out, "zstd-d.core")
-        add("zstd", "zstd -d CORE.zst -o FILE (decompression alone)",
-            ["zstd", "-q", "-d", "-f", c.core_zst, "-o", plain], False,
-            lambda p: ((os.path.getsize(plain) == c.size, os.remove(plain))[0], "%d bytes written" % c.size)
-            if os.path.exists(plain) else (False, "no output"))
         add("gdb", "bt; info registers; thread apply all bt; info goroutines; goroutine all bt",
             c.gdb("bt", "info registers", "thread apply all bt", "info goroutines", "goroutine all bt"), False,
             lambda p: (("#0" in read(p)), "backtraces printed" + ("; " + first_error(p) if first_error(p) else "")))
@@ -348,6 +334,19 @@ def specs(c, task, anchors_ok):
             lambda p: (("goroutine" in read(p).lower()), first_error(p) or "backtraces printed"))
         add("viewcore", "goroutines", c.viewcore("goroutines"), False,
             lambda p: (bool(read(p).strip()) and not first_error(p), first_error(p) or "printed"))
+    elif task == "packed":
+        check = lambda p: (("class:     null-deref" in read(p)), (re.search(r"class:\s+\S+", read(p)) or [""])[0])
+        # First sight of the file: its unpacked copy removed before each run (the
+        # DWARF index stays cached, as for every later core of a build).
+        add("coretool", "triage CORE.zst (unpacked by this run)", [CORETOOL, "triage", c.core_zst], True, check)
+        out[-1]["pre"] = ["rm", "-rf", os.path.join(BENCH_CACHE, "cores")]  # before each run, not timed
+        add("coretool-cached", "triage CORE.zst (unpacked by an earlier run)", [CORETOOL, "triage", c.core_zst],
+            True, check)
+        plain = os.path.join(c.out, "zstd-d.core")
+        add("zstd", "zstd -d CORE.zst -o FILE (decompression alone)",
+            ["zstd", "-q", "-d", "-f", c.core_zst, "-o", plain], False,
+            lambda p: ((os.path.getsize(plain) == c.size, os.remove(plain))[0], "%d bytes written" % c.size)
+            if os.path.exists(plain) else (False, "no output"))
     return out
 
 
@@ -355,6 +354,8 @@ def measure(c, task, spec, reps, timeout, cold):
     path = os.path.join(c.out, "%s.%s.out" % (task, spec["tool"]))
     runs = []
     for i in range(reps):
+        if spec.get("pre"):
+            subprocess.run(spec["pre"], check=False)
         dropped = drop_caches() if cold else False
         r = run(spec["cmd"], stdin=spec.get("stdin"), stdout=path, timeout=timeout, env=spec.get("env"))
         r["cold"] = dropped

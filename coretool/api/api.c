@@ -59,7 +59,7 @@ ct_session *ct_open_memory(ct_read_fn read, void *arg, const char *exe, uint64_t
 		return NULL;
 	s->read = read;
 	s->arg = arg;
-	struct mem m = { api_mem_read, s, NULL };
+	struct mem m = { api_mem_read, s, NULL, NULL };
 	struct ct_error *err = target_open_mem(&m, exe, bias, &s->t);
 	if (err) {
 		if (errmsg)

@@ -179,7 +179,7 @@ static enum mem_status fz_image_read(void *arg, uint64_t addr, void *buf, size_t
 
 static inline struct mem fz_image_mem(struct fz_image *img)
 {
-	return (struct mem){ fz_image_read, img, NULL };
+	return (struct mem){ fz_image_read, img, NULL, NULL };
 }
 
 
@@ -250,7 +250,7 @@ static inline void fz_record_init(void)
 static inline struct mem fz_mem(struct fz_image *img)
 {
 	if (fz_rec)
-		return (struct mem){ fz_rec_read, fz_rec, NULL };
+		return (struct mem){ fz_rec_read, fz_rec, NULL, NULL };
 	return fz_image_mem(img);
 }
 

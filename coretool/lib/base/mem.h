@@ -33,11 +33,21 @@ struct mem {
 	 * lookup reads a page rather than megabytes around it; a walker over a
 	 * large range says so first, and says when it is done. */
 	void (*advise)(void *arg, uint64_t addr, uint64_t len, enum mem_access how);
+	/* Optional (NULL: a one-byte read answers): whether addr is mapped,
+	 * without reading it — MEM_OK or MEM_NOT_SAVED for mapped, MEM_UNMAPPED.
+	 * A check of a range's ends then touches no page of a core. */
+	enum mem_status (*probe)(void *arg, uint64_t addr);
 };
 
 static inline enum mem_status mem_read(const struct mem *m, uint64_t addr, void *buf, size_t len)
 {
 	return m->read(m->arg, addr, buf, len);
+}
+
+static inline enum mem_status mem_probe(const struct mem *m, uint64_t addr)
+{
+	unsigned char b;
+	return m->probe ? m->probe(m->arg, addr) : m->read(m->arg, addr, &b, 1);
 }
 
 /* Many reads all over the source follow (a census, a big map, a batch of

@@ -533,9 +533,22 @@ static enum mem_status core_mem_read(void *arg, uint64_t addr, void *buf, size_t
 	return core_read(arg, addr, buf, len);
 }
 
+enum mem_status core_probe(const struct core *core, uint64_t addr)
+{
+	const struct core_segment *s = core_segment_of(core, addr);
+	if (!s)
+		return MEM_UNMAPPED;
+	return addr - s->vaddr < s->filesz ? MEM_OK : MEM_NOT_SAVED;
+}
+
+static enum mem_status core_mem_probe(void *arg, uint64_t addr)
+{
+	return core_probe(arg, addr);
+}
+
 struct mem core_mem(const struct core *core)
 {
-	return (struct mem){ core_mem_read, (void *)core, core_mem_advise };
+	return (struct mem){ core_mem_read, (void *)core, core_mem_advise, core_mem_probe };
 }
 
 const struct core_file_map *core_file_of(const struct core *core, uint64_t addr)

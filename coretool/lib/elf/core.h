@@ -101,6 +101,9 @@ void core_close(struct core *core); /* NULL allowed */
 
 /* Reads through the segment table (all or nothing). */
 enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, size_t len);
+/* Whether addr is in a segment (MEM_OK: saved, MEM_NOT_SAVED: beyond its
+ * bytes in the file) or in none (MEM_UNMAPPED), without reading it. */
+enum mem_status core_probe(const struct core *core, uint64_t addr);
 struct mem core_mem(const struct core *core);
 /* Tells the kernel how the saved bytes of [addr, addr + len) will be read
  * (madvise on the mapped file; the whole file is MADV_RANDOM from open). */

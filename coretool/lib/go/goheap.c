@@ -542,9 +542,8 @@ struct ct_error *go_span_check(const struct go_heap *h, const struct go_span *s)
 		 * outside every mapping of the process mean a damaged npages or
 		 * startAddr (a bound from the memory the core describes, not from
 		 * the span's own claims). */
-		unsigned char b;
-		if (mem_read(h->rt->mem, s->start, &b, 1) == MEM_UNMAPPED ||
-		    mem_read(h->rt->mem, s->start + bytes - 1, &b, 1) == MEM_UNMAPPED)
+		if (mem_probe(h->rt->mem, s->start) == MEM_UNMAPPED ||
+		    mem_probe(h->rt->mem, s->start + bytes - 1) == MEM_UNMAPPED)
 			why = "its pages are not mapped in the process";
 	}
 	if (!why)

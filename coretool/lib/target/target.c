@@ -149,6 +149,17 @@ static enum mem_status target_mem_read(void *arg, uint64_t addr, void *buf, size
 	return MEM_OK;
 }
 
+/* Mapped or not, as target_mem_read would find it, without reading: a
+ * segment, or a file the core maps there. */
+static enum mem_status target_mem_probe(void *arg, uint64_t addr)
+{
+	struct target *t = arg;
+	enum mem_status st = core_probe(t->core, addr);
+	if (st == MEM_UNMAPPED && core_file_of(t->core, addr))
+		st = MEM_NOT_SAVED;
+	return st;
+}
+
 static void target_mem_advise(void *arg, uint64_t addr, uint64_t len, enum mem_access how)
 {
 	struct target *t = arg;
@@ -444,7 +455,7 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 		goto fail;
 	if (t->core->unpacked.warning) /* a packed core cut short: what came before */
 		target_warn(t, "%s", t->core->unpacked.warning);
-	t->mem = (struct mem){ target_mem_read, t, target_mem_advise };
+	t->mem = (struct mem){ target_mem_read, t, target_mem_advise, target_mem_probe };
 	if (t->core->nfiles) {
 		t->files = calloc(t->core->nfiles, sizeof(*t->files));
 		if (!t->files) {
