@@ -6,10 +6,12 @@ set -euo pipefail
 # Capstone comes from Debian trixie (scripts/capstone.sh), not from this list.
 # libzstd-dev liblz4-dev liblzma-dev zlib1g-dev libzip-dev: compressed and zipped cores
 # (lib/base/unpack.c); libjson-c-dev: the metadata that comes with them (k8s, coredumpctl).
+# libdebuginfod-dev: elfutils' debuginfod client (binaries found by build ID); debuginfod: its
+# server, run by tests/test_debuginfod.py on a private loopback.
 # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes of Debian 12's clang (make asan, fuzz).
 pkgs=(gcc binutils clang libclang-rt-14-dev make pkg-config libdw-dev libelf-dev elfutils zlib1g-dev gdb
       python3 file golang-go libxml2-dev
-      libzstd-dev liblz4-dev liblzma-dev libzip-dev libjson-c-dev)
+      libzstd-dev liblz4-dev liblzma-dev libzip-dev libjson-c-dev libdebuginfod-dev debuginfod)
 missing=()
 for p in "${pkgs[@]}"; do
   # golang-go: any Go on PATH will do (the machine's own Go is used for go1.26).

@@ -316,7 +316,7 @@ void unwind_thread(struct target *t, int32_t tid, const uint64_t regs[CORE_NREGS
 	/* A fresh Dwfl per walk: libdwfl attaches one thread set per Dwfl, and we
 	 * choose the registers each time. The modules are reported from the core. */
 	target_dwfl_begin_use(t);
-	Dwfl *dwfl = dwfl_begin(&t->dwfl_cb);
+	Dwfl *dwfl = target_dwfl_begin(t);
 	if (!dwfl) {
 		bt->stop = "dwfl_begin failed";
 		return;

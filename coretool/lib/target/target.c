@@ -54,35 +54,83 @@ void target_warn(struct target *t, const char *fmt, ...)
 }
 
 
-/* With a sysroot, the paths the core names are looked up under it first; then
- * the usual build-id search. */
+/* Is mod the executable? The module the core names by the executable's
+ * path, or the one with the program's build ID (libdwfl may name it
+ * otherwise). */
+static bool target_is_exe_module(const struct target *t, Dwfl_Module *mod, const char *modname)
+{
+	const char *exe_named = t->core ? core_exe_path(t->core) : NULL;
+	if (modname && exe_named && !strcmp(modname, exe_named))
+		return true;
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &id, &vaddr);
+	return t->core && n > 0 && (size_t)n == t->core->exe_build_id_len &&
+	       !memcmp(id, t->core->exe_build_id, (size_t)n);
+}
+
+/* libdwfl's find_elf: the executable is the file found (or given) for it;
+ * every other module is looked up by target_find.h's one rule, with the
+ * build ID libdwfl read from the core. A name that is no path (the vDSO) is
+ * no file: libdwfl reads it from the core. */
 static int target_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 			   Dwarf_Addr base, char **file_name, Elf **elfp)
 {
+	(void)base;
+	(void)elfp;
 	const struct target *t = target_reporting;
-	const char *sysroot = t ? t->sysroot : NULL;
-	/* The executable the core names is the one given with --exe (or found):
-	 * a Go binary linked by Go's own linker has no GNU build-id to search by. */
-	const char *exe_named = t && t->core ? core_exe_path(t->core) : NULL;
-	if (t && t->exe_path && modname && exe_named && !strcmp(modname, exe_named)) {
+	*userdata = NULL;
+	if (!t || !t->find)
+		return -1;
+	if (t->exe_path && target_is_exe_module(t, mod, modname)) {
 		int fd = ct_open_regular(t->exe_path);
-		if (fd >= 0) {
+		if (fd >= 0)
 			*file_name = strdup(t->exe_path);
-			return fd;
-		}
+		return fd;
 	}
-	if (sysroot && modname && modname[0] == '/') {
-		char *path;
-		if (asprintf(&path, "%s%s", sysroot, modname) >= 0) {
-			int fd = ct_open_regular(path);
-			if (fd >= 0) {
-				*file_name = path;
-				return fd;
-			}
-			free(path);
-		}
+	if (!modname || modname[0] != '/')
+		return -1;
+	const unsigned char *id = NULL;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &id, &vaddr);
+	const struct target_lookup *l = target_finder_find(t->find, modname, id, n > 0 ? (size_t)n : 0);
+	if (!l)
+		return -1;
+	*userdata = (void *)l; /* for target_add_module: where it was found, or why not */
+	/* A library of another build is not the one the process ran: libdwfl
+	 * would refuse it by its build ID too; the warning says why. */
+	if (!l->path || l->mismatch)
+		return -1;
+	int fd = ct_open_regular(l->path);
+	if (fd >= 0)
+		*file_name = strdup(l->path);
+	return fd;
+}
+
+/* libdwfl's find_debuginfo: its own search (the module's directory, the
+ * trees of target_find.h by build ID and debuglink, then debuginfod through
+ * the Dwfl's client), whose debuginfod part gets a deadline of its own. */
+static int target_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				 GElf_Addr base, const char *file_name, const char *debuglink_file,
+				 GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const struct target *t = target_reporting;
+	if (t && t->find) {
+		const unsigned char *id = NULL;
+		GElf_Addr vaddr;
+		int n = dwfl_module_build_id(mod, &id, &vaddr);
+		target_finder_begin_external(t->find, id, n > 0 ? (size_t)n : 0);
 	}
-	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
+Dwfl *target_dwfl_begin(const struct target *t)
+{
+	Dwfl *d = dwfl_begin(&t->dwfl_cb);
+	if (d && t->find)
+		target_finder_attach(t->find, d);
+	return d;
 }
 
 static void target_file_load(const struct target *t, struct target_file *f)
@@ -176,51 +224,26 @@ void target_set_debug_dirs(const char *dirs)
 	target_default_debug_dirs = dirs && *dirs ? strdup(dirs) : NULL;
 }
 
-/* libdwfl's search path for detached debug info from a ':'-separated list of
- * directories: ":.debug:" then each directory made absolute (libdwfl takes a
- * relative entry as relative to each module's own directory, like ".debug":
- * the user meant the current one), then /usr/lib/debug; every absolute entry
- * is also searched by build-id. NULL: libdwfl's default (":.debug:/usr/lib/debug"). */
-static char *target_debuginfo_path(const char *dirs)
+/* Each target has its own callbacks and finder: its sysroot, debug-info
+ * directories and debuginfod bound are its own. */
+static struct ct_error *target_dwfl_setup(struct target *t, const struct target_options *opt)
 {
-	if (!dirs || !*dirs)
-		return NULL;
-	size_t cap = 32 + 2 * strlen(dirs), len = 0;
-	char *p = malloc(cap), *copy = strdup(dirs), *save = NULL;
-	if (!p || !copy) {
-		free(p);
-		free(copy);
-		return NULL;
-	}
-	len = (size_t)snprintf(p, cap, ":.debug");
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char *abs = realpath(d, NULL);
-		const char *use = abs ? abs : d;
-		size_t need = len + strlen(use) + 2 + 16;
-		if (need > cap) {
-			char *np = realloc(p, need * 2);
-			if (!np) {
-				free(abs);
-				break;
-			}
-			p = np;
-			cap = need * 2;
-		}
-		len += (size_t)snprintf(p + len, cap - len, ":%s", use);
-		free(abs);
-	}
-	snprintf(p + len, cap - len, ":/usr/lib/debug");
-	free(copy);
-	return p;
-}
-
-/* Each target has its own callbacks: its debug-info path is its own. */
-static void target_dwfl_setup(struct target *t, const char *debug_dirs)
-{
-	t->debuginfo_path = target_debuginfo_path(debug_dirs ? debug_dirs : target_default_debug_dirs);
+	unsigned timeout = opt && opt->debuginfod_timeout ? opt->debuginfod_timeout
+							  : TARGET_DEBUGINFOD_TIMEOUT_DEFAULT;
+	struct target_finder_options fo = {
+		.sysroot = opt ? opt->sysroot : NULL,
+		.debug_dirs = opt && opt->debug_dir ? opt->debug_dir : target_default_debug_dirs,
+		.debuginfod_timeout = opt && opt->no_debuginfod ? 0 : timeout,
+		.progress = opt ? opt->progress : NULL,
+		.progress_arg = opt ? opt->progress_arg : NULL,
+	};
+	t->find = calloc(1, sizeof(*t->find));
+	if (!t->find || target_finder_init(t->find, &fo))
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	t->dwfl_cb = (Dwfl_Callbacks){ .find_elf = target_find_elf,
-				       .find_debuginfo = dwfl_standard_find_debuginfo,
-				       .debuginfo_path = &t->debuginfo_path };
+				       .find_debuginfo = target_find_debuginfo,
+				       .debuginfo_path = &t->find->debuginfo_path };
+	return NULL;
 }
 
 struct target_modlist {
@@ -231,7 +254,6 @@ struct target_modlist {
 static int target_add_module(Dwfl_Module *mod, void **userdata, const char *name,
 			     Dwarf_Addr start, void *arg)
 {
-	(void)userdata;
 	struct target_modlist *ml = arg;
 	struct target *t = ml->t;
 	struct target_module *m = CT_PUSH(t->modules, t->nmodules, t->cap_modules);
@@ -240,6 +262,7 @@ static int target_add_module(Dwfl_Module *mod, void **userdata, const char *name
 		return DWARF_CB_ABORT;
 	}
 	m->dwmod = mod;
+	m->lookup = userdata ? *userdata : NULL; /* target_find_elf's answer, if it was asked */
 	m->name = strdup(name ? name : "?");
 	Dwarf_Addr end;
 	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
@@ -265,7 +288,12 @@ int target_dwfl_report_core(const struct target *t, Dwfl *dwfl)
 {
 	if (!t->core || core_phdrs_suspect(t->core))
 		return -1;
-	return dwfl_core_file_report(dwfl, t->core->elf, t->exe_path);
+	/* A file found by build ID has a name of no meaning (a hash, a cache
+	 * entry): the module keeps the name the core gives it, and
+	 * target_find_elf hands libdwfl the file for that name. */
+	const char *named = core_exe_path(t->core);
+	bool by_id = t->exe_found == TARGET_FOUND_TREE || t->exe_found == TARGET_FOUND_DEBUGINFOD;
+	return dwfl_core_file_report(dwfl, t->core->elf, by_id && named ? named : t->exe_path);
 }
 
 /* Reports the modules the core names (libdwfl reads the link_map and NT_FILE),
@@ -273,9 +301,6 @@ int target_dwfl_report_core(const struct target *t, Dwfl *dwfl)
  * Go and C heap models do not need the shared libraries' files. */
 static struct ct_error *target_report_modules(struct target *t)
 {
-	t->dwfl = dwfl_begin(&t->dwfl_cb);
-	if (!t->dwfl)
-		return ct_error_fmt(CT_ERR_NOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
 	if (core_phdrs_suspect(t->core)) {
 		target_warn(t, "program headers damaged (%zu headers, %zu segments dropped): shared "
 			       "libraries not identified", t->core->phnum, t->core->segs_dropped);
@@ -304,17 +329,36 @@ static struct ct_error *target_report_modules(struct target *t)
 		const char *mainfile = NULL;
 		Elf *elf = dwfl_module_getelf(m->dwmod, &bias);
 		dwfl_module_info(m->dwmod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+		if (t->core->auxv_entry >= m->start && t->core->auxv_entry < m->end)
+			m->is_exe = true;
+		const struct target_lookup *l = m->lookup;
 		if (elf && mainfile)
 			m->file = strdup(mainfile);
 		else if (elf && strstr(m->name, "vdso"))
 			m->file = strdup("[vdso: read from the core]");
 		else if (elf) /* handed to dwfl_core_file_report as the executable */
 			m->file = strdup(t->exe_path);
+		else if (l && l->mismatch)
+			target_warn(t, "module %s: not the file the process ran: %s", m->name,
+				    l->trail ? l->trail : "build-id differs");
 		else
-			target_warn(t, "module %s: file not found%s", m->name,
-				    t->sysroot ? " under --sysroot" : " (use --sysroot)");
-		if (t->core->auxv_entry >= m->start && t->core->auxv_entry < m->end)
-			m->is_exe = true;
+			target_warn(t, "module %s: file not found: %s%s", m->name,
+				    l && l->trail ? l->trail : "no file by that name",
+				    t->sysroot ? "" : " (use --sysroot or --debug-dir)");
+		/* Where: the executable as target_open_core found it; a library as
+		 * target_find_elf did (libdwfl itself opens a library at the path
+		 * the core names when its build ID is the one recorded). */
+		if (m->is_exe || (m->file && t->exe_path && !strcmp(m->file, t->exe_path))) {
+			m->found = t->exe_found;
+			m->found_where = t->exe_found_where;
+		} else if (m->file && m->file[0] == '[') {
+			m->found = TARGET_FOUND_CORE;
+		} else if (m->file && l && l->path && !strcmp(l->path, m->file)) {
+			m->found = l->how;
+			m->found_where = l->where;
+		} else if (m->file) {
+			m->found = TARGET_FOUND_PATH;
+		}
 		if (m->is_exe && m->build_id_len && t->dw->build_id_len &&
 		    (m->build_id_len != t->dw->build_id_len ||
 		     memcmp(m->build_id, t->dw->build_id, m->build_id_len) != 0)) {
@@ -444,6 +488,43 @@ static struct ct_error *target_open_exe(struct target *t)
 	return err;
 }
 
+/* The executable the core names, by target_find.h's rule: the path under
+ * --sysroot, the build-id trees, debuginfod. Not found: the error says the
+ * build ID looked for and every place tried; a program without a GNU build
+ * ID (Go's own linker writes none by default) can only be found by its path. */
+static struct ct_error *target_find_exe(struct target *t, const char *core_path,
+					const struct target_lookup **ret)
+{
+	const struct core *c = t->core;
+	const char *p = core_exe_path(c);
+	if (!p)
+		return ct_error_fmt(CT_ERR_NOTFOUND, "%s: the core does not name its executable; pass "
+				    "--exe", core_path);
+	const struct target_lookup *l = target_finder_find(t->find, p, c->exe_build_id,
+							   c->exe_build_id_len);
+	if (!l)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	*ret = l;
+	if (l->path) {
+		t->exe_path = strdup(l->path);
+		t->exe_found = l->how;
+		t->exe_found_where = l->where;
+		return NULL;
+	}
+	char id[130];
+	target_hex(id, sizeof(id), c->exe_build_id, c->exe_build_id_len);
+	const char *why = c->exe_build_id_len ? "" :
+		!c->exe_notes ? "; the core did not save the program's notes, so its build ID is unknown" :
+		c->exe_go_build_id[0] ? "; the program has no GNU build ID (Go's own linker writes none "
+					"unless built with -ldflags=-B=gobuildid or linked externally), "
+					"so it cannot be looked up by build ID" :
+		"; the program has no GNU build ID, so it cannot be looked up by build ID";
+	return ct_error_fmt(CT_ERR_IO, "executable %s%s (named by the core) not found: %s%s%s%s%s; "
+			    "pass --exe", t->sysroot ? t->sysroot : "", p,
+			    id[0] ? "build-id " : "", id[0] ? id : "", id[0] ? ": " : "",
+			    l->trail ? l->trail : "", why);
+}
+
 struct ct_error *target_open_core(const char *core_path, const struct target_options *opt,
 				  struct target **ret)
 {
@@ -467,32 +548,36 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 	}
 	if (opt && opt->sysroot)
 		t->sysroot = strdup(opt->sysroot);
-	target_dwfl_setup(t, opt ? opt->debug_dir : NULL);
+	if ((err = target_dwfl_setup(t, opt)))
+		goto fail;
+	/* The target's Dwfl, begun before the executable is looked up: its
+	 * debuginfod client serves both ours and libdwfl's lookups. */
+	if (!(t->dwfl = target_dwfl_begin(t))) {
+		err = ct_error_fmt(CT_ERR_NOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
+		goto fail;
+	}
+	const struct target_lookup *exe_l = NULL;
 	if (opt && opt->exe) {
 		t->exe_path = strdup(opt->exe);
-	} else {
-		const char *p = core_exe_path(t->core);
-		if (!p) {
-			err = ct_error_fmt(CT_ERR_NOTFOUND,
-					   "%s: the core does not name its executable; pass --exe",
-					   core_path);
-			goto fail;
-		}
-		if (asprintf(&t->exe_path, "%s%s", t->sysroot ? t->sysroot : "", p) < 0)
-			t->exe_path = NULL;
-		if (t->exe_path && access(t->exe_path, R_OK) != 0) {
-			err = ct_error_fmt(CT_ERR_IO,
-					   "executable %s (named by the core) not found: %s; pass --exe",
-					   t->exe_path, strerror(errno));
-			goto fail;
-		}
+		t->exe_found = TARGET_FOUND_GIVEN;
+	} else if ((err = target_find_exe(t, core_path, &exe_l))) {
+		goto fail;
 	}
 	if (!t->exe_path) {
 		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((err = target_open_exe(t)))
+	if ((err = target_open_exe(t))) {
+		/* A file of another build at the path the core names, and none
+		 * of the program's build anywhere else: say where we looked. */
+		if (exe_l && exe_l->mismatch && exe_l->trail) {
+			struct ct_error *e = ct_error_fmt(err->code, "%s (looked for the core's build "
+							  "ID: %s)", err->msg, exe_l->trail);
+			ct_error_destroy(err);
+			err = e;
+		}
 		goto fail;
+	}
 	if ((err = target_report_modules(t)))
 		goto fail;
 	if (t->core->truncated)
@@ -524,7 +609,8 @@ struct ct_error *target_open_mem(const struct mem *mem, const char *exe_path, ui
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	t->mem = *mem;
 	t->bias = bias;
-	target_dwfl_setup(t, NULL);
+	if ((err = target_dwfl_setup(t, NULL)))
+		goto fail;
 	t->exe_path = strdup(exe_path);
 	if (!t->exe_path) {
 		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
@@ -678,7 +764,9 @@ void target_close(struct target *t)
 	free(t->warnings);
 	free(t->exe_path);
 	free(t->sysroot);
-	free(t->debuginfo_path);
+	if (t->find)
+		target_finder_fini(t->find);
+	free(t->find);
 	free(t);
 }
 

@@ -17,6 +17,7 @@
 #include "goruntime.h"
 #include "mem.h"
 #include "symidx.h"
+#include "target_find.h"
 
 struct target_module {
 	char *name;      /* path as the process had it */
@@ -26,6 +27,9 @@ struct target_module {
 	size_t build_id_len;
 	bool is_exe;
 	bool build_id_mismatch; /* the file found is not the one the process ran */
+	enum target_found found; /* where file was found (target_find.h) */
+	const char *found_where; /* the tree or debuginfod URLs (owned by the target's finder) */
+	const struct target_lookup *lookup; /* the finder's answer for it, or NULL */
 	Dwfl_Module *dwmod;
 	struct symidx *syms; /* address -> symbol, built on first use (target_module_symbol) */
 	bool syms_tried;
@@ -53,12 +57,14 @@ struct target {
 	struct mem mem;
 	struct target_file *files; /* parallel to core->files */
 	char *exe_path;
+	enum target_found exe_found;  /* where exe_path was found (target_find.h) */
+	const char *exe_found_where;  /* the tree or debuginfod URLs, or NULL */
+	struct target_finder *find;   /* looks up the files the core names by path and build ID */
 	struct dw *dw;     /* the executable (its DWARF may be absent) */
 	uint64_t bias;     /* load bias of the executable */
 	struct go_rt *go;  /* NULL: not a Go program */
 	Dwfl *dwfl;
 	Dwfl_Callbacks dwfl_cb;  /* libdwfl's callbacks for this target (its own debug path) */
-	char *debuginfo_path;
 	struct target_module *modules;
 	size_t nmodules, cap_modules;
 	char *sysroot;
@@ -97,6 +103,12 @@ struct target_options {
 	const char *exe;     /* NULL: take the path the core recorded */
 	const char *sysroot; /* prefix for the paths the core names */
 	const char *debug_dir; /* searched for detached debug info before /usr/lib/debug */
+	/* debuginfod (when DEBUGINFOD_URLS is set): seconds one lookup may take,
+	 * 0 for TARGET_DEBUGINFOD_TIMEOUT_DEFAULT; no_debuginfod: not asked. */
+	unsigned debuginfod_timeout;
+	bool no_debuginfod;
+	target_progress_fn progress; /* a debuginfod transfer under way, or NULL */
+	void *progress_arg;
 };
 
 /* Opens a core with its executable. Fatal (error returned, nothing opened): the
@@ -114,9 +126,13 @@ void target_warn(struct target *t, const char *fmt, ...) __attribute__((format(p
 struct ct_warn_sink target_warn_sink(struct target *t);
 
 /* t->dwfl_cb are libdwfl callbacks that find the files a core names (the
- * executable given, the sysroot, build-ids, t's debug directories). Call
+ * executable given, then target_find.h's search). Call
  * target_dwfl_begin_use(t) before a libdwfl call that may look files up for t. */
 void target_dwfl_begin_use(const struct target *t);
+/* A new Dwfl over t's callbacks whose debuginfod client is bounded by t's
+ * timeout (target_finder_attach); after target_dwfl_begin_use(t). NULL: see
+ * dwfl_errmsg. */
+Dwfl *target_dwfl_begin(const struct target *t);
 /* Reports the core's modules into dwfl (between dwfl_report_begin and _end);
  * what dwfl_core_file_report returns, or -1 without calling it when the
  * program headers are too damaged for it (core_phdrs_suspect). */
