@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -23,7 +24,11 @@ static const char cli_global_help[] =
 	"  --sysroot DIR    look up the files the core names under DIR\n"
 	"  --debug-dir DIR  detached debug info (DIR/.build-id/xx/rest.debug), searched\n"
 	"                   before /usr/lib/debug: libc6-dbg of the glibc the core ran\n"
-	"                   (DIR:DIR... for several)\n"
+	"                   (DIR:DIR... for several); the executable and libraries are\n"
+	"                   also looked up there by build ID (DIR/.build-id/xx/rest)\n"
+	"  --debuginfod-timeout SECONDS\n"
+	"                   bound on each debuginfod lookup (when DEBUGINFOD_URLS is\n"
+	"                   set): default 30, 0 for no debuginfod\n"
 	"  --json           JSON output (JSON Lines when there are several results)\n"
 	"  -q, --quiet      no warnings on stderr\n"
 	"  -v, --verbose    more detail\n"
@@ -349,6 +354,38 @@ int cli_usage(struct cli *cli, const char *fmt, ...)
 	return CT_EXIT_USAGE;
 }
 
+bool cli_set_debuginfod_timeout(struct cli *cli, const char *value)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(value, &end, 10);
+	if (!*value || *end || errno || v > 86400 || value[0] == '-') {
+		fprintf(cli->err, "coretool: --debuginfod-timeout: '%s' is not a number of seconds "
+			"from 0 to 86400\n", value);
+		return false;
+	}
+	cli->debuginfod_timeout = (unsigned)v;
+	cli->debuginfod_timeout_set = true;
+	return true;
+}
+
+/* A debuginfod transfer under way, on one line of the terminal rewritten in
+ * place; cleared when it ends (what == NULL). */
+static void cli_progress(void *arg, const char *build_id, const char *what, long done, long total)
+{
+	FILE *f = arg;
+	if (!what) {
+		fprintf(f, "\r\033[K");
+	} else if (total > 0) {
+		fprintf(f, "\rcoretool: debuginfod: %s %.16s...: %ld/%ld KiB\033[K", what, build_id,
+			done / 1024, total / 1024);
+	} else {
+		fprintf(f, "\rcoretool: debuginfod: %s %.16s...: %ld KiB\033[K", what, build_id,
+			done / 1024);
+	}
+	fflush(f);
+}
+
 struct ct_error *cli_open(struct cli *cli, const char *core_path, struct target **ret)
 {
 	if (cli->preopened) {
@@ -357,6 +394,15 @@ struct ct_error *cli_open(struct cli *cli, const char *core_path, struct target 
 	}
 	struct target_options opt = { .exe = cli->exe, .sysroot = cli->sysroot,
 				      .debug_dir = cli->debug_dir };
+	if (cli->debuginfod_timeout_set) {
+		opt.debuginfod_timeout = cli->debuginfod_timeout;
+		opt.no_debuginfod = cli->debuginfod_timeout == 0;
+	}
+	/* The progress line only where someone watches it. */
+	if (!cli->quiet && cli->err && isatty(fileno(cli->err))) {
+		opt.progress = cli_progress;
+		opt.progress_arg = cli->err;
+	}
 	return target_open_core(core_path, &opt, ret);
 }
 

@@ -22,6 +22,10 @@ struct cli {
 	const char *exe;
 	const char *sysroot;
 	const char *debug_dir;
+	/* --debuginfod-timeout: seconds one debuginfod lookup may take (0: no
+	 * debuginfod); unset: the library's default. */
+	unsigned debuginfod_timeout;
+	bool debuginfod_timeout_set;
 	bool json, quiet, verbose;
 	struct out out;   /* results */
 	FILE *err;        /* messages (stderr; a buffer when called through the API) */
@@ -116,6 +120,9 @@ int cli_run_verb(struct cli *cli, int argc, char **argv);
 int cli_warnings(struct cli *cli, const struct target *t);
 /* True if argv[i] is -h or --help. */
 bool cli_is_help(const char *arg);
+/* Parses --debuginfod-timeout's value into cli (0..86400 seconds). False: not
+ * a number in that range (said on cli->err). */
+bool cli_set_debuginfod_timeout(struct cli *cli, const char *value);
 /* Parses an address: hexadecimal, with or without 0x (as debuggers print them).
  * False if it is not a number or does not fit 64 bits. */
 bool cli_parse_addr(const char *s, uint64_t *ret);

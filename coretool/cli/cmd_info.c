@@ -127,6 +127,31 @@ static void info_core_text(FILE *f, const struct core *c)
 	core_input_out(&o, c, 12, false);
 }
 
+/* Where a file found by build ID came from: "found" ("build-id tree",
+ * "debuginfod") and "found_in" (the tree, the server URLs). Absent: at the
+ * path the core names (under --sysroot), or given with --exe. */
+static bool info_found_by_id(enum target_found how)
+{
+	return how == TARGET_FOUND_TREE || how == TARGET_FOUND_DEBUGINFOD;
+}
+
+static void info_found_json(struct out *o, enum target_found how, const char *where)
+{
+	if (!info_found_by_id(how))
+		return;
+	out_kstr(o, "found", target_found_name(how));
+	out_key(o, "found_in");
+	where ? out_str(o, where) : out_null(o);
+}
+
+/* " [debuginfod http://...]" after a path found by build ID, else "". */
+static void info_found_text(char *buf, size_t cap, enum target_found how, const char *where)
+{
+	buf[0] = 0;
+	if (info_found_by_id(how))
+		snprintf(buf, cap, "  [%s %s]", target_found_name(how), where ? where : "");
+}
+
 static void info_json(struct cli *cli, const struct target *t)
 {
 	struct out *o = &cli->out;
@@ -140,6 +165,7 @@ static void info_json(struct cli *cli, const struct target *t)
 	info_build_id(id, t->dw->build_id, t->dw->build_id_len);
 	out_kstr(o, "build_id", id);
 	out_kstr(o, "build_id_match", info_exe_match(t));
+	info_found_json(o, t->exe_found, t->exe_found_where);
 	out_obj_end(o);
 	out_key(o, "dwarf");
 	out_obj_begin(o);
@@ -172,6 +198,7 @@ static void info_json(struct cli *cli, const struct target *t)
 		out_kstr(o, "build_id", id);
 		out_key(o, "file");
 		m->file ? out_str(o, m->file) : out_null(o);
+		info_found_json(o, m->found, m->found_where);
 		out_obj_end(o);
 	}
 	out_arr_end(o);
@@ -190,8 +217,10 @@ static void info_text(struct cli *cli, const struct target *t)
 	char id[96];
 	info_core_text(cli->out.f, c);
 	info_build_id(id, t->dw->build_id, t->dw->build_id_len);
-	fprintf(cli->out.f, "executable  %s\n            build-id %s (%s the core)\n", t->exe_path,
-	       id[0] ? id : "none", info_exe_match(t));
+	char found[600];
+	info_found_text(found, sizeof(found), t->exe_found, t->exe_found_where);
+	fprintf(cli->out.f, "executable  %s%s\n            build-id %s (%s the core)\n", t->exe_path,
+		found, id[0] ? id : "none", info_exe_match(t));
 	if (t->dw->dbg)
 		fprintf(cli->out.f, "dwarf       version %d, %s; index cache %s%s%s\n", t->dw->version,
 		       t->dw->compressed ? "compressed" : "uncompressed",
@@ -215,8 +244,9 @@ static void info_text(struct cli *cli, const struct target *t)
 	fprintf(cli->out.f, "modules     %zu\n", t->nmodules);
 	for (size_t i = 0; i < t->nmodules; i++) {
 		const struct target_module *m = &t->modules[i];
-		fprintf(cli->out.f, "  0x%012" PRIx64 "-0x%012" PRIx64 "  %s%s\n", m->start, m->end, m->name,
-		       m->file ? "" : "  [file not found]");
+		info_found_text(found, sizeof(found), m->found, m->found_where);
+		fprintf(cli->out.f, "  0x%012" PRIx64 "-0x%012" PRIx64 "  %s%s%s\n", m->start, m->end, m->name,
+		       m->file ? "" : "  [file not found]", m->is_exe ? "" : found);
 	}
 	if (t->nwarnings) {
 		fprintf(cli->out.f, "missing\n");

@@ -30,6 +30,17 @@ int main(int argc, char **argv)
 				return CT_EXIT_USAGE;
 			}
 			*(a[2] == 'e' ? &cli.exe : a[2] == 's' ? &cli.sysroot : &cli.debug_dir) = argv[++i];
+		} else if (!strcmp(a, "--debuginfod-timeout") || !strncmp(a, "--debuginfod-timeout=", 21)) {
+			const char *v = a[20] == '=' ? a + 21 : i + 1 < argc ? argv[++i] : NULL;
+			if (!v) {
+				fprintf(stderr, "coretool: %s needs an argument\n", a);
+				free(rest);
+				return CT_EXIT_USAGE;
+			}
+			if (!cli_set_debuginfod_timeout(&cli, v)) {
+				free(rest);
+				return CT_EXIT_USAGE;
+			}
 		} else if (!strncmp(a, "--debug-dir=", 12)) {
 			cli.debug_dir = a + 12;
 		} else if (!strncmp(a, "--exe=", 6)) {

@@ -109,6 +109,10 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		if (t->core)
 			core_input_out(o, t->core, 0, false);
 		out_kstr(o, "executable", t->exe_path);
+		/* Only when found by build ID: absent, it is where the core says
+		 * (or given with --exe). */
+		if (t->exe_found == TARGET_FOUND_TREE || t->exe_found == TARGET_FOUND_DEBUGINFOD)
+			out_kstr(o, "executable_found", target_found_name(t->exe_found));
 		out_key(o, "go_version");
 		t->go ? out_str(o, t->go->version) : out_null(o);
 		out_kstr(o, "class", tr->klass);

@@ -332,7 +332,9 @@ static struct ct_error *target_report_modules(struct target *t)
 		if (t->core->auxv_entry >= m->start && t->core->auxv_entry < m->end)
 			m->is_exe = true;
 		const struct target_lookup *l = m->lookup;
-		if (elf && mainfile)
+		if (elf && m->is_exe) /* the file target_open_core found (or was given) */
+			m->file = strdup(t->exe_path);
+		else if (elf && mainfile)
 			m->file = strdup(mainfile);
 		else if (elf && strstr(m->name, "vdso"))
 			m->file = strdup("[vdso: read from the core]");
