@@ -133,13 +133,29 @@ Dwfl *target_dwfl_begin(const struct target *t)
 	return d;
 }
 
+/* The file found for a path the core names, when target_find.h's search
+ * was asked for it: the executable, or a library found by build ID ("" for
+ * one of another build, whose bytes are not the process's); NULL: not asked. */
+static const char *target_found_file(const struct target *t, const char *named)
+{
+	const char *exe_named = core_exe_path(t->core);
+	if (exe_named && !strcmp(named, exe_named))
+		return t->exe_path; /* --exe stands for the file the core names */
+	for (size_t i = 0; t->find && i < t->find->nlookups; i++) {
+		const struct target_lookup *l = &t->find->lookups[i];
+		if (l->name && !strcmp(l->name, named))
+			return l->path && !l->mismatch ? l->path : "";
+	}
+	return NULL;
+}
+
 static void target_file_load(const struct target *t, struct target_file *f)
 {
 	f->tried = true;
 	char *path = NULL;
-	const char *exe_named = core_exe_path(t->core);
-	if (exe_named && !strcmp(f->path, exe_named))
-		path = strdup(t->exe_path); /* --exe stands for the file the core names */
+	const char *found = target_found_file(t, f->path);
+	if (found)
+		path = found[0] ? strdup(found) : NULL;
 	else if (asprintf(&path, "%s%s", t->sysroot ? t->sysroot : "", f->path) < 0)
 		path = NULL;
 	if (!path)
