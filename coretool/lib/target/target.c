@@ -344,7 +344,10 @@ static struct ct_error *target_report_modules(struct target *t)
 		Dwarf_Addr bias;
 		const char *mainfile = NULL;
 		Elf *elf = dwfl_module_getelf(m->dwmod, &bias);
-		dwfl_module_info(m->dwmod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+		void **ud = NULL;
+		dwfl_module_info(m->dwmod, &ud, NULL, NULL, NULL, NULL, &mainfile, NULL);
+		if (ud && *ud) /* target_find_elf ran (libdwfl asks when the ELF is first needed) */
+			m->lookup = *ud;
 		if (t->core->auxv_entry >= m->start && t->core->auxv_entry < m->end)
 			m->is_exe = true;
 		const struct target_lookup *l = m->lookup;
