@@ -114,18 +114,19 @@ void target_finder_fini(struct target_finder *f)
 	memset(f, 0, sizeof(*f));
 }
 
-static bool finder_past(const struct timespec *deadline)
+static bool finder_past(const struct timespec *deadline, const struct timespec *now)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec ||
-	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+	return now->tv_sec > deadline->tv_sec ||
+	       (now->tv_sec == deadline->tv_sec && now->tv_nsec >= deadline->tv_nsec);
 }
 
 /* libdebuginfod calls this about once a second while a transfer waits or
  * runs (also for libdwfl's own lookups of debug info through the same
  * client): non-zero cuts the transfer. It is how --debuginfod-timeout is
- * enforced, whatever the server does (accepts and never answers, trickles). */
+ * enforced, whatever the server does (accepts and never answers, trickles).
+ * A lookup libdwfl starts on its own, outside target_finder_begin_external
+ * (a session's later symbol lookups), is told by the pause before it: its
+ * deadline starts at its first call. */
 static int finder_progress(debuginfod_client *c, long done, long total)
 {
 	struct target_finder *f = debuginfod_get_user_data(c);
@@ -133,9 +134,16 @@ static int finder_progress(debuginfod_client *c, long done, long total)
 		return 0;
 	if (!f->debuginfod || f->gave_up)
 		return 1;
-	if (finder_past(&f->deadline)) {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!f->ours && now.tv_sec - f->last_call.tv_sec > 2) {
+		f->deadline = now;
+		f->deadline.tv_sec += f->timeout;
+	}
+	f->last_call = now;
+	if (finder_past(&f->deadline, &now)) {
 		f->timed_out = true;
-		if (!f->cur_what || strcmp(f->cur_what, "executable"))
+		if (!f->ours)
 			f->gave_up = true; /* libdwfl's lookup: ours see gave_up */
 		return 1;
 	}
@@ -163,6 +171,7 @@ void target_finder_attach(struct target_finder *f, Dwfl *dwfl)
 void target_finder_begin_external(struct target_finder *f, const unsigned char *id, size_t idlen)
 {
 	clock_gettime(CLOCK_MONOTONIC, &f->deadline);
+	f->last_call = f->deadline;
 	f->deadline.tv_sec += f->timeout;
 	f->timed_out = false;
 	f->cur_id[0] = 0;
@@ -248,8 +257,10 @@ static bool finder_debuginfod(struct target_finder *f, const char *want, struct 
 	}
 	target_finder_begin_external(f, l->id, l->idlen);
 	f->cur_what = "executable";
+	f->ours = true;
 	char *path = NULL;
 	int fd = debuginfod_find_executable(f->client, l->id, (int)l->idlen, &path);
+	f->ours = false;
 	f->cur_what = NULL;
 	if (f->progress)
 		f->progress(f->progress_arg, want, NULL, 0, 0); /* the transfer is over */

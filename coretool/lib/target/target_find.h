@@ -57,6 +57,8 @@ struct target_finder {
 	struct debuginfod_client *client; /* the Dwfl's own (dwfl_get_debuginfod_client) */
 	struct timespec deadline; /* of the lookup under way */
 	bool timed_out;           /* the lookup under way was cut by the deadline */
+	bool ours;                /* the lookup under way is target_finder_find's */
+	struct timespec last_call; /* of the progress callback */
 	char cur_id[129];         /* its build ID, for the progress line */
 	const char *cur_what;
 	target_progress_fn progress;
