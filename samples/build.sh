@@ -22,6 +22,13 @@
 #   SAMPLES_OUT=DIR              output directory (default: build/samples)
 #   CORE_MODE=kernel|gdb         default: kernel when core_pattern is a plain relative name,
 #                                else gdb (run under gdb, gcore at the signal that kills it)
+#   BIN_FROM=DIR                 take each toolchain's crasher from DIR/<toolchain>/bin/ (an
+#                                earlier run's, e.g. build/samples) instead of building it again
+#   DLV=PATH                     Delve (scripts/delve.sh): also dump a running maps sample with
+#                                Delve's `dump` into <toolchain>/maps-delve/ (gdb mode)
+#
+# gdb mode also cores a running program: the maps scenario, told to wait where it would crash
+# (CRASHER_READY), is dumped by `gdb -p` into <toolchain>/maps-running/.
 #
 # Incremental: a binary is rebuilt when a source is newer than its stamp (and replaced only if
 # its bytes changed); a scenario is re-run unless its core and truth.json are newer than the
@@ -124,6 +131,63 @@ run_one() {
 	printf '%-8s %-22s %-5s core=%-6s %s%s\n' "$label" "$sc" "$st" "$size" "$sig" "$notes" >"$dir/status"
 }
 
+# run_attached LABEL BIN SCENARIO DIR gdb|delve: run BIN SCENARIO until it waits where it
+# would crash (CRASHER_READY), then dump the running process with gdb -p or Delve's dump;
+# the process is killed afterwards. Writes DIR/status.
+run_attached() {
+	local label=$1 bin=$2 sc=$3 dir=$4 how=$5
+	if [ -z "${FORCE:-}" ] && [ -f "$dir/core" ] && [ -f "$dir/truth.json" ] &&
+		[ "$dir/core" -nt "$bin" ] && [ "$dir/truth.json" -nt "$bin" ] && [ -f "$dir/status" ]; then
+		sed -i 's/ (cached)$//; s/$/ (cached)/' "$dir/status"
+		return 0
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	ln -f "$bin" "$dir/exe" 2>/dev/null || cp -p "$bin" "$dir/exe"
+	(cd "$dir" && CRASHER_READY="$dir/ready" GOTRACEBACK=crash exec "$dir/exe" "$sc" "$dir" >stdout.txt 2>stderr.txt) &
+	local pid=$! i
+	for ((i = 0; i < RUN_TIMEOUT * 10; i++)); do
+		[ -f "$dir/ready" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -f "$dir/ready" ]; then
+		if [ "$how" = gdb ]; then
+			timeout -s KILL "$RUN_TIMEOUT" gdb -nx -batch -p "$pid" -ex "gcore $dir/core" -ex detach >"$dir/gdb.log" 2>&1
+		else
+			# Delve's own terminal, fed a script: dump; at its end (stdin empty) Delve
+			# asks whether to kill the process, reads EOF and detaches. Any Go version:
+			# the dump reads memory and registers, not the runtime.
+			printf 'dump %s\n' "$dir/core" >"$dir/dlv.init"
+			timeout -s KILL "$RUN_TIMEOUT" "$DLV" attach "$pid" --init "$dir/dlv.init" \
+				--check-go-version=false --allow-non-terminal-interactive=true </dev/null >"$dir/dlv.log" 2>&1
+		fi
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	[ -f "$dir/core" ] && { fallocate --dig-holes "$dir/core" 2>/dev/null || true; }
+	local st=ok notes="" size
+	if ! is_core "$dir/core"; then
+		st=FAIL
+		notes+=" no-core"
+		rm -f "$dir/core"
+	fi
+	if [ ! -s "$dir/truth.json" ] || ! python3 -m json.tool "$dir/truth.json" >/dev/null 2>&1; then
+		st=FAIL
+		notes+=" no-valid-truth"
+	fi
+	size=$([ -f "$dir/core" ] && du -h "$dir/core" | cut -f1 || echo -)
+	printf '%-8s %-22s %-5s core=%-6s %s%s\n' "$label" "${dir##*/}" "$st" "$size" "running,$how" "$notes" >"$dir/status"
+}
+
+# attached_dirs: the running-process cores this mode makes (scenario dir names)
+attached_dirs() {
+	[ "$mode" = gdb ] || return 0
+	want_scenario maps-running && echo maps-running
+	if [ -n "${DLV:-}" ] && want_scenario maps-delve; then echo maps-delve; fi
+	return 0
+}
+
 needs_rebuild() { # needs_rebuild STAMP SRC...: a source newer than the stamp (or no stamp)
 	local stamp=$1
 	shift
@@ -141,7 +205,13 @@ do_toolchain() { # do_toolchain NAME GOROOT
 	local name=$1 goroot=$2 tdir=$out/$1
 	local bin=$tdir/bin/crasher stamp=$tdir/bin/.stamp
 	mkdir -p "$tdir/bin"
-	if needs_rebuild "$stamp" "$src_go" "$src_c/heapplan.h" || [ ! -x "$bin" ]; then
+	local from=${BIN_FROM:+$BIN_FROM/$name/bin/crasher}
+	if [ -n "$from" ] && [ -x "$from" ]; then
+		# the same bytes as the kernel cores' program: linked, not built again
+		ln -f "$from" "$bin.new" 2>/dev/null || cp -p "$from" "$bin.new"
+		install_if_changed "$bin.new" "$bin"
+		touch "$stamp"
+	elif needs_rebuild "$stamp" "$src_go" "$src_c/heapplan.h" || [ ! -x "$bin" ]; then
 		if ! (cd "$src_go" && GOROOT=$goroot PATH=$goroot/bin:$PATH GOTOOLCHAIN=local GOFLAGS=-mod=mod \
 			CGO_ENABLED=1 "$goroot/bin/go" build -o "$bin.new" ./crasher) >"$tdir/bin/build.log" 2>&1; then
 			log "$name: build failed (see $tdir/bin/build.log)"
@@ -158,6 +228,13 @@ do_toolchain() { # do_toolchain NAME GOROOT
 	for sc in $GO_SCENARIOS; do
 		want_scenario "$sc" || continue
 		run_one "$name" "$bin" "$sc" "$tdir/$sc"
+	done
+	local d
+	for d in $(attached_dirs); do
+		case $d in
+		maps-running) run_attached "$name" "$bin" maps "$tdir/$d" gdb ;;
+		maps-delve) run_attached "$name" "$bin" maps "$tdir/$d" delve ;;
+		esac
 	done
 }
 
@@ -253,6 +330,9 @@ for n in "${names[@]}"; do
 	for sc in $GO_SCENARIOS; do
 		want_scenario "$sc" || continue
 		report "$n" "$out/$n/$sc" "$sc"
+	done
+	for d in $(attached_dirs); do
+		report "$n" "$out/$n/$d" "$d"
 	done
 done
 if [ -z "${NO_C:-}" ]; then

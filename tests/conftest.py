@@ -50,6 +50,9 @@ def sanitizer_report(stderr: str):
 
 
 SAMPLES = ROOT / "build" / "samples"
+# The same scenarios cored by gdb (`gcore` at the fatal signal; `gdb -p` and Delve's
+# `dump` on a running one): `make samples`, samples/build.sh with CORE_MODE=gdb.
+GCORE_SAMPLES = ROOT / "build" / "samples-gcore"
 TOOLCHAINS_LIST = ROOT / "build" / "toolchains" / "list"
 GLIBC_LIST = ROOT / "build" / "glibc" / "list"  # other glibcs (scripts/glibc.sh)
 
@@ -89,11 +92,12 @@ class Sample:
         return f"{self.toolchain}/{self.scenario}"
 
 
-def all_samples():
-    if not SAMPLES.is_dir():
+def all_samples(root=SAMPLES):
+    """The samples under root (default: the kernel's cores)."""
+    if not root.is_dir():
         return []
     out = []
-    for t in sorted(SAMPLES.glob("*/*/truth.json")):
+    for t in sorted(root.glob("*/*/truth.json")):
         if (t.parent / "core").exists():
             out.append(Sample(t.parent))
     return out

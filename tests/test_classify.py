@@ -51,7 +51,11 @@ def check(truth, got):
 
 @pytest.mark.parametrize("case", cases())
 def test_recorded_addresses(case):
-    sample = case
+    check_recorded_addresses(case)
+
+
+def check_recorded_addresses(sample):
+    """classify every address sample recorded (also for gdb's cores: test_gcore.py)."""
     truths = sample.truth["addresses"]
     rc, got, err = run_jsonl(["classify", sample.core] + [a["addr"] for a in truths])
     assert rc in (0, 1), err
@@ -66,8 +70,12 @@ def test_recorded_addresses(case):
 @pytest.mark.parametrize("case", [pytest.param(s, id=repr(s)) for s in all_samples()
                                     if s.truth.get("crash", {}).get("fault_addr")])
 def test_fault_address_region(case):
-    sample = case
-    """The fault address each crash recorded is classified as the crash implies."""
+    check_fault_address_region(case)
+
+
+def check_fault_address_region(sample):
+    """The fault address each crash recorded is classified as the crash implies;
+    returns the verdict."""
     crash = sample.truth["crash"]
     rc, got, err = run_jsonl(["classify", sample.core, crash["fault_addr"]])
     v = got[0]
@@ -84,6 +92,7 @@ def test_fault_address_region(case):
         # freed C memory: a chunk in a bin, or unmapped (a large chunk free() munmapped)
         assert (v["region"], v["state"]) in (("c-heap", "free"), ("unmapped", "n/a"),
                                              ("go-heap", "free")), v
+    return v
 
 
 def test_stdin_and_json_lines():

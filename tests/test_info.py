@@ -8,6 +8,11 @@ CLASSIC = {"go1.19", "go1.20", "go1.21", "go1.22", "go1.23"}
 
 
 def test_info_go_version_and_maps(go_sample):
+    check_info_go(go_sample)
+
+
+def check_info_go(go_sample):
+    """info's Go version and map implementation (also for gdb's cores: test_gcore.py)."""
     rc, info, err = run_json(["info", go_sample.core])
     assert rc == 0, err
     go = info["go"]
@@ -20,9 +25,14 @@ def test_info_go_version_and_maps(go_sample):
     expected = "classic" if go_sample.toolchain in CLASSIC else "swiss"
     assert go["map_impl"] == expected
     assert info["dwarf"]["present"] and info["dwarf"]["compressed"]
+    return info
 
 
 def test_info_process(sample):
+    check_info_process(sample)
+
+
+def check_info_process(sample):
     rc, info, err = run_json(["info", sample.core])
     assert rc == 0, err
     if "pid" in sample.truth:
@@ -38,3 +48,4 @@ def test_info_process(sample):
     if not sample.is_go and sample.truth.get("crash", {}).get("signal") == "SIGSEGV":
         assert sig["signo"] == signal.SIGSEGV
         assert sig["addr"] == sample.truth["crash"]["fault_addr"]
+    return info

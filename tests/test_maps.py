@@ -83,6 +83,12 @@ def nested_truth_maps(v):
 
 @pytest.mark.parametrize("smp", MAP_SAMPLES, ids=ids(MAP_SAMPLES))
 def test_maps_finds_every_recorded_map(smp):
+    check_maps_found(smp)
+
+
+def check_maps_found(smp):
+    """maps finds every map smp recorded, as recorded (also for gdb's cores:
+    test_gcore.py); returns coretool's maps by path."""
     rc, out, err = run_json(["maps", smp.core, "--exe", smp.exe, "main.*"])
     assert rc == 0, err
     found = {m["path"]: m for m in out["maps"]}
@@ -113,6 +119,7 @@ def test_maps_finds_every_recorded_map(smp):
             assert m["global_depth"] == inn["global_depth"]
             if inn.get("tables"):
                 assert m["tables"] == len(inn["tables"])
+    return found
 
 
 @pytest.mark.parametrize("smp", MAPS_SCENARIO, ids=ids(MAPS_SCENARIO))
@@ -136,6 +143,12 @@ def test_maps_text_and_pattern(smp):
 @pytest.mark.parametrize("smp,name", MAP_CASES,
                          ids=[f"{s!r}-{n}" for s, n in MAP_CASES])
 def test_map_dump_matches_truth(smp, name):
+    check_map_dump(smp, name)
+
+
+def check_map_dump(smp, name):
+    """map NAME's entries are the recorded ones (also for gdb's cores: test_gcore.py);
+    returns them as a sorted list of canonical JSON."""
     t = truth_map(smp, name)
     rc, out, err = run_json(["map", smp.core, "--exe", smp.exe, name])
     assert rc == 0, err
@@ -149,12 +162,13 @@ def test_map_dump_matches_truth(smp, name):
     h = out["health"]
     assert h["ok"] and h["count_matches"] and h["complete"], h
     if t.get("nil"):
-        return
+        return got
     # The same map named by address and type.
     spec = f"{t['addr']}:map[{t['key_type']}]{t['elem_type']}"
     rc, out2, err = run_json(["map", smp.core, "--exe", smp.exe, spec])
     assert rc == 0, err
     assert entry_multiset(out2["entries"]) == got
+    return got
 
 
 @pytest.mark.parametrize("smp", MAPS_SCENARIO, ids=ids(MAPS_SCENARIO))

@@ -101,7 +101,10 @@ static void info_core_json(struct out *o, const struct core *c)
 	out_kuint(o, "size", c->size);
 	out_kuint(o, "segments", c->nsegs);
 	out_kuint(o, "bytes_not_saved", c->bytes_missing);
+	out_kuint(o, "bytes_unlisted", c->bytes_unlisted);
 	out_kbool(o, "truncated", c->truncated);
+	out_kstr(o, "writer", core_writer_name(c->writer));
+	out_kbool(o, "nt_file", c->has_nt_file);
 	out_obj_end(o);
 	core_input_out(o, c, 0, false);
 	out_key(o, "process");
@@ -117,8 +120,15 @@ static void info_core_json(struct out *o, const struct core *c)
 
 static void info_core_text(FILE *f, const struct core *c)
 {
-	fprintf(f, "core        %s (%" PRIu64 " bytes, %zu segments, %" PRIu64 " bytes not saved%s)\n",
-		c->path, c->size, c->nsegs, c->bytes_missing, c->truncated ? ", TRUNCATED" : "");
+	fprintf(f, "core        %s (%" PRIu64 " bytes, %zu segments, %" PRIu64 " bytes not saved%s%s%s)\n",
+		c->path, c->size, c->nsegs, c->bytes_missing, c->truncated ? ", TRUNCATED" : "",
+		c->writer != CORE_WRITER_KERNEL ? ", written by " : "",
+		c->writer != CORE_WRITER_KERNEL ? core_writer_name(c->writer) : "");
+	/* gdb and Delve leave read-only file mappings out (no program header at all);
+	 * Delve also the NT_FILE note that names the files: the modules do. */
+	if (c->bytes_unlisted || (c->writer != CORE_WRITER_KERNEL && !c->has_nt_file))
+		fprintf(f, "            %" PRIu64 " bytes of file mappings have no program header%s\n",
+			c->bytes_unlisted, c->has_nt_file ? "" : "; no NT_FILE note (mapped files known from the modules)");
 	fprintf(f, "process     pid %d, ppid %d, uid %d: %s\n", c->pid, c->ppid, c->uid,
 		c->psargs[0] ? c->psargs : c->fname);
 	info_signal_text(f, c);
@@ -152,13 +162,19 @@ static void info_found_text(char *buf, size_t cap, enum target_found how, const 
 		snprintf(buf, cap, "  [%s %s]", target_found_name(how), where ? where : "");
 }
 
-static void info_json(struct cli *cli, const struct target *t)
+static void info_json(struct cli *cli, struct target *t)
 {
 	struct out *o = &cli->out;
 	const struct core *c = t->core;
 	char id[96];
 	out_obj_begin(o);
 	info_core_json(o, c);
+	uint64_t unsaved, from_files = target_file_bytes(t, &unsaved);
+	out_key(o, "from_files");
+	out_obj_begin(o);
+	out_kuint(o, "bytes_not_saved", unsaved);
+	out_kuint(o, "bytes_read", from_files);
+	out_obj_end(o);
 	out_key(o, "executable");
 	out_obj_begin(o);
 	out_kstr(o, "path", t->exe_path);
@@ -211,11 +227,15 @@ static void info_json(struct cli *cli, const struct target *t)
 	out_end_line(o);
 }
 
-static void info_text(struct cli *cli, const struct target *t)
+static void info_text(struct cli *cli, struct target *t)
 {
 	const struct core *c = t->core;
 	char id[96];
 	info_core_text(cli->out.f, c);
+	uint64_t unsaved, from_files = target_file_bytes(t, &unsaved);
+	if (unsaved)
+		fprintf(cli->out.f, "from files  %" PRIu64 " of the %" PRIu64 " mapped bytes not saved read from the "
+			"mapped files\n", from_files, unsaved);
 	info_build_id(id, t->dw->build_id, t->dw->build_id_len);
 	char found[600];
 	info_found_text(found, sizeof(found), t->exe_found, t->exe_found_where);

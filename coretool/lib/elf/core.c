@@ -27,6 +27,12 @@ const char *const core_reg_names[CORE_NREGS] = {
  * without limit. Real processes stay far below these. */
 #define CORE_MAX_THREADS 1000000
 #define CORE_MAX_FILES 10000000
+/* Delve's "Delve Header" note ("DLVE"). */
+#define CORE_NT_DELVE_HEADER 0x444C5645
+/* Mappings are in the user half of the address space: an NT_FILE range past
+ * it is damage, and would make every address look mapped. */
+#define CORE_USER_END (1ULL << 47)
+#define CORE_PAGE 4096
 
 static int seg_cmp(const void *a, const void *b)
 {
@@ -168,14 +174,28 @@ static struct ct_error *core_read_notes(struct core *core, Elf *elf, const GElf_
 		const unsigned char *desc = (const unsigned char *)data->d_buf + desc_off;
 		size_t sz = nh.n_descsz;
 		const char *name = (const char *)data->d_buf + name_off;
-		if (nh.n_namesz != 5 || memcmp(name, "CORE", 5) != 0)
+		if (nh.n_namesz == 4 && !memcmp(name, "GDB", 4))
+			core->writer = CORE_WRITER_GDB; /* NT_GDB_TDESC, ... */
+		else if (nh.n_namesz == 12 && !memcmp(name, "Delve Header", 12) && nh.n_type == CORE_NT_DELVE_HEADER)
+			core->writer = CORE_WRITER_DELVE;
+		/* Delve names its notes "" (namesz 0) where the kernel says "CORE". */
+		bool core_note = (nh.n_namesz == 5 && !memcmp(name, "CORE", 5)) ||
+				 (nh.n_namesz == 0 && core->writer == CORE_WRITER_DELVE);
+		if (!core_note)
 			continue; /* "LINUX" notes (FP state, ...) are not needed */
 		struct ct_error *err = NULL;
 		switch (nh.n_type) {
 		case NT_PRSTATUS: err = core_add_thread(core, desc, sz); break;
 		case NT_PRPSINFO: core_read_prpsinfo(core, desc, sz); break;
-		case NT_SIGINFO: core_read_siginfo(core, desc, sz); break;
-		case NT_FILE: if (!core->files) err = core_read_files(core, desc, sz); break;
+		/* The kernel writes one, the signalled thread's; gdb one per
+		 * thread, the first after the signalled thread's NT_PRSTATUS
+		 * (threads[0]), the others the stops gdb itself caused. */
+		case NT_SIGINFO: if (!core->siginfo.present) core_read_siginfo(core, desc, sz); break;
+		case NT_FILE:
+			core->has_nt_file = true;
+			if (!core->files)
+				err = core_read_files(core, desc, sz);
+			break;
 		case NT_AUXV: core_read_auxv(core, desc, sz); break;
 		}
 		if (err)
@@ -263,6 +283,210 @@ static void core_read_exe_notes(struct core *core)
 	free(ph);
 	/* Only notes read whole say what the executable lacks. */
 	core->exe_notes = all;
+}
+
+const char *core_writer_name(enum core_writer w)
+{
+	switch (w) {
+	case CORE_WRITER_GDB: return "gdb";
+	case CORE_WRITER_DELVE: return "delve";
+	case CORE_WRITER_KERNEL: break;
+	}
+	return "kernel";
+}
+
+/* Sorts the segments by address and drops overlaps (the first kept), so
+ * that lookups stay a binary search. Only program headers count as damage:
+ * from_file segments never overlap one (core_gaps) but may overlap each
+ * other when the notes name a range twice. */
+static void core_sort_segments(struct core *core)
+{
+	qsort(core->segs, core->nsegs, sizeof(*core->segs), seg_cmp);
+	size_t n = 0;
+	for (size_t i = 0; i < core->nsegs; i++) {
+		if (n && core->segs[i].vaddr < core->segs[n - 1].vaddr + core->segs[n - 1].memsz) {
+			if (!core->segs[i].from_file)
+				core->segs_dropped++;
+			else if (core->segs[i].flags)
+				core->bytes_missing -= core->segs[i].memsz;
+			if (core->segs[i].from_file)
+				core->bytes_unlisted -= core->segs[i].memsz;
+			continue;
+		}
+		core->segs[n++] = core->segs[i];
+	}
+	core->nsegs = n;
+	core->seg_hint = 0;
+}
+
+struct core_gap {
+	uint64_t lo, hi;
+};
+
+/* Appends to gaps the parts of [lo, hi) no segment covers (segments sorted). */
+static bool core_gaps(const struct core *core, uint64_t lo, uint64_t hi, struct core_gap **gaps, size_t *n,
+		      size_t *cap)
+{
+	size_t a = 0, b = core->nsegs; /* the first segment ending after lo */
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (core->segs[mid].vaddr + core->segs[mid].memsz <= lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	uint64_t at = lo;
+	for (size_t i = a; i < core->nsegs && at < hi && core->segs[i].vaddr < hi; i++) {
+		const struct core_segment *s = &core->segs[i];
+		if (s->vaddr > at) {
+			struct core_gap *g = CT_PUSH(*gaps, *n, *cap);
+			if (!g)
+				return false;
+			*g = (struct core_gap){ at, s->vaddr };
+		}
+		if (s->vaddr + s->memsz > at)
+			at = s->vaddr + s->memsz;
+	}
+	if (at < hi) {
+		struct core_gap *g = CT_PUSH(*gaps, *n, *cap);
+		if (!g)
+			return false;
+		*g = (struct core_gap){ at, hi };
+	}
+	return true;
+}
+
+/* Adds the gaps as from_file segments with flags. */
+static struct ct_error *core_add_gaps(struct core *core, const struct core_gap *gaps, size_t n, uint32_t flags)
+{
+	if (!n)
+		return NULL;
+	struct core_segment *segs = realloc(core->segs, (core->nsegs + n) * sizeof(*segs));
+	if (!segs)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory adding unsaved file mappings");
+	core->segs = segs;
+	for (size_t i = 0; i < n; i++) {
+		segs[core->nsegs++] = (struct core_segment){ .vaddr = gaps[i].lo, .memsz = gaps[i].hi - gaps[i].lo,
+							     .flags = flags, .from_file = true };
+		core->bytes_unlisted += gaps[i].hi - gaps[i].lo;
+		if (flags)
+			core->bytes_missing += gaps[i].hi - gaps[i].lo;
+	}
+	core_sort_segments(core);
+	return NULL;
+}
+
+static bool core_range_sane(uint64_t start, uint64_t end)
+{
+	return start < end && end <= CORE_USER_END;
+}
+
+/* The NT_FILE mappings no program header covers (gdb leaves read-only
+ * file-backed segments out; the kernel lists every mapping, saved or not):
+ * mapped, not saved, read from the file like a kernel core's unsaved
+ * file-backed pages. */
+static struct ct_error *core_add_file_gaps(struct core *core)
+{
+	struct core_gap *gaps = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < core->nfiles; i++) {
+		const struct core_file_map *f = &core->files[i];
+		if (core_range_sane(f->start, f->end) && !core_gaps(core, f->start, f->end, &gaps, &n, &cap)) {
+			free(gaps);
+			return ct_error_fmt(CT_ERR_NOMEM, "out of memory reading NT_FILE");
+		}
+	}
+	struct ct_error *err = core_add_gaps(core, gaps, n, PF_R);
+	free(gaps);
+	return err;
+}
+
+struct ct_error *core_add_mapping(struct core *core, uint64_t start, uint64_t end, uint64_t pgoff,
+				  const char *path, uint32_t flags)
+{
+	if (!core_range_sane(start, end) || !path)
+		return NULL;
+	flags &= PF_R | PF_W | PF_X;
+	/* The file's program header says what the loader mapped: it replaces the
+	 * guess for the writer's omissions, never what the core itself says. */
+	for (size_t i = 0; i < core->nsegs; i++) {
+		struct core_segment *s = &core->segs[i];
+		if (!s->from_file || s->vaddr >= end || s->vaddr + s->memsz <= start)
+			continue;
+		if (s->flags && !flags)
+			core->bytes_missing -= s->memsz;
+		else if (!s->flags && flags)
+			core->bytes_missing += s->memsz;
+		s->flags = flags;
+	}
+	struct core_gap *gaps = NULL;
+	size_t n = 0, cap = 0;
+	if (!core_gaps(core, start, end, &gaps, &n, &cap)) {
+		free(gaps);
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory adding a mapping");
+	}
+	struct ct_error *err = NULL;
+	/* Also where all is saved: the file's name says what the memory is. */
+	if (!core_file_of(core, start)) {
+		char *copy = strdup(path);
+		char **paths = copy ? realloc(core->added_paths, (core->nadded_paths + 1) * sizeof(*paths)) : NULL;
+		struct core_file_map *files = paths ? realloc(core->files, (core->nfiles + 1) * sizeof(*files)) : NULL;
+		if (paths)
+			core->added_paths = paths;
+		if (!files) {
+			free(copy);
+			free(gaps);
+			return ct_error_fmt(CT_ERR_NOMEM, "out of memory adding a mapping");
+		}
+		core->added_paths[core->nadded_paths++] = copy;
+		core->files = files;
+		files[core->nfiles++] = (struct core_file_map){ start, end, pgoff, copy };
+	}
+	err = core_add_gaps(core, gaps, n, flags);
+	free(gaps);
+	return err;
+}
+
+/* gdb's program headers cannot say PROT_NONE: BFD marks every segment it
+ * writes readable, and gdb writes the PROT_NONE mappings too (read through
+ * ptrace: zeros) as "R". A read-only anonymous mapping is what Go and glibc
+ * reserve and guard with (arena reservations, a pthread stack's guard page),
+ * so such a segment of a gdb core is taken as PROT_NONE, as the kernel's core
+ * would say; its bytes still read. File-backed ones (NT_FILE) keep PF_R.
+ * NT_FILE is sorted by address (gdb writes /proc/PID/maps' order); if not,
+ * nothing is changed. */
+static void core_gdb_prot_none(struct core *core)
+{
+	for (size_t i = 1; i < core->nfiles; i++)
+		if (core->files[i].start < core->files[i - 1].start)
+			return;
+	size_t f = 0;
+	for (size_t i = 0; i < core->nsegs; i++) {
+		struct core_segment *s = &core->segs[i];
+		while (f < core->nfiles && core->files[f].end <= s->vaddr)
+			f++;
+		bool file = f < core->nfiles && core->files[f].start < s->vaddr + s->memsz;
+		if (s->flags == PF_R && !file && !s->from_file) {
+			s->flags = 0;
+			core->bytes_missing -= s->memsz - s->filesz;
+		}
+	}
+}
+
+/* Section headers are BFD's (gdb's gcore names them "note0", "load", ...);
+ * the kernel writes none. gdb before 10 wrote no "GDB" note. */
+static bool core_bfd_sections(Elf *elf)
+{
+	size_t shstrndx, n = 0;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn && n < 64; scn = elf_nextscn(elf, scn), n++) {
+		GElf_Shdr sh;
+		const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		if (name && !strcmp(name, "note0"))
+			return true;
+	}
+	return false;
 }
 
 struct ct_error *core_open(const char *path, struct core **ret)
@@ -390,18 +614,14 @@ struct ct_error *core_open(const char *path, struct core **ret)
 				core->bytes_missing += s->memsz - s->filesz;
 		}
 	}
-	qsort(core->segs, core->nsegs, sizeof(*core->segs), seg_cmp);
-	/* A hostile core may overlap segments; keep the first of any overlap so that
-	 * lookups stay a binary search. */
-	size_t n = 0;
-	for (size_t i = 0; i < core->nsegs; i++) {
-		if (n && core->segs[i].vaddr < core->segs[n - 1].vaddr + core->segs[n - 1].memsz) {
-			core->segs_dropped++;
-			continue;
-		}
-		core->segs[n++] = core->segs[i];
-	}
-	core->nsegs = n;
+	/* A hostile core may overlap segments: the first of any overlap is kept. */
+	core_sort_segments(core);
+	if (core->writer == CORE_WRITER_KERNEL && core_bfd_sections(elf))
+		core->writer = CORE_WRITER_GDB;
+	if (core->writer == CORE_WRITER_GDB)
+		core_gdb_prot_none(core);
+	if ((err = core_add_file_gaps(core)))
+		goto fail;
 	if (core->auxv_execfn) {
 		char buf[4096];
 		size_t len = 0;
@@ -434,6 +654,9 @@ void core_close(struct core *core)
 	free(core->threads);
 	free(core->files);
 	free(core->file_strings);
+	for (size_t i = 0; i < core->nadded_paths; i++)
+		free(core->added_paths[i]);
+	free(core->added_paths);
 	free(core->execfn);
 	unpack_release(&core->unpacked);
 	origin_release(&core->origin);

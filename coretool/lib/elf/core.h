@@ -27,6 +27,12 @@ struct core_segment {
 	uint64_t offset, filesz; /* filesz already cut to what the file really holds */
 	uint32_t flags;          /* PF_R | PF_W | PF_X */
 	bool truncated;          /* the file ends before p_offset + p_filesz */
+	/* No program header: a file mapping (NT_FILE, or a module's PT_LOAD)
+	 * the core's writer left out altogether (gdb's gcore and Delve's dump
+	 * omit read-only file-backed memory). Nothing of it is saved (filesz 0):
+	 * its bytes are the file's. flags are the file's program header's once
+	 * known (core_add_mapping), PF_R until then. */
+	bool from_file;
 };
 
 struct core_thread {
@@ -55,6 +61,12 @@ struct core_siginfo {
 bool core_siginfo_has_sender(const struct core_siginfo *si);
 /* "SI_USER", "SI_TKILL", ... for the codes any signal may carry, else NULL. */
 const char *core_si_code_name(int code);
+
+/* Who wrote the core, from what the writer leaves in it: gdb its "GDB"
+ * notes (NT_GDB_TDESC, gdb 10 on) or BFD's section headers ("note0",
+ * "load"), Delve its "Delve Header" note; the kernel writes neither. */
+enum core_writer { CORE_WRITER_KERNEL, CORE_WRITER_GDB, CORE_WRITER_DELVE };
+const char *core_writer_name(enum core_writer w); /* "kernel", "gdb", "delve" */
 
 struct core {
 	char *path;
@@ -91,7 +103,12 @@ struct core {
 	size_t exe_build_id_len;
 	char exe_go_build_id[256];       /* Go's build ID note ("Go", type 4), or "" */
 	uint64_t bytes_missing; /* readable mapped bytes not saved in the file */
+	uint64_t bytes_unlisted; /* ... of them in from_file segments (no program header) */
 	bool truncated;
+	enum core_writer writer;
+	bool has_nt_file;      /* the writer gave NT_FILE (Delve does not) */
+	char **added_paths;    /* paths of the mappings core_add_mapping added */
+	size_t nadded_paths;
 };
 
 /* Opens and indexes a core. A file that is not an ELF core, or not x86-64, is
@@ -108,6 +125,15 @@ struct mem core_mem(const struct core *core);
 /* Tells the kernel how the saved bytes of [addr, addr + len) will be read
  * (madvise on the mapped file; the whole file is MADV_RANDOM from open). */
 void core_advise(const struct core *core, uint64_t addr, uint64_t len, enum mem_access how);
+
+/* Says that [start, end) maps path at pgoff (bytes) with flags, as a
+ * module's program header does (libdwfl found the module; the core's notes
+ * may not name the file: Delve writes no NT_FILE). The parts of the range no
+ * segment covers become from_file segments, and from_file segments inside
+ * it take flags; an NT_FILE entry is added for the range unless one covers
+ * its start. Damaged or absurd ranges are ignored. */
+struct ct_error *core_add_mapping(struct core *core, uint64_t start, uint64_t end, uint64_t pgoff,
+				  const char *path, uint32_t flags);
 
 /* Program headers too damaged to hand to libdwfl: overlapping or unreadable
  * PT_LOADs among thousands of headers (its core report is quadratic in them:

@@ -224,6 +224,104 @@ static enum mem_status target_mem_probe(void *arg, uint64_t addr)
 	return st;
 }
 
+/* t->files follows core->files (core_add_mapping may add to it). */
+static struct ct_error *target_files_sync(struct target *t, size_t had)
+{
+	size_t n = t->core->nfiles;
+	if (n == had)
+		return NULL;
+	struct target_file *f = realloc(t->files, n * sizeof(*f));
+	if (!f)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	t->files = f;
+	for (size_t i = had; i < n; i++)
+		f[i] = (struct target_file){ .path = t->core->files[i].path };
+	return NULL;
+}
+
+/* Every module's file-backed PT_LOADs, as libdwfl found the module: where
+ * the core's writer left them out (gdb's gcore, and Delve's dump, which also
+ * writes no NT_FILE), they are mapped-but-not-saved memory read from that
+ * file, with the permissions its program header gives. The kernel lists
+ * every mapping: nothing is added to its cores. */
+static struct ct_error *target_add_module_mappings(struct target *t)
+{
+	struct ct_error *err = NULL;
+	size_t had = t->core->nfiles;
+	for (size_t i = 0; i < t->nmodules && !err; i++) {
+		const struct target_module *m = &t->modules[i];
+		/* The path as the process had it (target_file_load adds the sysroot):
+		 * NT_FILE's, else the executable's, else the file found less the sysroot. */
+		const struct core_file_map *fm = core_file_of(t->core, m->start);
+		const char *path = fm ? fm->path : m->is_exe ? core_exe_path(t->core) : m->file;
+		size_t sl = t->sysroot ? strlen(t->sysroot) : 0;
+		if (!fm && !m->is_exe && path && sl && !strncmp(path, t->sysroot, sl))
+			path += sl;
+		if (!path)
+			continue;
+		Dwarf_Addr bias;
+		Elf *elf = m->dwmod && path[0] == '/' ? dwfl_module_getelf(m->dwmod, &bias) : NULL;
+		size_t n;
+		if (!elf || elf_getphdrnum(elf, &n) != 0)
+			continue;
+		for (size_t k = 0; k < n && k < 4096 && !err; k++) {
+			GElf_Phdr ph;
+			if (!gelf_getphdr(elf, (int)k, &ph) || ph.p_type != PT_LOAD || !ph.p_filesz)
+				continue;
+			const uint64_t pg = 4096;
+			uint64_t lo = (bias + ph.p_vaddr) & ~(pg - 1), hi = bias + ph.p_vaddr + ph.p_filesz;
+			if (hi < lo || hi > UINT64_MAX - pg)
+				continue;
+			hi = (hi + pg - 1) & ~(pg - 1);
+			err = core_add_mapping(t->core, lo, hi, ph.p_offset & ~(pg - 1), path, ph.p_flags);
+		}
+	}
+	struct ct_error *e2 = target_files_sync(t, had);
+	if (!err)
+		err = e2;
+	else
+		ct_error_destroy(e2);
+	return err;
+}
+
+uint64_t target_file_bytes(struct target *t, uint64_t *unsaved)
+{
+	uint64_t got = 0, all = 0;
+	const struct core *c = t->core;
+	for (size_t i = 0; c && t->files && i < c->nfiles; i++) {
+		const struct core_file_map *fm = &c->files[i];
+		/* The segments overlapping the mapping, from the first ending after its start. */
+		size_t lo = 0, hi = c->nsegs;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (c->segs[mid].vaddr + c->segs[mid].memsz <= fm->start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; k < c->nsegs && c->segs[k].vaddr < fm->end; k++) {
+			const struct core_segment *s = &c->segs[k];
+			uint64_t a = s->vaddr + s->filesz, b = s->vaddr + s->memsz;
+			if (a < fm->start)
+				a = fm->start;
+			if (b > fm->end)
+				b = fm->end;
+			if (a >= b || !s->flags)
+				continue;
+			all += b - a;
+			struct target_file *f = &t->files[i];
+			if (!f->tried)
+				target_file_load(t, f);
+			uint64_t foff = fm->pgoff + (a - fm->start);
+			if (f->data && foff < f->size)
+				got += f->size - foff < b - a ? f->size - foff : b - a;
+		}
+	}
+	if (unsaved)
+		*unsaved = all;
+	return got;
+}
+
 static void target_mem_advise(void *arg, uint64_t addr, uint64_t len, enum mem_access how)
 {
 	struct target *t = arg;
@@ -599,7 +697,7 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 		}
 		goto fail;
 	}
-	if ((err = target_report_modules(t)))
+	if ((err = target_report_modules(t)) || (err = target_add_module_mappings(t)))
 		goto fail;
 	if (t->core->truncated)
 		target_warn(t, "core file is truncated: %" PRIu64 " bytes of memory are not in it",

@@ -150,6 +150,10 @@ struct ct_error *target_cheap_open(struct target *t, struct cheap **ret);
 /* Thread stacks, sorted by lo. */
 void target_thread_stacks(struct target *t, const struct target_tstack **ret, size_t *n);
 
+/* Of the mapped bytes the core did not save (mapped files, NT_FILE or the
+ * modules'), how many the files give (*unsaved: how many there are). */
+uint64_t target_file_bytes(struct target *t, uint64_t *unsaved);
+
 /* The module containing addr, or NULL. */
 const struct target_module *target_module_of(const struct target *t, uint64_t addr);
 /* The symbol of module m (one of t's) holding addr, and the offset into it: what

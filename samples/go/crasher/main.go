@@ -110,6 +110,23 @@ func warmUpThreads() {
 	wg.Wait()
 }
 
+// waitIfAsked is where a scenario would crash: with CRASHER_READY=FILE in the environment
+// the program creates FILE and waits there instead, for a debugger to attach and dump it
+// while it runs (samples/build.sh: gdb -p, Delve). Sleeping, not blocking forever: with
+// every goroutine blocked the runtime would report a deadlock and exit.
+func waitIfAsked() {
+	ready := os.Getenv("CRASHER_READY")
+	if ready == "" {
+		return
+	}
+	if f, err := os.Create(ready); err == nil {
+		f.Close()
+	}
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
 func die(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "crasher: "+format+"\n", args...)
 	os.Exit(1)

@@ -412,6 +412,7 @@ func scenarioMaps(outdir string) {
 
 //go:noinline
 func finishMaps() {
+	waitIfAsked()
 	C.maps_release_and_crash(nil)
 	fmt.Fprintln(os.Stderr, "unreachable")
 }
