@@ -57,7 +57,7 @@ CLI_SRCS := $(MAIN_SRCS) $(VERB_SRCS)
 CLI_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(CLI_SRCS))
 HDRS := $(foreach d,$(LAYER_DIRS),$(wildcard coretool/$(d)/*.h))
 
-.PHONY: glibc all deps toolchains samples demo check test clean
+.PHONY: glibc all deps toolchains delve samples demo check test clean
 all: build/coretool build/libcoretool.so build/libcoretool.a
 
 # Installs what is missing (Debian packages); fast when all is there.
@@ -91,9 +91,17 @@ toolchains: $(DEPS_STAMP)
 glibc: $(DEPS_STAMP) toolchains
 	bash scripts/glibc.sh
 
-samples: toolchains glibc
+# Delve, pinned, from the Go module proxy (scripts/delve.sh): the samples dump a running
+# program with it. After the toolchains: it is built with their Go 1.26.
+delve: toolchains
+	bash scripts/delve.sh
+
+# The kernel's cores, then the same scenarios cored by gdb (gcore at the fatal signal; gdb -p
+# and Delve's dump on a waiting one) from the same binaries (BIN_FROM: not built again).
+samples: toolchains glibc delve
 	bash samples/build.sh
 	bash samples/libsuite/build.sh
+	CORE_MODE=gdb SAMPLES_OUT=build/samples-gcore BIN_FROM=build/samples DLV=build/delve/dlv bash samples/build.sh
 
 # The main job on sample cores: what the core says, then what really happened.
 DEMO_CORE := build/samples/go1.26/c-uaf-map/core

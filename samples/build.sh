@@ -37,6 +37,10 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${SAMPLES_OUT:-$top/build/samples}
+# absolute: the programs run with their scenario directory as cwd
+mkdir -p "$out" && out=$(cd "$out" && pwd)
+[ -n "${BIN_FROM:-}" ] && [ -d "$BIN_FROM" ] && BIN_FROM=$(cd "$BIN_FROM" && pwd)
+case ${DLV:-} in "" | /*) ;; *) DLV=$PWD/$DLV ;; esac
 list=$top/build/toolchains/list
 src_go=$top/samples/go
 src_c=$top/samples/c

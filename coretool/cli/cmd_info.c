@@ -110,8 +110,15 @@ static void info_core_json(struct out *o, const struct core *c)
 	out_key(o, "process");
 	out_obj_begin(o);
 	out_kint(o, "pid", c->pid);
-	out_kint(o, "ppid", c->ppid);
-	out_kint(o, "uid", c->uid);
+	if (c->writer == CORE_WRITER_DELVE) {
+		out_key(o, "ppid");
+		out_null(o);
+		out_key(o, "uid");
+		out_null(o);
+	} else {
+		out_kint(o, "ppid", c->ppid);
+		out_kint(o, "uid", c->uid);
+	}
 	out_kstr(o, "command", c->fname);
 	out_kstr(o, "args", c->psargs);
 	out_obj_end(o);
@@ -126,11 +133,17 @@ static void info_core_text(FILE *f, const struct core *c)
 		c->writer != CORE_WRITER_KERNEL ? core_writer_name(c->writer) : "");
 	/* gdb and Delve leave read-only file mappings out (no program header at all);
 	 * Delve also the NT_FILE note that names the files: the modules do. */
-	if (c->bytes_unlisted || (c->writer != CORE_WRITER_KERNEL && !c->has_nt_file))
-		fprintf(f, "            %" PRIu64 " bytes of file mappings have no program header%s\n",
-			c->bytes_unlisted, c->has_nt_file ? "" : "; no NT_FILE note (mapped files known from the modules)");
-	fprintf(f, "process     pid %d, ppid %d, uid %d: %s\n", c->pid, c->ppid, c->uid,
-		c->psargs[0] ? c->psargs : c->fname);
+	if (c->bytes_unlisted)
+		fprintf(f, "            %" PRIu64 " bytes of file mappings have no program header (left out by %s)\n",
+			c->bytes_unlisted, core_writer_name(c->writer));
+	if (c->writer != CORE_WRITER_KERNEL && !c->has_nt_file)
+		fprintf(f, "            no NT_FILE note: the mapped files are known only as the modules found\n");
+	if (c->writer == CORE_WRITER_DELVE) /* its NT_PRPSINFO has the pid only */
+		fprintf(f, "process     pid %d, ppid and uid not recorded: %s\n", c->pid,
+			c->psargs[0] ? c->psargs : c->fname);
+	else
+		fprintf(f, "process     pid %d, ppid %d, uid %d: %s\n", c->pid, c->ppid, c->uid,
+			c->psargs[0] ? c->psargs : c->fname);
 	info_signal_text(f, c);
 	struct out o;
 	out_init(&o, f, false);
