@@ -385,18 +385,43 @@ static bool core_range_sane(uint64_t start, uint64_t end)
  * file-backed segments out; the kernel lists every mapping, saved or not):
  * mapped, not saved, read from the file like a kernel core's unsaved
  * file-backed pages. */
+static int gap_cmp(const void *a, const void *b)
+{
+	const struct core_gap *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
 static struct ct_error *core_add_file_gaps(struct core *core)
 {
-	struct core_gap *gaps = NULL;
-	size_t n = 0, cap = 0;
-	for (size_t i = 0; i < core->nfiles; i++) {
-		const struct core_file_map *f = &core->files[i];
-		if (core_range_sane(f->start, f->end) && !core_gaps(core, f->start, f->end, &gaps, &n, &cap)) {
-			free(gaps);
-			return ct_error_fmt(CT_ERR_NOMEM, "out of memory reading NT_FILE");
+	if (!core->nfiles)
+		return NULL;
+	/* The union of the mappings first: a hostile NT_FILE naming one wide range
+	 * a million times must not make a million copies of each gap. Then there
+	 * are at most (ranges + segments) gaps. */
+	struct core_gap *ranges = malloc(core->nfiles * sizeof(*ranges)), *gaps = NULL;
+	if (!ranges)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory reading NT_FILE");
+	size_t nr = 0, n = 0, cap = 0;
+	for (size_t i = 0; i < core->nfiles; i++)
+		if (core_range_sane(core->files[i].start, core->files[i].end))
+			ranges[nr++] = (struct core_gap){ core->files[i].start, core->files[i].end };
+	qsort(ranges, nr, sizeof(*ranges), gap_cmp);
+	size_t m = 0;
+	for (size_t i = 0; i < nr; i++) {
+		if (m && ranges[i].lo < ranges[m - 1].hi) { /* overlapping: adjacent ones are two mappings */
+			if (ranges[i].hi > ranges[m - 1].hi)
+				ranges[m - 1].hi = ranges[i].hi;
+		} else {
+			ranges[m++] = ranges[i];
 		}
 	}
-	struct ct_error *err = core_add_gaps(core, gaps, n, PF_R);
+	struct ct_error *err = NULL;
+	for (size_t i = 0; i < m && !err; i++)
+		if (!core_gaps(core, ranges[i].lo, ranges[i].hi, &gaps, &n, &cap))
+			err = ct_error_fmt(CT_ERR_NOMEM, "out of memory reading NT_FILE");
+	if (!err)
+		err = core_add_gaps(core, gaps, n, PF_R);
+	free(ranges);
 	free(gaps);
 	return err;
 }
@@ -409,9 +434,17 @@ struct ct_error *core_add_mapping(struct core *core, uint64_t start, uint64_t en
 	flags &= PF_R | PF_W | PF_X;
 	/* The file's program header says what the loader mapped: it replaces the
 	 * guess for the writer's omissions, never what the core itself says. */
-	for (size_t i = 0; i < core->nsegs; i++) {
+	size_t a = 0, b = core->nsegs; /* the first segment ending after start */
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (core->segs[mid].vaddr + core->segs[mid].memsz <= start)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (size_t i = a; i < core->nsegs && core->segs[i].vaddr < end; i++) {
 		struct core_segment *s = &core->segs[i];
-		if (!s->from_file || s->vaddr >= end || s->vaddr + s->memsz <= start)
+		if (!s->from_file)
 			continue;
 		if (s->flags && !flags)
 			core->bytes_missing -= s->memsz;
