@@ -93,6 +93,7 @@ glibc: $(DEPS_STAMP) toolchains
 
 samples: toolchains glibc
 	bash samples/build.sh
+	bash samples/systemd-cores.sh
 	bash samples/libsuite/build.sh
 
 # The main job on sample cores: what the core says, then what really happened.
