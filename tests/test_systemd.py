@@ -197,11 +197,11 @@ def test_short_json_is_resolved_through_the_journal():
 def test_missing_stored_file_is_reported():
     gone = json.loads((SYSTEMD / "gone" / "journal.json").read_text())
     assert not os.path.exists(gone["COREDUMP_FILENAME"])
-    pid = gone["COREDUMP_PID"]
-    p = subprocess.run(["coredumpctl", "--no-pager", "--json=short", "list", f"COREDUMP_PID={pid}"],
+    match = [f"COREDUMP_PID={gone['COREDUMP_PID']}", f"COREDUMP_EXE={gone['COREDUMP_EXE']}"]
+    p = subprocess.run(["coredumpctl", "--no-pager", "--json=short", "list", *match],
                        capture_output=True, text=True, timeout=120)
-    assert json.loads(p.stdout)[-1]["corefile"] == "missing"
-    rc, out, err = run(["triage", "--coredumpctl", f"COREDUMP_PID={pid}"])
+    assert [e["corefile"] for e in json.loads(p.stdout)] == ["missing"]
+    rc, out, err = run(["triage", "--coredumpctl", " ".join(match)])
     assert rc == 2, err
     assert "skipped" in err and gone["COREDUMP_FILENAME"] in err and "missing" in err
     assert "none of the 1 coredumps" in err

@@ -238,11 +238,12 @@ static const struct cli_opt no_opts[] = { { 0 } };
  * (cli.c: cli_core_pick). */
 const struct cli_opt cli_core_opts[] = {
 	{ "--coredumpctl", NULL, CLI_OPT_STRING, "MATCH", 0, 0, 0, CLI_OPT_CORES_ONLY,
-	  "instead of CORE: the cores of `coredumpctl list MATCH`\n"
-	  "(a PID, COMM, EXE path or FIELD=VALUE; several separated by\n"
-	  "blanks), each read from its stored file, with the journal's\n"
-	  "unit, boot ID, time, ... in the report's origin; triage\n"
-	  "takes every match, other verbs the newest" },
+	  "the cores of `coredumpctl list MATCH` (a PID, COMM, EXE\n"
+	  "path or FIELD=VALUE; several separated by blanks), each\n"
+	  "read from its stored file, with the journal's unit, boot\n"
+	  "ID, time, ... in the report's origin; triage takes every\n"
+	  "match, other verbs the newest; a match whose file is gone\n"
+	  "is skipped, said on stderr" },
 	{ "--coredumpctl-json", NULL, CLI_OPT_STRING, "FILE", 0, 0, 0, CLI_OPT_CORES_ONLY,
 	  "the same from saved output (- for standard input): of\n"
 	  "`coredumpctl --json=short list` (files then looked up with\n"
