@@ -219,6 +219,11 @@ def test_bad_journal_json_is_an_error(tmp_path):
     f.write_text('[{"pid": 1, "corefile": "present"}, {"pid": ')
     rc, out, err = run(["info", "--coredumpctl-json", f])
     assert rc == 2 and "not JSON" in err, err
+    for entry, said in (('[{"COREDUMP_FILENAME": "/x"}]', "has no PID"),
+                        ('[7]', "not a JSON object"),
+                        ('{"COREDUMP_PID": "5", "COREDUMP_FILENAME": "/etc"}', "/etc: not a regular file")):
+        rc, out, err = run(["triage", "--coredumpctl-json", "-"], input=entry)
+        assert rc == 2 and said in err, (entry, err)
     rc, out, err = run(["info", "--coredumpctl", "1", "--coredumpctl-json", f])
     assert rc == 64, err
     rc, out, err = run(["info", "--coredumpctl", "COREDUMP_PID=999999999"])

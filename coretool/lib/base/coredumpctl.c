@@ -314,43 +314,38 @@ struct ct_error *cdctl_list_matches(struct cdctl_list *l, const char *match)
 	return err;
 }
 
-struct ct_error *cdctl_resolve(struct cdctl_list *l)
+/* The journal fields cdctl_fields reads, for journalctl --output-fields
+ * (the entries also hold /proc/PID/maps, environ, ...: not read). */
+static const char cdctl_output_fields[] =
+	"--output-fields=COREDUMP_FILENAME,COREDUMP_PID,COREDUMP_UID,COREDUMP_GID,COREDUMP_SIGNAL,"
+	"COREDUMP_SIGNAL_NAME,COREDUMP_EXE,COREDUMP_COMM,COREDUMP_CMDLINE,COREDUMP_UNIT,"
+	"COREDUMP_USER_UNIT,COREDUMP_SLICE,COREDUMP_CGROUP,COREDUMP_OWNER_UID,"
+	"COREDUMP_CONTAINER_CMDLINE,COREDUMP_HOSTNAME,COREDUMP_TIMESTAMP,COREDUMP_RLIMIT,"
+	"_BOOT_ID,_MACHINE_ID";
+
+/* One journalctl for up to CDCTL_PIDS_PER_RUN entries without a file from
+ * l->v[*from] on (same-field matches are ORed); *from moves past them. */
+#define CDCTL_PIDS_PER_RUN 256
+static struct ct_error *cdctl_resolve_some(struct cdctl_list *l, size_t *from)
 {
-	/* One journalctl for all: same-field matches are ORed. */
-	size_t want = 0;
-	for (size_t i = 0; i < l->n; i++)
-		want += !l->v[i].path;
-	if (!want)
-		return NULL;
-	char **argv = calloc(want + 8, sizeof(*argv));
-	char **pids = calloc(want, sizeof(*pids));
-	struct ct_error *err = NULL;
-	if (!argv || !pids) {
-		free(argv);
-		free(pids);
-		return ct_error_fmt(CT_ERR_NOMEM, "journalctl: out of memory");
-	}
-	size_t argc = 0, np = 0;
-	argv[argc++] = "journalctl";
-	argv[argc++] = "--no-pager";
-	argv[argc++] = "-o";
-	argv[argc++] = "json";
-	argv[argc++] = "MESSAGE_ID=" CDCTL_MESSAGE_ID;
-	for (size_t i = 0; i < l->n && !err; i++) {
+	char *argv[CDCTL_PIDS_PER_RUN + 8] = { "journalctl", "--no-pager", "-o", "json",
+					       (char *)cdctl_output_fields, "MESSAGE_ID=" CDCTL_MESSAGE_ID };
+	char pids[CDCTL_PIDS_PER_RUN][40];
+	size_t argc = 6, np = 0, i = *from;
+	for (; i < l->n && np < CDCTL_PIDS_PER_RUN; i++) {
 		if (l->v[i].path)
 			continue;
-		if (asprintf(&pids[np], "COREDUMP_PID=%llu", l->v[i].pid) < 0) {
-			pids[np] = NULL;
-			err = ct_error_fmt(CT_ERR_NOMEM, "journalctl: out of memory");
-			break;
-		}
+		snprintf(pids[np], sizeof(pids[np]), "COREDUMP_PID=%llu", l->v[i].pid);
 		argv[argc++] = pids[np++];
 	}
+	size_t to = i;
+	*from = to;
+	if (!np)
+		return NULL;
 	char *out = NULL, errbuf[512];
 	size_t len = 0;
 	int status = 0;
-	if (!err)
-		err = cdctl_run(argv, &out, &len, errbuf, sizeof(errbuf), &status);
+	struct ct_error *err = cdctl_run(argv, &out, &len, errbuf, sizeof(errbuf), &status);
 	if (!err && status != 0)
 		err = ct_error_fmt(CT_ERR_IO, "journalctl (the stored files of coredumpctl's list): %s",
 				   *errbuf ? errbuf : "failed");
@@ -358,8 +353,8 @@ struct ct_error *cdctl_resolve(struct cdctl_list *l)
 	if (!err)
 		err = cdctl_parse(&j, out, len, "journalctl -o json");
 	/* The entry coredumpctl listed is the one with its PID and time. */
-	for (size_t i = 0; !err && i < l->n; i++) {
-		struct cdctl_entry *e = &l->v[i];
+	for (size_t e_i = 0; !err && e_i < to; e_i++) {
+		struct cdctl_entry *e = &l->v[e_i];
 		for (size_t k = 0; !e->path && k < j.n; k++) {
 			struct cdctl_entry *f = &j.v[k];
 			if (f->pid != e->pid || f->time != e->time || !f->path)
@@ -371,17 +366,21 @@ struct ct_error *cdctl_resolve(struct cdctl_list *l)
 		}
 	}
 	cdctl_release(&j);
-	for (size_t i = 0; i < np; i++)
-		free(pids[i]);
-	free(pids);
-	free(argv);
 	free(out);
+	return err;
+}
+
+struct ct_error *cdctl_resolve(struct cdctl_list *l)
+{
+	struct ct_error *err = NULL;
+	for (size_t from = 0; !err && from < l->n;)
+		err = cdctl_resolve_some(l, &from);
 	return err;
 }
 
 const char *cdctl_missing(const struct cdctl_entry *e, char *buf, size_t n)
 {
-	struct stat st;
+	struct stat st = { 0 };
 	const char *exe = origin_get(&e->meta, "exe");
 	const char *when = origin_get(&e->meta, "time");
 	int k = snprintf(buf, n, "coredump of pid %llu (%s, %s): ", e->pid, exe ? exe : "?", when ? when : "?");
@@ -391,9 +390,13 @@ const char *cdctl_missing(const struct cdctl_entry *e, char *buf, size_t n)
 			 e->state ? " (coredumpctl: " : "", e->state ? e->state : "", e->state ? ")" : "");
 		return buf;
 	}
-	if (stat(e->path, &st) == 0)
+	/* systemd-coredump stores regular files (a directory would be searched
+	 * by triage: not what the journal names) */
+	int r = stat(e->path, &st);
+	if (r == 0 && S_ISREG(st.st_mode))
 		return NULL;
-	snprintf(buf + off, n - off, "stored file %s: %s%s%s%s", e->path, strerror(errno),
+	snprintf(buf + off, n - off, "stored file %s: %s%s%s%s", e->path,
+		 r ? strerror(errno) : "not a regular file",
 		 e->state ? " (coredumpctl: " : "", e->state ? e->state : "", e->state ? ")" : "");
 	return buf;
 }
