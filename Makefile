@@ -100,6 +100,7 @@ delve: toolchains
 # and Delve's dump on a waiting one) from the same binaries (BIN_FROM: not built again).
 samples: toolchains glibc delve
 	bash samples/build.sh
+	bash samples/systemd-cores.sh
 	bash samples/libsuite/build.sh
 	CORE_MODE=gdb SAMPLES_OUT=build/samples-gcore BIN_FROM=build/samples DLV=build/delve/dlv bash samples/build.sh
 

@@ -24,6 +24,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+# systemd-coredump (samples/systemd-cores.sh: real stored cores and journal entries), the same
+# version as the machine's systemd. Its postinst sets kernel.core_pattern for the whole machine:
+# the pattern the sample builds rely on is put back, under their lock.
+if ! dpkg-query -W -f='${Status}' systemd-coredump 2>/dev/null | grep -q 'install ok installed'; then
+  v=$(dpkg-query -W -f='${Version}' systemd 2>/dev/null || true)
+  echo "install-deps: installing systemd-coredump${v:+ $v}" >&2
+  lock=$(cd "$(dirname "$0")/.." && pwd)/build/.core-pattern.lock
+  mkdir -p "$(dirname "$lock")"
+  (
+    flock -w 600 9 || true
+    saved=$(cat /proc/sys/kernel/core_pattern)
+    trap 'printf "%s\n" "$saved" >/proc/sys/kernel/core_pattern' EXIT
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "systemd-coredump${v:+=$v}" >&2 ||
+      { apt-get update -qq && apt-get install -y -qq --no-install-recommends "systemd-coredump${v:+=$v}" >&2; }
+  ) 9>"$lock"
+fi
 # The tests run under pytest (the machine's Python may come from elsewhere than Debian).
 if ! python3 -m pytest --version >/dev/null 2>&1; then
   echo "install-deps: installing pytest" >&2

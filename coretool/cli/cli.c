@@ -99,6 +99,12 @@ void cli_verb_help(const struct cli_verb *v, FILE *f)
 			cli_help_item(f, label, o->help, tail);
 		}
 	}
+	fprintf(f, "\nCores from systemd-coredump (instead of CORE):\n");
+	for (const struct cli_opt *o = cli_core_opts; o->name; o++) {
+		char label[64];
+		cli_opt_label(o, label, sizeof(label));
+		cli_help_item(f, label, o->help, NULL);
+	}
 	if (v->notes)
 		fprintf(f, "\n%s", v->notes);
 	fprintf(f, "\n%s\n%s", cli_global_help, cli_exit_help);
@@ -153,6 +159,17 @@ void cli_verbs_json(struct out *o)
 			out_obj_end(o);
 		}
 		out_arr_end(o);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	out_key(o, "core_options");
+	out_arr_begin(o);
+	for (const struct cli_opt *op = cli_core_opts; op->name; op++) {
+		out_obj_begin(o);
+		out_kstr(o, "name", op->name);
+		out_kstr(o, "type", types[op->type]);
+		out_kstr(o, "metavar", op->metavar);
+		out_kstr(o, "help", op->help);
 		out_obj_end(o);
 	}
 	out_arr_end(o);
@@ -211,6 +228,29 @@ static int cli_take_opt(struct cli *cli, const struct cli_verb *v, struct cli_ar
 	return CT_EXIT_OK;
 }
 
+/* One of cli_core_opts (w, its name nl bytes long, at argv[*i]): CT_EXIT_OK
+ * when taken, -1 when w is none of them, else a usage error. */
+static int cli_take_core_opt(struct cli *cli, struct cli_args *a, const char *w, size_t nl, int argc,
+			     char **argv, int *i)
+{
+	for (int c = 0; c < 2; c++) {
+		const struct cli_opt *o = &cli_core_opts[c];
+		if (strlen(o->name) != nl || strncmp(w, o->name, nl) != 0)
+			continue;
+		if (cli->preopened)
+			return cli_usage(cli, "%s is for runs over core files, not in a session", o->name);
+		const char *val = nl < strlen(w) ? w + nl + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+		if (!val || !*val)
+			return cli_usage(cli, "%s needs %s", o->name, o->metavar);
+		if (a->core_opt[!c])
+			return cli_usage(cli, "%s and %s: one or the other", cli_core_opts[0].name,
+					 cli_core_opts[1].name);
+		a->core_opt[c] = val;
+		return CT_EXIT_OK;
+	}
+	return -1;
+}
+
 int cli_parse(struct cli *cli, const struct cli_verb *v, int argc, char **argv, struct cli_args *a)
 {
 	*a = (struct cli_args){ .verb = v };
@@ -240,8 +280,11 @@ int cli_parse(struct cli *cli, const struct cli_verb *v, int argc, char **argv, 
 				k = j;
 		}
 		if (k < 0) {
+			int rc = cli_take_core_opt(cli, a, w, nl, argc, argv, &i);
+			if (rc == CT_EXIT_OK)
+				continue;
 			cli_args_free(a);
-			return cli_usage(cli, "unknown option %s", w);
+			return rc > 0 ? rc : cli_usage(cli, "unknown option %s", w);
 		}
 		const char *val = NULL;
 		if (nl < strlen(w))
@@ -255,13 +298,17 @@ int cli_parse(struct cli *cli, const struct cli_verb *v, int argc, char **argv, 
 		}
 	}
 	int min = 0, max = 0;
-	for (const struct cli_arg *g = v->args; g && g->name; g++) {
+	/* With --coredumpctl the journal names the cores: CORE (always the
+	 * first argument) is not on the command line. */
+	bool picked = a->core_opt[0] || a->core_opt[1];
+	for (const struct cli_arg *g = v->args + picked; g && g->name; g++) {
 		min += g->min;
 		max = g->max == CLI_MANY || max == CLI_MANY ? CLI_MANY : max + g->max;
 	}
 	if (a->npos < min || a->npos > max) {
 		cli_args_free(a);
-		return cli_usage(cli, "%s takes %s", v->name, v->grammar);
+		return cli_usage(cli, "%s takes %s%s", v->name, v->grammar,
+				 picked ? " (CORE from the journal)" : "");
 	}
 	return CT_EXIT_OK;
 }
@@ -404,7 +451,19 @@ struct ct_error *cli_open(struct cli *cli, const char *core_path, struct target 
 		opt.progress = cli_progress;
 		opt.progress_arg = cli->err;
 	}
-	return target_open_core(core_path, &opt, ret);
+	struct ct_error *err = target_open_core(core_path, &opt, ret);
+	/* A core picked from the journal: what the journal says of it joins
+	 * (and wins over) what its file says. */
+	for (size_t i = 0; !err && cli->journal && (*ret)->core && i < cli->journal->n; i++) {
+		const struct cdctl_entry *e = &cli->journal->v[i];
+		if (!e->path || strcmp(e->path, core_path) != 0)
+			continue;
+		struct origin *g = &(*ret)->core->origin;
+		g->collector = e->meta.collector;
+		for (size_t k = 0; k < e->meta.n; k++)
+			origin_set(g, e->meta.fields[k].key, e->meta.fields[k].value);
+	}
+	return err;
 }
 
 void cli_close(struct cli *cli, struct target *t)
@@ -421,6 +480,59 @@ int cli_warnings(struct cli *cli, const struct target *t)
 	return t->nwarnings ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 }
 
+/* --coredumpctl / --coredumpctl-json: the journal's entries, each with its
+ * stored file; those whose file is not here are skipped (said on stderr).
+ * The files become the verb's CORE arguments, in front of the others: all of
+ * them for a verb of many cores (triage), else the newest. */
+static int cli_core_pick(struct cli *cli, struct cli_args *a, struct cdctl_list *l, int *skipped)
+{
+	const char *match = a->core_opt[0];
+	struct ct_error *err = match ? cdctl_list_matches(l, match) : cdctl_read(l, a->core_opt[1]);
+	if (!err)
+		err = cdctl_resolve(l);
+	if (err)
+		return cli_fail(cli, ct_error_wrap(err, "%s", match ? "--coredumpctl" : "--coredumpctl-json"));
+	bool many = a->verb->args[0].max == CLI_MANY;
+	char **pos = calloc(l->n + (size_t)a->npos + 1, sizeof(*pos));
+	if (!pos)
+		return CT_EXIT_FATAL;
+	size_t n = 0;
+	/* coredumpctl lists the oldest first */
+	for (size_t i = l->n; i-- > 0;) {
+		char why[1024];
+		if (cdctl_missing(&l->v[i], why, sizeof(why))) {
+			if (!cli->quiet)
+				fprintf(cli->err, "coretool: skipped: %s\n", why);
+			(*skipped)++;
+			continue;
+		}
+		if (n && !many) {
+			if (!cli->quiet)
+				fprintf(cli->err, "coretool: %zu coredumps: %s reads the newest (pid %llu); "
+					"triage takes them all\n", l->n, a->verb->name, l->v[l->n - 1].pid);
+			break;
+		}
+		pos[n++] = l->v[i].path;
+	}
+	if (!n) {
+		free(pos);
+		return cli_fail(cli, ct_error_fmt(CT_ERR_NOTFOUND, "%s: none of the %zu coredumps has its stored file here",
+						  match ? "--coredumpctl" : "--coredumpctl-json", l->n));
+	}
+	/* a batch in the order of the journal */
+	for (size_t i = 0; i < n / 2; i++) {
+		char *t = pos[i];
+		pos[i] = pos[n - 1 - i];
+		pos[n - 1 - i] = t;
+	}
+	for (int i = 0; i < a->npos; i++)
+		pos[n + (size_t)i] = a->pos[i];
+	free(a->pos);
+	a->pos = pos;
+	a->npos += (int)n;
+	return CT_EXIT_OK;
+}
+
 int cli_run_verb(struct cli *cli, int argc, char **argv)
 {
 	const struct cli_verb *v = cli_find_verb(argc > 0 ? argv[0] : NULL);
@@ -433,7 +545,22 @@ int cli_run_verb(struct cli *cli, int argc, char **argv)
 	int rc = cli_parse(cli, v, argc, argv, &a);
 	if (rc != CT_EXIT_OK)
 		return rc;
-	rc = v->run(cli, &a);
+	struct cdctl_list journal = { 0 };
+	if (a.core_opt[0] || a.core_opt[1]) {
+		int skipped = 0;
+		rc = cli_core_pick(cli, &a, &journal, &skipped);
+		if (rc == CT_EXIT_OK) {
+			cli->journal = &journal;
+			rc = v->run(cli, &a);
+			cli->journal = NULL;
+			/* a batch without some of its cores is partial */
+			if (rc == CT_EXIT_OK && skipped && v->args[0].max == CLI_MANY)
+				rc = CT_EXIT_PARTIAL;
+		}
+	} else {
+		rc = v->run(cli, &a);
+	}
+	cdctl_release(&journal);
 	cli_args_free(&a);
 	return rc;
 }

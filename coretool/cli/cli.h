@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "coredumpctl.h"
 #include "ct_error.h"
 #include "out.h"
 #include "target.h"
@@ -33,6 +34,9 @@ struct cli {
 	/* A target opened by the caller (the gdb front end): verbs use it instead
 	 * of opening the core named on their command line, and do not close it. */
 	struct target *preopened;
+	/* Cores picked from the journal (--coredumpctl): their metadata goes
+	 * into the origin of the core opened from each one's stored file. */
+	const struct cdctl_list *journal;
 };
 
 /* ---- the verb specification (verbs.c) ---- */
@@ -83,9 +87,13 @@ struct cli_args {
 	bool set[CLI_MAX_OPTS];         /* option i of verb->opts was given */
 	uint64_t num[CLI_MAX_OPTS];     /* CLI_OPT_UINT: its value (or the default) */
 	const char *str[CLI_MAX_OPTS];  /* CLI_OPT_STRING: its value */
+	const char *core_opt[2];        /* cli_core_opts given: their values */
 };
 
 extern const struct cli_verb cli_verbs[];
+/* Options of every verb that pick its CORE argument(s) instead of naming
+ * them: --coredumpctl MATCH, --coredumpctl-json FILE (cli_core_opts[0], [1]). */
+extern const struct cli_opt cli_core_opts[];
 extern const size_t cli_nverbs;
 const struct cli_verb *cli_find_verb(const char *name);
 void cli_help(FILE *f);

@@ -234,6 +234,24 @@ static const char heap_help[] =
 
 static const struct cli_opt no_opts[] = { { 0 } };
 
+/* For every verb: the cores systemd-coredump stored, picked from the journal
+ * (cli.c: cli_core_pick). */
+const struct cli_opt cli_core_opts[] = {
+	{ "--coredumpctl", NULL, CLI_OPT_STRING, "MATCH", 0, 0, 0, CLI_OPT_CORES_ONLY,
+	  "the cores of `coredumpctl list MATCH` (a PID, COMM, EXE\n"
+	  "path or FIELD=VALUE; several separated by blanks), each\n"
+	  "read from its stored file, with the journal's unit, boot\n"
+	  "ID, time, ... in the report's origin; triage takes every\n"
+	  "match, other verbs the newest; a match whose file is gone\n"
+	  "is skipped, said on stderr" },
+	{ "--coredumpctl-json", NULL, CLI_OPT_STRING, "FILE", 0, 0, 0, CLI_OPT_CORES_ONLY,
+	  "the same from saved output (- for standard input): of\n"
+	  "`coredumpctl --json=short list` (files then looked up with\n"
+	  "journalctl) or of `journalctl -o json` (entries of\n"
+	  "systemd-coredump, files and all)" },
+	{ 0 },
+};
+
 const struct cli_verb cli_verbs[] = {
 	{ "info", cmd_info, "CORE",
 	  "the process, threads, signal, modules, Go version and map implementation", info_help,
