@@ -1,6 +1,18 @@
 # Sourced by samples/build.sh and samples/libsuite/build.sh: how cores are made on this
 # machine. Needs: out (the output directory), a log function. Sets mode (kernel | gdb, or
 # CORE_MODE), and defines write_gdb_driver/gdb_py (gdb mode), is_core and signame.
+# kernel.core_pattern is machine-wide, and more than one build may run on a machine at once:
+# whoever changes it (samples/systemd-cores.sh, scripts/install-deps.sh) holds this lock
+# exclusively; a kernel-mode crash holds it shared (with_pattern_lock), so its core lands where
+# the pattern said when the run began.
+CORE_PATTERN_LOCK=${CORE_PATTERN_LOCK:-/tmp/coretool-core-pattern.lock}
+export CORE_PATTERN_LOCK
+with_pattern_lock() { # with_pattern_lock CMD...: CMD under a shared hold of the lock
+	(
+		flock -s -w 600 9 || true
+		"$@"
+	) 9>>"$CORE_PATTERN_LOCK"
+}
 core_pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo "|unknown")
 mode=${CORE_MODE:-}
 if [ -z "$mode" ]; then

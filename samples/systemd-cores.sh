@@ -16,8 +16,8 @@
 # kernel's pipe, systemd-coredump's both halves, journald, coredumpctl.
 #
 # kernel.core_pattern is machine-wide: it is set for the duration of one crash only, under
-# flock on CORE_PATTERN_LOCK (default: .core-pattern.lock beside the samples directory, the lock
-# the sample builds share), and restored by a trap.
+# flock on CORE_PATTERN_LOCK (default: /tmp/coretool-core-pattern.lock, the machine-wide lock the
+# sample builds hold shared while they crash: samples/cores.sh), and restored by a trap.
 #
 # Output, per crash, build/samples-systemd/<toolchain>/<scenario>/:
 #   <stored file name>.zst   the stored file, copied with its xattrs (cp --preserve=xattr)
@@ -39,7 +39,7 @@ samples=${SAMPLES_OUT:-$top/build/samples}
 out=${SYSTEMD_OUT:-$top/build/samples-systemd}
 toolchains=${TOOLCHAINS:-go1.26 go1.22}
 scenarios=${SCENARIOS:-go-uaf c-uaf-map c-null-deref c-double-free}
-lock=${CORE_PATTERN_LOCK:-$(cd "$samples/.." 2>/dev/null && pwd -P)/.core-pattern.lock}
+lock=${CORE_PATTERN_LOCK:-/tmp/coretool-core-pattern.lock} # the one of samples/cores.sh
 coredump=/lib/systemd/systemd-coredump
 journald=/lib/systemd/systemd-journald
 # systemd-coredump's journal entries (coredump.c: SD_MESSAGE_COREDUMP)
@@ -105,7 +105,7 @@ crash() {
 			env GOTRACEBACK=crash timeout -s KILL 120 "./$sc" "$sc" "$dir" >stdout.txt 2>stderr.txt
 		) 2>/dev/null
 		exit 0
-	) 9>"$lock"
+	) 9>>"$lock"
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$dir/truth.json" 2>/dev/null
 }
 

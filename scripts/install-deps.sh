@@ -30,8 +30,7 @@ fi
 if ! dpkg-query -W -f='${Status}' systemd-coredump 2>/dev/null | grep -q 'install ok installed'; then
   v=$(dpkg-query -W -f='${Version}' systemd 2>/dev/null || true)
   echo "install-deps: installing systemd-coredump${v:+ $v}" >&2
-  lock=$(cd "$(dirname "$0")/.." && pwd)/build/.core-pattern.lock
-  mkdir -p "$(dirname "$lock")"
+  lock=${CORE_PATTERN_LOCK:-/tmp/coretool-core-pattern.lock} # samples/cores.sh says why
   (
     flock -w 600 9 || true
     saved=$(cat /proc/sys/kernel/core_pattern)
@@ -39,7 +38,7 @@ if ! dpkg-query -W -f='${Status}' systemd-coredump 2>/dev/null | grep -q 'instal
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -qq --no-install-recommends "systemd-coredump${v:+=$v}" >&2 ||
       { apt-get update -qq && apt-get install -y -qq --no-install-recommends "systemd-coredump${v:+=$v}" >&2; }
-  ) 9>"$lock"
+  ) 9>>"$lock"
 fi
 # The tests run under pytest (the machine's Python may come from elsewhere than Debian).
 if ! python3 -m pytest --version >/dev/null 2>&1; then

@@ -76,7 +76,7 @@ run_one() {
 		(
 			cd "$dir" || exit 99
 			ulimit -c unlimited
-			env GOTRACEBACK=crash timeout -s KILL "$RUN_TIMEOUT" "$dir/exe" "$cs" "$dir" >stdout.txt 2>stderr.txt
+			with_pattern_lock env GOTRACEBACK=crash timeout -s KILL "$RUN_TIMEOUT" "$dir/exe" "$cs" "$dir" >stdout.txt 2>stderr.txt
 		) 2>/dev/null
 		rc=$?
 		local f
