@@ -1,8 +1,9 @@
 # coretool: `make demo` runs the main job on a sample core, `make check` runs every test.
 CC ?= gcc
-# libdebuginfod: binaries by build ID (lib/target/target_find.c).
+# libdebuginfod (binaries by build ID, lib/target/target_find.c) is dlopened, as libdwfl does:
+# only its header is needed to build.
 # libzstd liblz4 liblzma zlib libzip: packed cores (lib/base/unpack.c); json-c: their metadata.
-PKGS := libdw libelf libdebuginfod libzstd liblz4 liblzma zlib libzip json-c
+PKGS := libdw libelf libzstd liblz4 liblzma zlib libzip json-c
 DEPS_STAMP := build/.deps-ok
 # Messages are cut to their bounded buffers on purpose: gcc's truncation
 # warning is off (clang has no such warning and would reject the option).

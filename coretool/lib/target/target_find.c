@@ -2,9 +2,11 @@
 #include "target_find.h"
 #include "ct_file.h"
 
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdwelf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <gelf.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +18,39 @@
 enum { FIND_TIMEOUT_MAX = 86400 };
 /* --debug-dir lists longer than this are cut (each entry is a path). */
 enum { FIND_TREES_MAX = 64 };
+
+/* libdebuginfod, loaded only when a server is configured (DEBUGINFOD_URLS),
+ * as libdwfl loads it itself: linked, it would bring curl, TLS and Kerberos
+ * (some 28 libraries) into every run, tens of milliseconds of a cold start. */
+static struct {
+	void *(*get_user_data)(debuginfod_client *c);
+	void (*set_user_data)(debuginfod_client *c, void *value);
+	void (*set_progressfn)(debuginfod_client *c, debuginfod_progressfn_t fn);
+	int (*find_executable)(debuginfod_client *c, const unsigned char *id, int idlen, char **path);
+	bool ok;
+} dbgd;
+static pthread_once_t dbgd_once = PTHREAD_ONCE_INIT;
+
+static void dbgd_load_once(void)
+{
+	/* libdwfl has it loaded already when it made the client. */
+	void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_NOLOAD);
+	if (!h)
+		h = dlopen("libdebuginfod.so.1", RTLD_NOW);
+	if (!h)
+		return;
+	*(void **)&dbgd.get_user_data = dlsym(h, "debuginfod_get_user_data");
+	*(void **)&dbgd.set_user_data = dlsym(h, "debuginfod_set_user_data");
+	*(void **)&dbgd.set_progressfn = dlsym(h, "debuginfod_set_progressfn");
+	*(void **)&dbgd.find_executable = dlsym(h, "debuginfod_find_executable");
+	dbgd.ok = dbgd.get_user_data && dbgd.set_user_data && dbgd.set_progressfn && dbgd.find_executable;
+}
+
+static bool dbgd_load(void)
+{
+	pthread_once(&dbgd_once, dbgd_load_once);
+	return dbgd.ok;
+}
 
 const char *target_found_name(enum target_found how)
 {
@@ -129,7 +164,7 @@ static bool finder_past(const struct timespec *deadline, const struct timespec *
  * deadline starts at its first call. */
 static int finder_progress(debuginfod_client *c, long done, long total)
 {
-	struct target_finder *f = debuginfod_get_user_data(c);
+	struct target_finder *f = dbgd.get_user_data(c);
 	if (!f)
 		return 0;
 	if (!f->debuginfod || f->gave_up)
@@ -159,10 +194,10 @@ void target_finder_attach(struct target_finder *f, Dwfl *dwfl)
 	if (!f->urls_set || !dwfl)
 		return;
 	debuginfod_client *c = dwfl_get_debuginfod_client(dwfl);
-	if (!c)
+	if (!c || !dbgd_load())
 		return;
-	debuginfod_set_user_data(c, f);
-	debuginfod_set_progressfn(c, finder_progress);
+	dbgd.set_user_data(c, f);
+	dbgd.set_progressfn(c, finder_progress);
 	if (!f->client)
 		f->client = c; /* the target's own Dwfl: our lookups go through it */
 	target_finder_begin_external(f, NULL, 0);
@@ -259,7 +294,7 @@ static bool finder_debuginfod(struct target_finder *f, const char *want, struct 
 	f->cur_what = "executable";
 	f->ours = true;
 	char *path = NULL;
-	int fd = debuginfod_find_executable(f->client, l->id, (int)l->idlen, &path);
+	int fd = dbgd.find_executable(f->client, l->id, (int)l->idlen, &path);
 	f->ours = false;
 	f->cur_what = NULL;
 	if (f->progress)
