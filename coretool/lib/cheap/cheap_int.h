@@ -19,6 +19,10 @@
 #define CHEAP_MAX_NFASTBINS 16
 #define CHEAP_MAX_TCACHE_BINS 128
 #define CHEAP_MMAP_SCAN_MAX (256ull << 20) /* anonymous mappings scanned for mmapped chunks */
+/* Pages probed for mmapped chunks over all mappings of one core (8 GiB of
+ * mappings): a core of thousands of mid-sized mappings must not cost a read
+ * per page of each; past it, mappings are scanned from their start only. */
+#define CHEAP_MMAP_SCAN_PAGES (2ull << 20)
 
 /* One row of the layout table (cheap.c): glibc's malloc structures on x86-64. */
 struct cheap_layout {
@@ -86,6 +90,7 @@ struct cheap_fs_ent {
 /* Mmapped chunks at the start of an anonymous writable mapping, found once. */
 struct cheap_mmregion {
 	bool scanned;
+	bool whole; /* probed page by page (else from its start only) */
 	uint64_t *chunks; /* pairs: address, size */
 	size_t n;
 };
@@ -96,6 +101,7 @@ struct cheap {
 	struct cheap_region *regions;
 	size_t nregions;
 	struct cheap_mmregion *mm; /* parallel to regions */
+	bool mm_planned;           /* cheap_mm_plan ran: mm[].whole decided */
 	struct cheap_layout L;
 	int glibc_minor;
 	int safe_linking;         /* 1, 0, -1 = per pointer */

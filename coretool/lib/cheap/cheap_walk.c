@@ -771,20 +771,51 @@ static struct ct_error *cheap_mm_push(struct cheap_mmregion *m, uint64_t p, uint
 	return NULL;
 }
 
-/* The mmapped chunks of an anonymous writable mapping: page by page for a
- * mapping up to CHEAP_MMAP_SCAN_MAX (the kernel merges neighbouring mappings,
- * so a chunk may start anywhere on a page boundary), else from its start only. */
+static bool cheap_mm_candidate(const struct cheap *c, const struct cheap_region *r);
+
+/* Which mappings are probed page by page: those up to CHEAP_MMAP_SCAN_MAX, in
+ * address order while the core's budget of probed pages lasts. Decided once
+ * for all of them, so that an answer does not depend on what was asked before. */
+static void cheap_mm_plan(struct cheap *c)
+{
+	c->mm_planned = true;
+	uint64_t pages = 0;
+	for (size_t ri = 0; ri < c->nregions; ri++) {
+		const struct cheap_region *r = &c->regions[ri];
+		uint64_t n = (r->end - r->start) / c->L.pagesize;
+		if (!cheap_mm_candidate(c, r) || r->end - r->start > CHEAP_MMAP_SCAN_MAX)
+			continue;
+		if (n > CHEAP_MMAP_SCAN_PAGES - pages) {
+			cheap_problem(c, "mmapped chunks: %llu pages of anonymous mappings probed; "
+				      "mappings from 0x%" PRIx64 " on are searched from their start only",
+				      (unsigned long long)pages, r->start);
+			return;
+		}
+		pages += n;
+		c->mm[ri].whole = true;
+	}
+}
+
+/* The mmapped chunks of an anonymous writable mapping: page by page where
+ * cheap_mm_plan says so (the kernel merges neighbouring mappings, so a chunk
+ * may start anywhere on a page boundary), else from its start only. */
 static struct ct_error *cheap_mm_scan(struct cheap *c, size_t ri)
 {
+	if (!c->mm_planned)
+		cheap_mm_plan(c);
 	struct cheap_mmregion *m = &c->mm[ri];
 	const struct cheap_region *r = &c->regions[ri];
 	m->scanned = true;
-	bool full = r->end - r->start <= CHEAP_MMAP_SCAN_MAX;
+	bool full = m->whole;
 	uint64_t p = r->start, sz;
 	while (p < r->end) {
-		if (cheap_heap_of(c, p)) {
-			const struct cheap_heap *h = cheap_heap_of(c, p);
-			p = (h->end + c->L.pagesize - 1) & ~(uint64_t)(c->L.pagesize - 1);
+		const struct cheap_heap *h = cheap_heap_of(c, p);
+		if (h) {
+			/* A heap ending at the top of the address space rounds to 0. */
+			uint64_t next = (h->end + c->L.pagesize - 1) & ~(uint64_t)(c->L.pagesize - 1);
+			if (next <= p)
+				break;
+			p = next;
 			continue;
 		}
 		if (cheap_mmapped_at(c, p, r->end, &sz)) {
@@ -837,9 +868,9 @@ static struct ct_error *cheap_lookup_mmapped(struct cheap *c, uint64_t addr, boo
 		*found = true;
 		return NULL;
 	}
-	if (r->end - r->start <= CHEAP_MMAP_SCAN_MAX)
+	if (m->whole)
 		return NULL;
-	/* A huge mapping, scanned from its start only: look down from addr (64 MiB). */
+	/* A mapping scanned from its start only: look down from addr (64 MiB). */
 	uint64_t page = c->L.pagesize, p = addr & ~(page - 1), sz;
 	for (uint64_t n = 0; n < (64ull << 20) / page && p >= r->start; n++, p -= page) {
 		if (cheap_mmapped_at(c, p, r->end, &sz)) {
