@@ -88,7 +88,9 @@ static bool cheap_size_word(const struct cheap *c, uint64_t chunk, uint64_t *w)
 /* A chunk address that can be on a list of arena ai (SIZE_MAX: any arena). */
 static bool cheap_chunk_in_arena(const struct cheap *c, uint64_t chunk, size_t ai)
 {
-	if (chunk & (c->L.align - 1))
+	/* Page 0 is never mapped (mmap_min_addr), and 0 is the free set's empty
+	 * slot: a list that reached it would add "new" chunks without end. */
+	if (chunk < c->L.pagesize || (chunk & (c->L.align - 1)))
 		return false;
 	const struct cheap_heap *h = cheap_heap_of(c, chunk);
 	return h && chunk >= h->start && chunk + 2 * c->L.size_sz <= h->end &&
