@@ -149,6 +149,10 @@ def _run_on_thread(g: Dict[str, Any], cmd: str) -> bool:
 def _run_on_saved(g: Dict[str, Any], cmd: str) -> None:
     thr = gdb.selected_thread()
     old_frame = gdb.selected_frame()
+    # gdb does not unwind past the frame of main (main.main for Go) unless
+    # told to: the thread's innermost frame may be that one.
+    past_main = gdb.parameter("backtrace past-main")
+    gdb.execute("set backtrace past-main on", to_string=True)
     _unwinder.switch = _Switch(g, thr.ptid)
     gdb.invalidate_cached_frames()
     try:
@@ -160,6 +164,7 @@ def _run_on_saved(g: Dict[str, Any], cmd: str) -> None:
         gdb.execute(cmd)
     finally:
         _unwinder.switch = None
+        gdb.execute(f"set backtrace past-main {'on' if past_main else 'off'}", to_string=True)
         gdb.invalidate_cached_frames()
         try:
             old_frame.select()

@@ -34,7 +34,13 @@ class GoStringPrinter:
         return "string"
 
     def to_string(self) -> Union[str, gdb.LazyString]:
-        n = int(self.val["len"])
+        # an optimized-out argument (in every `bt` of Go code): as gdb says it
+        try:
+            n = int(self.val["len"])
+        except gdb.error as e:
+            if "optimized out" in str(e):
+                return "<optimized out>"
+            raise
         if n < 0 or n > _MAX_LEN:
             return f"<bad Go string: len {n}>"
         ptr = self.val["str"]
