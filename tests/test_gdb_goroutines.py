@@ -268,3 +268,27 @@ def test_live_process(case, exe, tmp_path):
     c = json.loads(out(res["classify_sp"]))
     assert c["region"] == "go-stack" and c["detail"]["goid"] == 1, c
     assert int(c["detail"]["sp"], 16) == res["sp"], c
+
+
+def order_cases():
+    out = []
+    for s in all_samples(GCORE_SAMPLES):
+        if s.is_go and s.scenario == "maps-running":
+            for order in ("go-first", "go-last"):
+                out.append(pytest.param(s, order, id=f"{s.toolchain}-{order}"))
+    return out
+
+
+@pytest.mark.parametrize("s,order", order_cases())
+def test_ours_win_over_runtime_gdb(s, order):
+    """With Go's runtime-gdb.py sourced before or after ours, `goroutine 1
+    bt` and `info goroutines` are ours: on this core Go's fail ("You can't
+    do that without a process to debug")."""
+    from test_gdb import ENTRY, run_gdb, runtime_gdb
+    go, ours = f"source {runtime_gdb(s.toolchain)}", f"source {ENTRY}"
+    first = [go, ours] if order == "go-first" else [ours, go]
+    p = run_gdb([s.exe, s.core], ["set pagination off", "set width 0"] + first +
+                ["goroutine 1 bt", "info goroutines"])
+    assert "without a process" not in p.stdout + p.stderr, p.stderr[-2000:]
+    assert in_order(bt_functions(p.stdout), ["main.waitIfAsked", "main.main"]), p.stdout
+    assert re.search(r"(?m)^  1 waiting\s+\S+ \[sleep\]", p.stdout), p.stdout

@@ -247,14 +247,30 @@ its frames. Works on cores too. Restrict CMD to inspecting values."""
 
 
 _registered: List[Any] = []
+_go_seen: List[Any] = []  # Go's command class the last time ours were put back
+
+
+def reassert(_ev: object = None) -> None:
+    """gdb keeps the last definition of a command: when Go's runtime-gdb.py
+    was loaded (again) after ours (its classes live in __main__, where gdb
+    sources it), ours are defined again, as the printers are put back first
+    (the same events: an objfile loaded, a `source`, a prompt)."""
+    import __main__
+    go = getattr(__main__, "GoroutineCmd", None)
+    if go is None or not _registered or (_go_seen and _go_seen[-1] is go):
+        return
+    _go_seen[:] = [go]
+    _registered[:] = [InfoGoroutines(), GoroutineCmd()]
 
 
 def register() -> None:
-    """Once per gdb session: the commands, the unwinder and the frame filter.
-    Loaded after Go's runtime-gdb.py, these replace its commands of the same
-    names (gdb keeps the last definition); loaded before, Go's replace ours."""
+    """Once per gdb session: the commands, the unwinder and the frame filter,
+    kept ahead of Go's runtime-gdb.py's commands of the same names."""
     if _registered:
         return
     register_unwinder(None, _unwinder, replace=True)
     gdb.frame_filters[_filter.name] = _filter
     _registered.extend([InfoGoroutines(), GoroutineCmd()])
+    gdb.events.new_objfile.connect(reassert)
+    gdb.events.before_prompt.connect(reassert)
+    reassert()
