@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "api.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "cli.h"
 #include "gomap.h"
 #include "govalue.h"
+#include "gview.h"
 #include "target.h"
 
 struct ct_session {
@@ -360,6 +362,95 @@ int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **o
 	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 }
 
+/* ---- goroutines ---- */
+
+_Static_assert(CT_NREGS == CORE_NREGS, "ct_thread_regs mirrors NT_PRSTATUS");
+
+static void api_copy(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+int ct_goroutines(ct_session *s, int all, struct ct_goroutine **ret, size_t *n, char **errmsg)
+{
+	*ret = NULL;
+	*n = 0;
+	const struct go_sched *gs;
+	const struct ct_error *serr = target_go_sched(s->t, &gs);
+	if (serr)
+		return api_fail(ct_error_fmt(serr->code, "no goroutines: %s", serr->msg), errmsg);
+	struct ct_goroutine *out = calloc(gs->ngs ? gs->ngs : 1, sizeof(*out));
+	struct backtrace *bt = malloc(sizeof(*bt));
+	if (!out || !bt) {
+		free(out);
+		free(bt);
+		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < gs->ngs; i++) {
+		const struct go_g *g = &gs->gs[i];
+		bool dead = g->status == gs->st_dead;
+		if (dead && !all)
+			continue;
+		struct gview v;
+		gview_describe(s->t, gs, g, bt, &v);
+		struct ct_goroutine *r = &out[k++];
+		r->id = g->goid;
+		r->g = g->addr;
+		r->thread = v.tid;
+		r->pc = v.pc;
+		r->sp = v.sp;
+		r->bp = v.bp;
+		r->from = v.from == GVIEW_THREAD ? CT_G_FROM_THREAD :
+			  v.from == GVIEW_SYSCALL ? CT_G_FROM_SYSCALL : CT_G_FROM_SCHED;
+		r->dead = dead;
+		r->stack_lo = g->stack_lo;
+		r->stack_hi = g->stack_hi;
+		r->gopc = g->gopc;
+		api_copy(r->status, sizeof(r->status), go_g_status_name(gs, g->status));
+		api_copy(r->wait_reason, sizeof(r->wait_reason), v.reason);
+		r->nframes = (uint32_t)bt->n;
+		if (v.top) {
+			r->func = v.top->func;
+			r->file = v.top->file;
+			r->line = v.top->line;
+		}
+		if (v.user) {
+			r->user_func = v.user->func;
+			r->user_file = v.user->file;
+			r->user_line = v.user->line;
+		}
+		r->go_func = v.created.func;
+		r->go_file = v.created.file;
+		r->go_line = v.created.line;
+	}
+	free(bt);
+	*ret = out;
+	*n = k;
+	return gs->partial ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+}
+
+int ct_set_threads(ct_session *s, const struct ct_thread_regs *threads, size_t n, char **errmsg)
+{
+	if (n && !threads)
+		return api_fail(ct_error_fmt(CT_ERR_USAGE, "no threads given"), errmsg);
+	struct core_thread *th = n ? calloc(n, sizeof(*th)) : NULL;
+	if (n && !th)
+		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
+	for (size_t i = 0; i < n; i++) {
+		if (threads[i].tid <= 0 || threads[i].tid > INT32_MAX) {
+			free(th);
+			return api_fail(ct_error_fmt(CT_ERR_USAGE, "thread %zu: tid %" PRId64 " is not a "
+						     "thread id", i, threads[i].tid), errmsg);
+		}
+		th[i].tid = (int32_t)threads[i].tid;
+		memcpy(th[i].regs, threads[i].regs, sizeof(th[i].regs));
+	}
+	struct ct_error *err = target_set_threads(s->t, th, n);
+	free(th);
+	return err ? api_fail(err, errmsg) : CT_EXIT_OK;
+}
+
 /* ---- the verbs' own descriptions ---- */
 
 int ct_has_verb(const char *verb)
@@ -404,6 +495,10 @@ size_t ct_struct_size(const char *name)
 		return sizeof(struct ct_map_unit);
 	if (!strcmp(name, "ct_map_health"))
 		return sizeof(struct ct_map_health);
+	if (!strcmp(name, "ct_goroutine"))
+		return sizeof(struct ct_goroutine);
+	if (!strcmp(name, "ct_thread_regs"))
+		return sizeof(struct ct_thread_regs);
 	return 0;
 }
 

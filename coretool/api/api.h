@@ -134,6 +134,56 @@ CT_API int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_en
  * place), 2 (error: *errmsg). */
 CT_API int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **out, char **errmsg);
 
+/* ---- goroutines, for front ends that switch to them (gdb's `goroutine N CMD`) ----
+ * The goroutines verb's own model (gview.h): which registers a goroutine's
+ * frames start from, its status, wait reason, thread and frames. */
+
+enum { CT_G_FROM_SCHED = 0, CT_G_FROM_SYSCALL = 1, CT_G_FROM_THREAD = 2 };
+
+struct ct_goroutine {
+	uint64_t id;
+	uint64_t g;               /* its runtime.g */
+	int64_t thread;           /* the tid of the thread its M runs on; -1: none */
+	/* Where its innermost frame is: the thread's registers when it runs
+	 * there (from CT_G_FROM_THREAD: pc is where execution was), else its
+	 * syscall or scheduler state (pc is a return address). */
+	uint64_t pc, sp, bp;
+	int32_t from;             /* CT_G_FROM_* */
+	int32_t dead;             /* status dead (listed only when asked) */
+	uint64_t stack_lo, stack_hi;
+	uint64_t gopc;            /* the go statement that created it; 0: none */
+	char status[24];          /* the runtime's name: "running", "waiting", ... */
+	char wait_reason[96];     /* "chan receive"; "" unless waiting */
+	/* Strings owned by the session (NULL: unknown). */
+	const char *func, *file;  /* its innermost frame */
+	int32_t line;
+	int32_t user_line;
+	const char *user_func, *user_file; /* its first frame outside the runtime */
+	const char *go_func, *go_file;     /* where gopc is */
+	int32_t go_line;
+	uint32_t nframes;         /* frames the library's unwinder found */
+};
+
+/* Every goroutine (dead ones too when all != 0), in the goroutines verb's
+ * order, as a malloc'd array in *ret (ct_free it) of *n entries. Returns 0,
+ * 1 (some goroutines unreadable: those read are listed), 2 (error: *errmsg). */
+CT_API int ct_goroutines(ct_session *s, int all, struct ct_goroutine **ret, size_t *n, char **errmsg);
+
+/* The general registers of one thread of a live process, in the order of
+ * the kernel's user_regs_struct (NT_PRSTATUS): r15 r14 r13 r12 rbp rbx r11
+ * r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss fs_base
+ * gs_base ds es fs gs. */
+#define CT_NREGS 27
+struct ct_thread_regs {
+	int64_t tid;
+	uint64_t regs[CT_NREGS];
+};
+/* Hands a session over a memory callback the threads of the live process
+ * (a core has its own): running goroutines then start from their thread's
+ * registers, as on a core. Replaces what was handed before; call again after
+ * the process ran. Returns 0, or 2 with *errmsg. */
+CT_API int ct_set_threads(ct_session *s, const struct ct_thread_regs *threads, size_t n, char **errmsg);
+
 /* 1 if the verb reads what only a core has (threads and registers, notes,
  * the mappings): ct_run refuses it on a session over a memory callback. */
 CT_API int ct_verb_needs_core(const char *verb);

@@ -6,20 +6,9 @@
 
 #include "cli.h"
 #include "render.h"
+#include "gview.h"
 #include "unwind.h"
 
-
-/* The first frame of the goroutine's own code: outside runtime and internal/. */
-static const struct frame *goroutines_user_frame(const struct backtrace *bt)
-{
-	for (size_t i = 0; i < bt->n; i++) {
-		const char *f = bt->frames[i].func;
-		enum go_func_role role = go_func_role(f);
-		if (f && role != GO_FUNC_RUNTIME && role != GO_FUNC_RUNTIME_PKG)
-			return &bt->frames[i];
-	}
-	return bt->n ? &bt->frames[0] : NULL;
-}
 
 int cmd_goroutines(struct cli *cli, const struct cli_args *a)
 {
@@ -48,16 +37,11 @@ int cmd_goroutines(struct cli *cli, const struct cli_args *a)
 		if (g->status == s->st_dead && !cli->verbose)
 			continue;
 		shown++;
-		memset(bt, 0, sizeof(*bt));
-		unwind_goroutine(t, s, g, bt);
-		const struct frame *uf = goroutines_user_frame(bt);
-		char wr[128];
-		const char *reason = g->status == s->st_waiting ?
-				     go_g_waitreason(t->go, g->waitreason, wr, sizeof(wr)) : NULL;
-		int64_t tid = -1;
-		for (size_t k = 0; k < s->nms; k++)
-			if (g->m && s->ms[k].addr == g->m && s->ms[k].procid > 0)
-				tid = s->ms[k].procid;
+		struct gview v;
+		gview_describe(t, s, g, bt, &v);
+		const struct frame *uf = v.user;
+		const char *reason = v.reason;
+		int64_t tid = v.tid;
 		if (cli->json) {
 			out_obj_begin(o);
 			out_kuint(o, "id", g->goid);

@@ -13,7 +13,7 @@ from typing import List
 
 import gdb
 
-from . import session
+from . import goroutine_cmds, session
 from .command import CoretoolPrefix, VerbCommand
 
 _registered: List[gdb.Command] = []
@@ -39,4 +39,5 @@ def register() -> None:
     _registered.append(CoretoolPrefix())
     for cls in command_classes():
         _registered.append(cls())
+    goroutine_cmds.register()
     session.connect_events()

@@ -103,6 +103,45 @@ class MapHealth(ctypes.Structure):
 
 UNIT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(MapUnit))
 
+CT_G_FROM_SCHED, CT_G_FROM_SYSCALL, CT_G_FROM_THREAD = 0, 1, 2
+CT_NREGS = 27
+# user_regs_struct (NT_PRSTATUS) order, as ct_thread_regs wants them
+CT_REG_NAMES = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax",
+                "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss",
+                "fs_base", "gs_base", "ds", "es", "fs", "gs")
+
+
+class Goroutine(ctypes.Structure):
+    _fields_ = [
+        ("id", ctypes.c_uint64),
+        ("g", ctypes.c_uint64),
+        ("thread", ctypes.c_int64),
+        ("pc", ctypes.c_uint64),
+        ("sp", ctypes.c_uint64),
+        ("bp", ctypes.c_uint64),
+        ("from_", ctypes.c_int32),
+        ("dead", ctypes.c_int32),
+        ("stack_lo", ctypes.c_uint64),
+        ("stack_hi", ctypes.c_uint64),
+        ("gopc", ctypes.c_uint64),
+        ("status", ctypes.c_char * 24),
+        ("wait_reason", ctypes.c_char * 96),
+        ("func", ctypes.c_char_p),
+        ("file", ctypes.c_char_p),
+        ("line", ctypes.c_int32),
+        ("user_line", ctypes.c_int32),
+        ("user_func", ctypes.c_char_p),
+        ("user_file", ctypes.c_char_p),
+        ("go_func", ctypes.c_char_p),
+        ("go_file", ctypes.c_char_p),
+        ("go_line", ctypes.c_int32),
+        ("nframes", ctypes.c_uint32),
+    ]
+
+
+class ThreadRegs(ctypes.Structure):
+    _fields_ = [("tid", ctypes.c_int64), ("regs", ctypes.c_uint64 * CT_NREGS)]
+
 _lib: Optional[ctypes.CDLL] = None
 
 
@@ -152,8 +191,17 @@ def _bind(lib: ctypes.CDLL) -> None:
     lib.ct_verbs_json.argtypes = []
     lib.ct_struct_size.restype = ctypes.c_size_t
     lib.ct_struct_size.argtypes = [cp]
-    for name, mirror in (("ct_map_info", MapInfo), ("ct_map_unit", MapUnit),
-                         ("ct_map_health", MapHealth)):
+    mirrors = [("ct_map_info", MapInfo), ("ct_map_unit", MapUnit),
+               ("ct_map_health", MapHealth)]
+    # Optional (a library without them has no goroutine commands, checked on use).
+    if hasattr(lib, "ct_goroutines"):
+        lib.ct_goroutines.restype = ctypes.c_int
+        lib.ct_goroutines.argtypes = [vp, ctypes.c_int, ctypes.POINTER(ctypes.POINTER(Goroutine)),
+                                      ctypes.POINTER(ctypes.c_size_t), pcp]
+        lib.ct_set_threads.restype = ctypes.c_int
+        lib.ct_set_threads.argtypes = [vp, ctypes.POINTER(ThreadRegs), ctypes.c_size_t, pcp]
+        mirrors += [("ct_goroutine", Goroutine), ("ct_thread_regs", ThreadRegs)]
+    for name, mirror in mirrors:
         size = lib.ct_struct_size(name.encode())
         if size != ctypes.sizeof(mirror):
             raise CoretoolError(f"libcoretool's struct {name} is {size} bytes, this gdb "
@@ -339,6 +387,55 @@ class Handle:
         if rc == 2:
             raise CoretoolError(take_string(err.value) or f"cannot render {type_name}")
         return rc, take_string(out.value)
+
+
+def _text(b: Optional[bytes]) -> Optional[str]:
+    return b.decode("utf-8", "replace") if b is not None else None
+
+
+def goroutines(handle: "Handle", all_: bool = False) -> Tuple[int, List[Dict[str, Any]]]:
+    """The library's goroutines (the goroutines verb's model) as dicts:
+    (status, list); status 1 when some could not be read."""
+    if not hasattr(lib(), "ct_goroutines"):
+        raise CoretoolError(f"this libcoretool ({version()}) has no goroutine API: run `make`")
+    arr = ctypes.POINTER(Goroutine)()
+    n = ctypes.c_size_t()
+    err = ctypes.c_void_p()
+    rc = lib().ct_goroutines(handle._p(), 1 if all_ else 0, ctypes.byref(arr), ctypes.byref(n),
+                             ctypes.byref(err))
+    if rc == 2:
+        raise CoretoolError(take_string(err.value) or "cannot read the goroutines")
+    out: List[Dict[str, Any]] = []
+    try:
+        for i in range(n.value):
+            g = arr[i]
+            out.append({
+                "id": g.id, "g": g.g, "thread": g.thread if g.thread >= 0 else None,
+                "pc": g.pc, "sp": g.sp, "bp": g.bp, "from": g.from_, "dead": bool(g.dead),
+                "stack_lo": g.stack_lo, "stack_hi": g.stack_hi, "gopc": g.gopc,
+                "status": g.status.decode(), "wait_reason": g.wait_reason.decode() or None,
+                "func": _text(g.func), "file": _text(g.file), "line": g.line,
+                "user_func": _text(g.user_func), "user_file": _text(g.user_file),
+                "user_line": g.user_line, "go_func": _text(g.go_func),
+                "go_file": _text(g.go_file), "go_line": g.go_line, "nframes": g.nframes,
+            })
+    finally:
+        lib().ct_free(ctypes.cast(arr, ctypes.c_void_p))
+    return rc, out
+
+
+def set_threads(handle: "Handle", threads: List[Tuple[int, List[int]]]) -> None:
+    """Hands a live session its threads: [(tid, regs in CT_REG_NAMES order)]."""
+    if not hasattr(lib(), "ct_set_threads"):
+        return
+    arr = (ThreadRegs * max(len(threads), 1))()
+    for i, (tid, regs) in enumerate(threads):
+        arr[i].tid = tid
+        for k, v in enumerate(regs[:CT_NREGS]):
+            arr[i].regs[k] = v & 0xFFFFFFFFFFFFFFFF
+    err = ctypes.c_void_p()
+    if lib().ct_set_threads(handle._p(), arr, len(threads), ctypes.byref(err)) != 0:
+        raise CoretoolError(take_string(err.value) or "cannot hand the threads to libcoretool")
 
 
 def verb_needs_core(verb: str) -> bool:

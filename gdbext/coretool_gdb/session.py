@@ -16,10 +16,11 @@ from __future__ import annotations
 import os
 import re
 import struct
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import gdb
 
+from . import libct
 from .libct import CoretoolError, Handle, set_debug_dirs
 
 _CORE_RE = re.compile(r"Local core dump file:\s*\n\s*`(.+)', file type")
@@ -123,7 +124,42 @@ def _open(inf: gdb.Inferior, key: _Key) -> Session:
             return 1, b""
 
     handle = Handle.open_memory(read, exe, _load_bias(exe))
+    try:
+        libct.set_threads(handle, _live_threads(inf))
+    except (CoretoolError, gdb.error):
+        handle.close()
+        raise
     return Session(handle, key, True, f"process {inf.pid}")
+
+
+def _live_threads(inf: gdb.Inferior) -> List[Tuple[int, List[int]]]:
+    """Every thread's general registers as gdb sees them (its innermost
+    frame), for libcoretool: a running goroutine's stack pointer is its
+    thread's. The selected thread and frame are restored."""
+    out: List[Tuple[int, List[int]]] = []
+    old_thr = gdb.selected_thread()
+    old_frame = gdb.selected_frame() if old_thr is not None else None
+    try:
+        for thr in inf.threads():
+            if not thr.is_valid() or thr.is_running() or thr.is_exited():
+                continue
+            thr.switch()
+            frame = gdb.newest_frame()
+            regs = []
+            for name in libct.CT_REG_NAMES:
+                try:
+                    regs.append(int(frame.read_register(name)))
+                except (gdb.error, ValueError):
+                    regs.append(0)  # not on this target (orig_rax remotely, say)
+            out.append((thr.ptid[1] or thr.ptid[0], regs))
+    finally:
+        if old_thr is not None and old_thr.is_valid():
+            old_thr.switch()
+            try:
+                old_frame.select()
+            except gdb.error:
+                pass
+    return out
 
 
 def current() -> Session:

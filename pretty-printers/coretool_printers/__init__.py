@@ -87,6 +87,7 @@ def _install_source_hook() -> None:
         return
     gdb.execute("define hookpost-source\n"
                 "python import coretool_printers; coretool_printers.ensure_first()\n"
+                "python import coretool_gdb.goroutine_cmds as g; g.reassert()\n"
                 "end", to_string=True)
 
 

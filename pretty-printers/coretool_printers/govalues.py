@@ -29,12 +29,22 @@ class GoStringPrinter:
 
     def __init__(self, val: gdb.Value) -> None:
         self.val = val
+        # an optimized-out argument (in every `bt` of Go code): as gdb says
+        # it, unquoted (no "string" hint)
+        self.optimized_out = val.is_optimized_out
 
-    def display_hint(self) -> str:
-        return "string"
+    def display_hint(self) -> Optional[str]:
+        return None if self.optimized_out else "string"
 
     def to_string(self) -> Union[str, gdb.LazyString]:
-        n = int(self.val["len"])
+        if self.optimized_out:
+            return "<optimized out>"
+        try:
+            n = int(self.val["len"])
+        except gdb.error as e:
+            if "optimized out" in str(e):
+                return "<optimized out>"
+            raise
         if n < 0 or n > _MAX_LEN:
             return f"<bad Go string: len {n}>"
         ptr = self.val["str"]

@@ -36,12 +36,15 @@ static uint64_t classify_g_sp(struct target *t, const struct go_sched *s, const 
 {
 	if (g->status == s->st_syscall && g->syscallsp)
 		return g->syscallsp;
-	if (g->status == s->st_running && t->core) {
+	if (g->status == s->st_running) {
+		/* a core's threads, or the live ones a front end handed in */
+		size_t nth;
+		const struct core_thread *ths = target_threads(t, &nth);
 		for (size_t i = 0; i < s->nms; i++) {
 			if (s->ms[i].addr != g->m)
 				continue;
-			for (size_t j = 0; j < t->core->nthreads; j++) {
-				const struct core_thread *th = &t->core->threads[j];
+			for (size_t j = 0; j < nth; j++) {
+				const struct core_thread *th = &ths[j];
 				uint64_t rsp = th->regs[CORE_REG_RSP];
 				if (th->tid == s->ms[i].procid && rsp >= g->stack_lo && rsp < g->stack_hi)
 					return rsp;

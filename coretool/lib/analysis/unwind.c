@@ -196,8 +196,11 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 #define UNWIND_MAX_GO_FRAMES 200
 
 /* Go frames by the frame-pointer chain from (pc, sp, bp), the chain kept
- * inside [lo, hi) (the goroutine's stack). first: pc is where the goroutine
- * stopped (its saved state), not a return address. */
+ * inside [lo, hi) (the goroutine's stack). first: pc is from the goroutine's
+ * saved state. That pc is a return address too (mcall and gosave save their
+ * caller's, entersyscall getcallerpc(); a new goroutine's is goexit+1), and is
+ * looked up at pc - 1, as Go's own traceback does (unwinder.symPC): the line
+ * of the call, not the one after it. */
 static void unwind_go_fp(struct target *t, uint64_t pc, uint64_t sp, uint64_t bp, uint64_t lo,
 			 uint64_t hi, bool first, struct backtrace *bt)
 {
@@ -212,7 +215,6 @@ static void unwind_go_fp(struct target *t, uint64_t pc, uint64_t sp, uint64_t bp
 		f->pc = pc;
 		f->sp = sp;
 		f->go = true;
-		f->activation = first;
 		unwind_symbolize(t, f);
 		/* The saved bp may belong to a callee of the function holding the saved
 		 * pc (entersyscall's frame inside cgocall): then the chain's first
@@ -422,5 +424,24 @@ void unwind_goroutine(struct target *t, const struct go_sched *s, const struct g
 	/* reentersyscall saves bp in sched.bp along with syscallsp (proc.go). */
 	size_t first = bt->n;
 	unwind_go_fp(t, pc, sp, bp, g->stack_lo, g->stack_hi, true, bt);
+	unwind_expand_inlined(t, bt, first);
+}
+
+void unwind_goroutine_at(struct target *t, const struct go_g *g, uint64_t pc, uint64_t sp,
+			 uint64_t bp, struct backtrace *bt)
+{
+	size_t first = bt->n;
+	/* not a saved state: the first frame is the pc itself, never merged */
+	unwind_go_fp(t, pc, sp, bp, g->stack_lo, g->stack_hi, false, bt);
+	if (bt->n > first)
+		bt->frames[first].activation = true;
+	/* symbolized as a return address above: again as where execution was */
+	if (bt->n > first) {
+		struct frame *f = &bt->frames[first];
+		f->func = NULL;
+		f->file = NULL;
+		f->line = 0;
+		unwind_symbolize(t, f);
+	}
 	unwind_expand_inlined(t, bt, first);
 }

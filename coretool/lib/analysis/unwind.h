@@ -51,6 +51,12 @@ void unwind_thread_from_return(struct target *t, int32_t tid, const uint64_t reg
 void unwind_goroutine(struct target *t, const struct go_sched *s, const struct go_g *g,
 		      struct backtrace *bt);
 
+/* Appends the Go frames of a goroutine running on a thread, from that
+ * thread's registers (pc is where it was: an activation), the walk kept to
+ * the goroutine's stack. */
+void unwind_goroutine_at(struct target *t, const struct go_g *g, uint64_t pc, uint64_t sp,
+			 uint64_t bp, struct backtrace *bt);
+
 /* After a walk that ended in runtime.cgocallback (a Go callback called from
  * C), appends the frames of the Go code that made the cgo call, from the
  * goroutine stack cgocallback switched to. */

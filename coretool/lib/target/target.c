@@ -584,6 +584,33 @@ static struct ct_error *target_check_exe(struct target *t)
 /* Opens the executable's DWARF once, learns the load bias from it (a PIE is
  * loaded at a bias: where the kernel says the entry point is, minus where the
  * file says it is), then the Go runtime model, which reads through that bias. */
+/* A target over a memory callback has no core to report modules from: the
+ * executable, at its load bias, is reported alone, so that its frames are
+ * symbolized (function, file, line) as on a core. */
+static struct ct_error *target_report_exe_mem(struct target *t)
+{
+	if (!(t->dwfl = target_dwfl_begin(t)))
+		return ct_error_fmt(CT_ERR_NOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
+	target_dwfl_begin_use(t);
+	dwfl_report_begin(t->dwfl);
+	Dwfl_Module *mod = dwfl_report_elf(t->dwfl, t->exe_path, t->exe_path, -1, t->bias, false);
+	if (dwfl_report_end(t->dwfl, NULL, NULL) != 0 || !mod) {
+		target_warn(t, "%s: not reported to libdwfl (%s): frames without functions",
+			    t->exe_path, dwfl_errmsg(-1));
+		return NULL;
+	}
+	struct target_modlist ml = { t, NULL };
+	dwfl_getmodules(t->dwfl, target_add_module, &ml, 0);
+	if (ml.err)
+		return ml.err;
+	for (size_t i = 0; i < t->nmodules; i++) {
+		t->modules[i].is_exe = true;
+		if (!t->modules[i].file && !(t->modules[i].file = strdup(t->exe_path)))
+			return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	}
+	return NULL;
+}
+
 static struct ct_error *target_open_exe(struct target *t)
 {
 	struct ct_error *err = dw_open(t->exe_path, &t->dw);
@@ -735,13 +762,45 @@ struct ct_error *target_open_mem(const struct mem *mem, const char *exe_path, ui
 		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((err = target_open_exe(t)))
+	if ((err = target_open_exe(t)) || (err = target_report_exe_mem(t)))
 		goto fail;
 	*ret = t;
 	return NULL;
 fail:
 	target_close(t);
 	return err;
+}
+
+const struct core_thread *target_threads(const struct target *t, size_t *n)
+{
+	if (t->core) {
+		*n = t->core->nthreads;
+		return t->core->threads;
+	}
+	*n = t->nmem_threads;
+	return t->mem_threads;
+}
+
+/* A live process's thread count is bounded by the kernel's threads-max; this
+ * bound only keeps a confused caller from asking for gigabytes. */
+#define TARGET_MAX_MEM_THREADS (1u << 20)
+
+struct ct_error *target_set_threads(struct target *t, const struct core_thread *th, size_t n)
+{
+	if (t->core)
+		return ct_error_fmt(CT_ERR_USAGE, "a core has its own threads: none can be handed in");
+	if (n > TARGET_MAX_MEM_THREADS)
+		return ct_error_fmt(CT_ERR_USAGE, "%zu threads handed in (at most %u)", n,
+				    TARGET_MAX_MEM_THREADS);
+	struct core_thread *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+	if (n && !copy)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	if (n)
+		memcpy(copy, th, n * sizeof(*copy));
+	free(t->mem_threads);
+	t->mem_threads = copy;
+	t->nmem_threads = n;
+	return NULL;
 }
 
 const struct ct_error *target_go_heap(struct target *t, const struct go_heap **ret)
@@ -865,6 +924,7 @@ void target_close(struct target *t)
 	go_rt_close(t->go);
 	if (t->dwfl)
 		dwfl_end(t->dwfl);
+	free(t->mem_threads);
 	for (size_t i = 0; i < t->nmodules; i++) {
 		free(t->modules[i].name);
 		free(t->modules[i].file);

@@ -84,6 +84,10 @@ struct target {
 	/* Things missing or unreadable that make results partial (exit status 1). */
 	char **warnings;
 	size_t nwarnings;
+	/* A target over a memory callback has no threads of its own: the front
+	 * end hands in the live threads' registers (target_set_threads). */
+	struct core_thread *mem_threads;
+	size_t nmem_threads;
 };
 
 /* A thread's stack: the mapping holding its stack pointer or its M's g0 stack. */
@@ -146,6 +150,14 @@ const struct ct_error *target_cheap(struct target *t, struct cheap **ret);
 /* Finds glibc's malloc state in a core target (target_cheap.c): its mappings,
  * libc (or a static executable) and their files handed to the C heap model. */
 struct ct_error *target_cheap_open(struct target *t, struct cheap **ret);
+
+/* The threads and their registers: the core's, or for a target over a
+ * memory callback those target_set_threads handed in (none until then). */
+const struct core_thread *target_threads(const struct target *t, size_t *n);
+/* Hands a memory target the threads of the live process (a debugger's view of
+ * them: tid and general registers in NT_PRSTATUS order), replacing any given
+ * before. Refused for a core, which has its own. */
+struct ct_error *target_set_threads(struct target *t, const struct core_thread *th, size_t n);
 
 /* Thread stacks, sorted by lo. */
 void target_thread_stacks(struct target *t, const struct target_tstack **ret, size_t *n);
