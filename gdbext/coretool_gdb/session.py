@@ -158,7 +158,11 @@ def _open(inf: gdb.Inferior, key: _Key) -> Session:
         core = core_file_path()
         if not core:
             raise CoretoolError("cannot find the core file's path in `info target`")
-        handle = Handle.open_core(core, exe, _sysroot())
+        try:
+            handle = Handle.open_core(core, exe, _sysroot())
+        except CoretoolError as e:
+            # The library speaks to the CLI's user; in gdb the executable is `file`'s.
+            raise CoretoolError(re.sub(r"(pass|with) --exe", r"\1 `file EXE`", str(e))) from None
         return Session(handle, key, False, f"core {core}")
     if not exe:
         raise CoretoolError("no executable loaded (`file EXE`)")
