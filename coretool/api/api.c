@@ -136,8 +136,8 @@ void ct_close(ct_session *s)
 /* Verbs flagged CLI_VERB_NEEDS_CORE read the core's threads, registers, notes
  * or segment table: over a memory callback (a live process in gdb) they have
  * nothing to read them from. The others (maps, map, heap, goroutines,
- * classify) work from memory and DWARF alone; classify then knows the Go heap
- * and goroutine stacks but not the mappings, thread stacks or the C heap. */
+ * classify) work from memory and DWARF; classify knows the mappings, thread
+ * stacks and the C heap too when they were handed over (ct_open_process). */
 int ct_verb_needs_core(const char *verb)
 {
 	const struct cli_verb *v = cli_find_verb(verb);
