@@ -19,6 +19,10 @@ struct ct_session {
 	/* Built on first use by the map and value calls, kept for the session. */
 	struct gomap_ctx *maps;
 	struct govalue *gv;
+	bool live;
+	/* The read callback said CT_READ_CANCEL during the call under way: no
+	 * more reads, and the call returns CT_INTERRUPTED. */
+	bool cancelled;
 };
 
 static char *api_strdup_err(struct ct_error *err)
@@ -49,7 +53,11 @@ ct_session *ct_open_core(const char *core, const char *exe, const char *sysroot,
 static enum mem_status api_mem_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	ct_session *s = arg;
+	if (s->cancelled)
+		return MEM_UNMAPPED;
 	int rc = s->read(s->arg, addr, buf, len);
+	if (rc == CT_READ_CANCEL)
+		s->cancelled = true;
 	return rc == 0 ? MEM_OK : rc == 2 ? MEM_NOT_SAVED : MEM_UNMAPPED;
 }
 
@@ -61,6 +69,7 @@ ct_session *ct_open_memory(ct_read_fn read, void *arg, const char *exe, uint64_t
 		return NULL;
 	s->read = read;
 	s->arg = arg;
+	s->live = true;
 	struct mem m = { api_mem_read, s, NULL, NULL };
 	struct ct_error *err = target_open_mem(&m, exe, bias, &s->t);
 	if (err) {
@@ -68,6 +77,41 @@ ct_session *ct_open_memory(ct_read_fn read, void *arg, const char *exe, uint64_t
 			*errmsg = api_strdup_err(err);
 		else
 			ct_error_destroy(err);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+ct_session *ct_open_process(ct_read_fn read, void *arg, const char *exe, int64_t pid,
+			    const char *maps, const struct ct_thread *threads, size_t nthreads,
+			    char **errmsg)
+{
+	ct_session *s = calloc(1, sizeof(*s));
+	struct target_live_thread *th = calloc(nthreads ? nthreads : 1, sizeof(*th));
+	struct ct_error *err = NULL;
+	if (!s || !th) {
+		free(s);
+		free(th);
+		return NULL;
+	}
+	for (size_t i = 0; i < nthreads; i++)
+		th[i] = (struct target_live_thread){ (int32_t)threads[i].tid, threads[i].sp,
+						     threads[i].pc, threads[i].fp };
+	s->read = read;
+	s->arg = arg;
+	s->live = true;
+	struct mem m = { api_mem_read, s, NULL, NULL };
+	err = target_open_live(&m, exe, (int32_t)pid, maps, th, nthreads, &s->t);
+	free(th);
+	if (s->cancelled && !err)
+		err = ct_error_fmt(CT_ERR_IO, "interrupted");
+	if (err) {
+		if (errmsg)
+			*errmsg = api_strdup_err(err);
+		else
+			ct_error_destroy(err);
+		target_close(s->t);
 		free(s);
 		return NULL;
 	}
@@ -92,8 +136,8 @@ void ct_close(ct_session *s)
 /* Verbs flagged CLI_VERB_NEEDS_CORE read the core's threads, registers, notes
  * or segment table: over a memory callback (a live process in gdb) they have
  * nothing to read them from. The others (maps, map, heap, goroutines,
- * classify) work from memory and DWARF alone; classify then knows the Go heap
- * and goroutine stacks but not the mappings, thread stacks or the C heap. */
+ * classify) work from memory and DWARF; classify knows the mappings, thread
+ * stacks and the C heap too when they were handed over (ct_open_process). */
 int ct_verb_needs_core(const char *verb)
 {
 	const struct cli_verb *v = cli_find_verb(verb);
@@ -103,12 +147,12 @@ int ct_verb_needs_core(const char *verb)
 int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **out, char **err)
 {
 	char *obuf = NULL, *ebuf = NULL;
-	if (argc >= 1 && !s->t->core && ct_verb_needs_core(argv[0])) {
+	if (argc >= 1 && s->live && ct_verb_needs_core(argv[0])) {
 		if (out)
 			*out = NULL;
-		if (err && asprintf(err, "coretool: %s needs a core file: threads, registers and "
-				    "mappings cannot be read through a memory reader (write one "
-				    "with gdb's `gcore FILE`)\n", argv[0]) < 0)
+		if (err && asprintf(err, "coretool: %s needs a core file: the signal, the notes and "
+				    "every thread's registers are a core's (write one with gdb's "
+				    "`gcore FILE`)\n", argv[0]) < 0)
 			*err = NULL;
 		return CT_EXIT_FATAL;
 	}
@@ -132,6 +176,7 @@ int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **ou
 	for (int i = 1; i < argc; i++)
 		av[ac++] = (char *)argv[i];
 	struct cli cli = { 0 };
+	s->cancelled = false;
 	cli.err = ef;
 	cli.json = json != 0;
 	cli.preopened = s->t;
@@ -141,6 +186,14 @@ int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **ou
 	free(av);
 	fclose(of);
 	fclose(ef);
+	if (s->cancelled) {
+		/* What came after the cancel was read as unmapped: not the process. */
+		free(obuf);
+		free(ebuf);
+		obuf = NULL;
+		ebuf = strdup("coretool: interrupted\n");
+		rc = CT_INTERRUPTED;
+	}
 	if (out)
 		*out = obuf;
 	else
@@ -153,6 +206,14 @@ int ct_run(ct_session *s, int argc, const char *const *argv, int json, char **ou
 }
 
 /* ---- Go maps and values ---- */
+
+/* A call whose reads were cancelled: nothing it found is the process's. */
+static int api_interrupted(char **errmsg)
+{
+	if (errmsg)
+		*errmsg = strdup("interrupted");
+	return CT_INTERRUPTED;
+}
 
 static int api_fail(struct ct_error *err, char **errmsg)
 {
@@ -190,7 +251,12 @@ int ct_map_info(ct_session *s, uint64_t addr, const char *type, struct ct_map_in
 		char **errmsg)
 {
 	struct gomap m;
+	s->cancelled = false;
 	struct ct_error *err = api_map(s, addr, type, &m);
+	if (s->cancelled) {
+		ct_error_destroy(err);
+		return api_interrupted(errmsg);
+	}
 	if (err)
 		return api_fail(err, errmsg);
 	memset(ret, 0, sizeof(*ret));
@@ -298,7 +364,12 @@ int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn 
 		ct_map_unit_fn unit, void *arg, struct ct_map_health *health, char **errmsg)
 {
 	struct gomap m;
+	s->cancelled = false;
 	struct ct_error *err = api_map(s, addr, type, &m);
+	if (s->cancelled) {
+		ct_error_destroy(err);
+		return api_interrupted(errmsg);
+	}
 	if (err)
 		return api_fail(err, errmsg);
 	struct api_walk w = { .s = s, .entry = entry, .unit = unit, .arg = arg };
@@ -313,7 +384,13 @@ int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn 
 	struct gomap_health *h = calloc(1, sizeof(*h));
 	if (!h)
 		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
-	if ((err = gomap_walk(s->maps, &m, &v, h))) {
+	err = gomap_walk(s->maps, &m, &v, h);
+	if (s->cancelled) {
+		ct_error_destroy(err);
+		free(h);
+		return api_interrupted(errmsg);
+	}
+	if (err) {
 		free(h);
 		return api_fail(err, errmsg);
 	}
@@ -352,8 +429,14 @@ int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **o
 	struct out o;
 	out_init(&o, f, json != 0);
 	uint64_t bad = 0;
+	s->cancelled = false;
 	err = govalue_render(s->gv, &o, &die, addr, &bad);
 	fclose(f);
+	if (s->cancelled) {
+		ct_error_destroy(err);
+		free(buf);
+		return api_interrupted(errmsg);
+	}
 	if (err) {
 		free(buf);
 		return api_fail(err, errmsg);
@@ -499,7 +582,14 @@ size_t ct_struct_size(const char *name)
 		return sizeof(struct ct_goroutine);
 	if (!strcmp(name, "ct_thread_regs"))
 		return sizeof(struct ct_thread_regs);
+	if (!strcmp(name, "ct_thread"))
+		return sizeof(struct ct_thread);
 	return 0;
+}
+
+int ct_is_live(ct_session *s)
+{
+	return s && s->live;
 }
 
 void ct_free(void *p)

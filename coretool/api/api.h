@@ -14,7 +14,13 @@
 typedef struct ct_session ct_session;
 
 /* Reads len bytes at addr into buf: 0 = read, 1 = not mapped, 2 = mapped but
- * not available (not saved in the core). */
+ * not available (not saved in the core), CT_READ_CANCEL = the user asked to
+ * stop (gdb: Ctrl-C): no more reads are made for the call under way, which
+ * returns CT_INTERRUPTED with no output. */
+enum { CT_READ_CANCEL = 3 };
+/* What a call returns when its reads were cancelled (as a shell's 128+SIGINT).
+ * The session's models may then be incomplete: close it and open it again. */
+enum { CT_INTERRUPTED = 130 };
 typedef int (*ct_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
 
 /* Opens a core (exe/sysroot may be NULL). NULL on failure, with a message in
@@ -24,6 +30,22 @@ CT_API ct_session *ct_open_core(const char *core, const char *exe, const char *s
  * core) and the executable loaded at bias. */
 CT_API ct_session *ct_open_memory(ct_read_fn read, void *arg, const char *exe, uint64_t bias,
 			   char **errmsg);
+/* A thread of a live process: its id and registers. */
+struct ct_thread {
+	int64_t tid;
+	uint64_t sp, pc, fp;
+};
+/* Opens a live process (gdb's inferior) over a memory callback with what
+ * memory cannot tell: its mappings as /proc/PID/maps text ("lo-hi perms
+ * offset dev inode path" per line: the file itself when the process is local,
+ * gdb's `info proc mappings` rewritten so when it is remote), its threads
+ * and the executable's file. The library finds the load bias (where the
+ * executable's first PT_LOAD is mapped) and the modules (the ELF files the
+ * mappings name); every address is then classified as on a core of that
+ * process: image, C heap, thread stacks, Go heap and stacks. */
+CT_API ct_session *ct_open_process(ct_read_fn read, void *arg, const char *exe, int64_t pid,
+				   const char *maps, const struct ct_thread *threads,
+				   size_t nthreads, char **errmsg);
 CT_API void ct_close(ct_session *s);
 /* Where detached debug info is searched, before /usr/lib/debug, for sessions
  * opened from now on: directories separated by ':' (gdb's debug-file-directory);
@@ -200,6 +222,9 @@ CT_API char *ct_verbs_json(void);
 /* sizeof of the structs above ("ct_map_info", "ct_map_unit", "ct_map_health"),
  * so that a binding can check its mirror of them; 0 for an unknown name. */
 CT_API size_t ct_struct_size(const char *name);
+/* 1 if the session was opened on a live process (ct_open_process or
+ * ct_open_memory), 0 for a core. */
+CT_API int ct_is_live(ct_session *s);
 
 CT_API void ct_free(void *p);
 

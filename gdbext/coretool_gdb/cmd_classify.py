@@ -25,8 +25,10 @@ a number, a Go map (its header). The output is the CLI's `coretool classify`.
     verb = "classify"
     grammar = "EXPR"
     completer = gdb.COMPLETE_EXPRESSION
-    live_note = ("live process: the Go heap and goroutine stacks are known, but mappings, "
-                 "thread stacks and the C heap need a core (gcore FILE)")
+    # Said only when the target gave no mappings (no `info proc mappings`).
+    live_note = ("live process without mappings: the Go heap and goroutine stacks are known, "
+                 "but images, thread stacks and the C heap need the mappings or a core "
+                 "(gcore FILE)")
 
     def verb_args(self, opts: argparse.Namespace, rest: List[str]) -> List[str]:
         expr = " ".join(rest)

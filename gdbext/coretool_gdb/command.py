@@ -10,7 +10,7 @@ from typing import Callable, List, NoReturn, Optional, Tuple, Union
 import gdb
 
 from . import libct, session
-from .libct import CoretoolError
+from .libct import CoretoolError, Interrupted
 
 # Exit statuses of the verbs (DESIGN.md / `coretool --help`).
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL, EXIT_USAGE = 0, 1, 2, 64
@@ -198,6 +198,9 @@ class VerbCommand(gdb.Command):
             self.run(arg, from_tty)
         except CoretoolError as e:
             raise gdb.GdbError(str(e)) from None
+        except Interrupted as e:
+            raise gdb.GdbError(str(e) if str(e) != "interrupted"
+                               else f"coretool {self.verb}: interrupted") from None
         except gdb.GdbError:
             raise
         except gdb.error as e:
@@ -224,7 +227,8 @@ class VerbCommand(gdb.Command):
         self.check_available()
         argv = [self.verb] + self.verb_args(opts, rest)
         run_verb(argv, opts.json)
-        if self.live_note and not opts.json and session.current().live:
+        if self.live_note and not opts.json and session.current().live and \
+                not session.current().mapped:
             gdb.write(f"coretool: {self.verb}: {self.live_note}\n", gdb.STDERR)
 
     def check_available(self) -> None:
@@ -246,8 +250,12 @@ def run_verb(argv: List[str], json: bool = False) -> int:
     """Runs a verb over the current session and writes its output as the CLI
     would: results on stdout, warnings on stderr; a fatal or usage failure
     becomes one error line."""
-    s = session.current()
-    rc, out, err = s.handle.run(argv, json)
+    try:
+        s = session.current()
+        rc, out, err = s.handle.run(argv, json)
+    except Interrupted:
+        # Ctrl-C: one line; nothing the call found after it is the process's.
+        raise Interrupted(f"coretool {argv[0]}: interrupted") from None
     if rc in (EXIT_FATAL, EXIT_USAGE):
         lines = [l for l in err.splitlines() if l.strip() and not l.startswith("Try ")]
         msg = lines[0] if lines else f"{argv[0]} failed (exit status {rc})"

@@ -31,6 +31,59 @@ def is_local(name: str) -> bool:
     return _is_variable(sym) and not _global(name)
 
 
+_NO_CALLS = ("needs a call into the program (a function call, or a string or array literal "
+             "gdb would copy into it with malloc): coretool never runs code in the debuggee; "
+             "give an address, a variable, a field or a register ($rdi)")
+
+
+_QUOTED_NAME = re.compile(r"'[^']*'")
+_BRACES = re.compile(r"\{([^{}]*)\}")
+
+
+def _needs_memory_of_the_program(expr: str) -> bool:
+    """A string literal or an array/composite literal: gdb copies it into the
+    process with the program's malloc, even with may-call-functions off (gdb
+    13). `{TYPE} ADDR` (memory seen as TYPE) and 'quoted names' are fine."""
+    bare = _QUOTED_NAME.sub("''", expr)
+    if '"' in bare:
+        return True
+    for m in _BRACES.finditer(bare):
+        inside = m.group(1).strip()
+        if not inside or "," in inside or re.match(r"[-+\d'{(]", inside):
+            return True
+    return False
+
+
+def _parse_no_calls(expr: str) -> gdb.Value:
+    """parse_and_eval with gdb's `may-call-functions` off for the time of it:
+    an expression that needs an inferior call (f(x), (*fp)(1)) fails in gdb
+    before anything runs in the process, whatever the user's setting; literals
+    gdb would allocate in the process are refused before gdb sees them; the
+    value is fetched (a lazy value may still need the program's memory) before
+    the setting comes back."""
+    if _needs_memory_of_the_program(expr):
+        raise CoretoolError(f"{expr}: {_NO_CALLS}")
+    try:
+        before = gdb.parameter("may-call-functions")
+    except RuntimeError:  # a gdb without the setting (before 8.3): refuse calls by hand
+        before = None
+    if before is None and re.search(r"(?<![$\w])(?!sizeof\b|alignof\b)\w+\s*\(|\)\s*\(", expr):
+        raise CoretoolError(f"{expr}: {_NO_CALLS}")
+    if before:
+        gdb.execute("set may-call-functions off", to_string=True)
+    try:
+        val = gdb.parse_and_eval(expr)
+        val.fetch_lazy()
+        return val
+    except gdb.error as e:
+        if "may-call-functions" in str(e):
+            raise CoretoolError(f"{expr}: {_NO_CALLS}") from None
+        raise
+    finally:
+        if before:
+            gdb.execute("set may-call-functions on", to_string=True)
+
+
 def evaluate(expr: str) -> gdb.Value:
     """parse_and_eval, with Go global names made to work: in Go mode gdb
     reads `main.cache` as a field of `main` ('main.cache' works), and gdb 13
@@ -57,9 +110,14 @@ def evaluate(expr: str) -> gdb.Value:
     else:
         expr_eval = expr
     try:
-        return gdb.parse_and_eval(expr_eval)
+        val = _parse_no_calls(expr_eval)
     except gdb.error as e:
         raise CoretoolError(f"{expr}: {e}") from None
+    # A literal gdb made without the program (Go mode's "abc"): no address of
+    # the program's; taking it would copy it into the process.
+    if val.address is None and val.type.strip_typedefs().code == gdb.TYPE_CODE_ARRAY:
+        raise CoretoolError(f"{expr}: {_NO_CALLS}")
+    return val
 
 
 def to_address(val: gdb.Value, expr: str) -> int:

@@ -18,6 +18,22 @@ class CoretoolError(Exception):
     """An error for the person at the gdb prompt: one line, no traceback."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """The user pressed Ctrl-C during a call into the library: its reads were
+    cancelled and it returned nothing (CT_INTERRUPTED). A KeyboardInterrupt,
+    not a CoretoolError: no fallback may retry the call, and gdb takes it for
+    its own quit where no command of ours catches it (a printer's output)."""
+
+    def __init__(self, what: str = "interrupted") -> None:
+        super().__init__(what)
+
+
+# A read callback's answer when the user pressed Ctrl-C (api.h CT_READ_CANCEL),
+# and what the call then returns (CT_INTERRUPTED).
+CT_READ_CANCEL = 3
+CT_INTERRUPTED = 130
+
+
 ENTRY_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
                             ctypes.c_uint32)
 READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p,
@@ -98,6 +114,15 @@ class MapHealth(ctypes.Structure):
         ("live", ctypes.c_uint64),
         ("summary", ctypes.c_char * 256),
         ("stopped", ctypes.c_char * 256),
+    ]
+
+
+class Thread(ctypes.Structure):
+    _fields_ = [
+        ("tid", ctypes.c_int64),
+        ("sp", ctypes.c_uint64),
+        ("pc", ctypes.c_uint64),
+        ("fp", ctypes.c_uint64),
     ]
 
 
@@ -192,7 +217,10 @@ def _bind(lib: ctypes.CDLL) -> None:
     lib.ct_struct_size.restype = ctypes.c_size_t
     lib.ct_struct_size.argtypes = [cp]
     mirrors = [("ct_map_info", MapInfo), ("ct_map_unit", MapUnit),
-               ("ct_map_health", MapHealth)]
+               ("ct_map_health", MapHealth), ("ct_thread", Thread)]
+    lib.ct_open_process.restype = vp
+    lib.ct_open_process.argtypes = [READ_FN, vp, cp, ctypes.c_int64, cp, ctypes.POINTER(Thread),
+                                    ctypes.c_size_t, pcp]
     # Optional (a library without them has no goroutine commands, checked on use).
     if hasattr(lib, "ct_goroutines"):
         lib.ct_goroutines.restype = ctypes.c_int
@@ -276,12 +304,37 @@ def set_debug_dirs(dirs: Optional[str]) -> None:
     lib().ct_set_debug_dirs(dirs.encode() if dirs else None)
 
 
+def _read_callback(read: Callable[[int, int], Tuple[int, bytes]]) -> Callable:
+    """The C read callback over read(addr, len) -> (status, bytes). A Python
+    exception cannot cross into C: every failure is a status, and Ctrl-C
+    (gdb raises KeyboardInterrupt in Python, in our code or in its own
+    read_memory) is CT_READ_CANCEL, which stops the library's call."""
+
+    def c_read(_arg: Optional[int], addr: int, buf: int, length: int) -> int:
+        try:
+            status, data = read(addr, length)
+            if status == 0:
+                if len(data) != length:
+                    return 2
+                ctypes.memmove(buf, data, length)
+            return status
+        except KeyboardInterrupt:
+            return CT_READ_CANCEL
+        except Exception:  # noqa: BLE001 - the C boundary; see above
+            return 1
+
+    return c_read
+
+
 class Handle:
     """An open ct_session. Keeps alive whatever the C side calls back into."""
 
     def __init__(self, ptr: int, keepalive: Tuple = ()) -> None:
         self.ptr: Optional[int] = ptr
         self._keepalive = keepalive
+        # A call was interrupted: the models it built may be incomplete, the
+        # session must be opened again (session.current does).
+        self.interrupted = False
 
     @classmethod
     def open_core(cls, core: str, exe: Optional[str], sysroot: Optional[str]) -> "Handle":
@@ -296,25 +349,35 @@ class Handle:
     def open_memory(cls, read: Callable[[int, int], Tuple[int, bytes]], exe: str,
                     bias: int) -> "Handle":
         """read(addr, len) -> (status, bytes): status 0 ok, 1 unmapped, 2 unavailable."""
-
-        def c_read(_arg: Optional[int], addr: int, buf: int, length: int) -> int:
-            # A Python exception cannot cross into C: every failure is a status.
-            try:
-                status, data = read(addr, length)
-            except Exception:  # noqa: BLE001 - the C boundary; see above
-                return 1
-            if status == 0:
-                if len(data) != length:
-                    return 2
-                ctypes.memmove(buf, data, length)
-            return status
-
-        cb = READ_FN(c_read)
+        cb = READ_FN(_read_callback(read))
         err = ctypes.c_void_p()
         ptr = lib().ct_open_memory(cb, None, exe.encode(), bias, ctypes.byref(err))
         if not ptr:
             raise CoretoolError(take_string(err.value) or f"cannot open {exe}")
-        return cls(ptr, (cb, c_read, read))
+        return cls(ptr, (cb, read))
+
+    @classmethod
+    def open_process(cls, read: Callable[[int, int], Tuple[int, bytes]], exe: str, pid: int,
+                     maps: str, threads: List[Tuple[int, int, int, int]]) -> "Handle":
+        """A live process: read as for open_memory, maps its /proc/PID/maps
+        text, threads (tid, sp, pc, fp); the library finds the load bias and
+        the modules from them."""
+        cb = READ_FN(_read_callback(read))
+        arr = (Thread * max(1, len(threads)))(*[Thread(*t) for t in threads])
+        err = ctypes.c_void_p()
+        ptr = lib().ct_open_process(cb, None, exe.encode(), pid, maps.encode(), arr,
+                                    len(threads), ctypes.byref(err))
+        if not ptr:
+            msg = take_string(err.value)
+            if msg == "interrupted":
+                raise Interrupted()
+            raise CoretoolError(msg or f"cannot open process {pid}")
+        return cls(ptr, (cb, read))
+
+    def _check_interrupted(self, rc: int) -> None:
+        if rc == CT_INTERRUPTED:
+            self.interrupted = True
+            raise Interrupted()
 
     def close(self) -> None:
         if self.ptr:
@@ -331,13 +394,18 @@ class Handle:
         out, err = ctypes.c_void_p(), ctypes.c_void_p()
         rc = lib().ct_run(self._p(), len(argv), arr, 1 if json else 0, ctypes.byref(out),
                           ctypes.byref(err))
-        return rc, take_string(out.value), take_string(err.value)
+        out_s, err_s = take_string(out.value), take_string(err.value)
+        self._check_interrupted(rc)
+        return rc, out_s, err_s
 
     def map_info(self, addr: int, type_name: str) -> MapInfo:
         info = MapInfo()
         err = ctypes.c_void_p()
         rc = lib().ct_map_info(self._p(), addr, type_name.encode(), ctypes.byref(info),
                                ctypes.byref(err))
+        if rc == CT_INTERRUPTED:
+            take_string(err.value)
+        self._check_interrupted(rc)
         if rc != 0:
             raise CoretoolError(take_string(err.value) or f"cannot read map at 0x{addr:x}")
         return info
@@ -374,6 +442,9 @@ class Handle:
         err = ctypes.c_void_p()
         rc = lib().ct_map_walk(self._p(), addr, type_name.encode(), ecb, ucb, None,
                                ctypes.byref(health), ctypes.byref(err))
+        if rc == CT_INTERRUPTED:
+            take_string(err.value)
+        self._check_interrupted(rc)
         if pending:
             raise pending[0]
         if rc == 2:
@@ -384,6 +455,9 @@ class Handle:
         out, err = ctypes.c_void_p(), ctypes.c_void_p()
         rc = lib().ct_render(self._p(), type_name.encode(), addr, 1 if json else 0,
                              ctypes.byref(out), ctypes.byref(err))
+        if rc == CT_INTERRUPTED:
+            take_string(err.value)
+        self._check_interrupted(rc)
         if rc == 2:
             raise CoretoolError(take_string(err.value) or f"cannot render {type_name}")
         return rc, take_string(out.value)

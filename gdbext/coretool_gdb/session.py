@@ -2,8 +2,18 @@
 
 A core is opened by its path (`ct_open_core`): libcoretool then reads the core
 itself, notes and threads included, exactly as the CLI does. A live process (or
-a remote target) is opened over a memory callback (`ct_open_memory`) that reads
-through gdb, with the executable's load bias.
+a remote target) is opened over a memory callback that reads through gdb
+(`ct_open_process`), with what memory cannot tell: the process's mappings
+(/proc/PID/maps when the inferior runs on this machine, else gdb's `info proc
+mappings`), its threads' registers and the executable's file. The library
+finds the load bias and the modules from them, and classifies every region as
+on a core. A target that gives no mappings is opened without them
+(`ct_open_memory`, the load bias from AT_ENTRY): Go heap and stacks only.
+
+A Ctrl-C during a call is seen by the read callback (gdb raises
+KeyboardInterrupt in Python): the library stops reading and returns
+"interrupted"; the session, whose models may be incomplete, is opened again by
+the next command.
 
 Sessions are cached per inferior and keyed by what identifies the target: the
 connection (a new `core-file` makes a new connection), the pid and the
@@ -21,7 +31,7 @@ from typing import Dict, List, Optional, Tuple
 import gdb
 
 from . import libct
-from .libct import CoretoolError, Handle, set_debug_dirs
+from .libct import CoretoolError, Handle, Interrupted, set_debug_dirs
 
 _CORE_RE = re.compile(r"Local core dump file:\s*\n\s*`(.+)', file type")
 
@@ -29,10 +39,12 @@ _Key = Tuple[int, int, str, int, str]
 
 
 class Session:
-    def __init__(self, handle: Handle, key: _Key, live: bool, what: str) -> None:
+    def __init__(self, handle: Handle, key: _Key, live: bool, what: str,
+                 mapped: bool = True) -> None:
         self.handle = handle
         self.key = key
         self.live = live
+        self.mapped = mapped  # the library has the mappings (a core, or ct_open_process)
         self.what = what  # "core /path/core" or "process 1234", for messages
 
     def close(self) -> None:
@@ -96,6 +108,40 @@ def _load_bias(exe: str) -> int:
                         "in `info auxv`)")
 
 
+_PROC_MAP_RE = re.compile(r"^\s*(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)"
+                          r"\s+([r-][w-][x-][ps])\s*(.*)$")
+
+
+def _info_proc_mappings() -> Optional[str]:
+    """`info proc mappings` (gdb 12+: with permissions) as /proc/PID/maps
+    text; None when the target gives none or no permissions."""
+    try:
+        text = gdb.execute("info proc mappings", to_string=True)
+    except gdb.error:
+        return None
+    lines = []
+    for line in text.splitlines():
+        m = _PROC_MAP_RE.match(line)
+        if m:
+            lo, hi, off, perms, path = m.groups()
+            lines.append(f"{int(lo, 16):x}-{int(hi, 16):x} {perms} {int(off, 16):08x} "
+                         f"00:00 0 {path.strip()}")
+    return "\n".join(lines) + "\n" if lines else None
+
+
+def mappings(inf: gdb.Inferior, conn_type: str) -> Optional[str]:
+    """The process's mappings as /proc/PID/maps text: the file itself when
+    gdb's inferior runs here (connection "native"), else what gdb can ask the
+    target (gdbserver reads the same file over there)."""
+    if conn_type == "native":
+        try:
+            with open(f"/proc/{inf.pid}/maps", encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            pass
+    return _info_proc_mappings()
+
+
 def _debug_file_directory() -> Optional[str]:
     """gdb's `set debug-file-directory` (':'-separated), for libc6-dbg and the like."""
     try:
@@ -112,24 +158,34 @@ def _open(inf: gdb.Inferior, key: _Key) -> Session:
         core = core_file_path()
         if not core:
             raise CoretoolError("cannot find the core file's path in `info target`")
-        handle = Handle.open_core(core, exe, _sysroot())
+        try:
+            handle = Handle.open_core(core, exe, _sysroot())
+        except CoretoolError as e:
+            # The library speaks to the CLI's user; in gdb the executable is `file`'s.
+            raise CoretoolError(re.sub(r"(pass|with) --exe", r"\1 `file EXE`", str(e))) from None
         return Session(handle, key, False, f"core {core}")
     if not exe:
         raise CoretoolError("no executable loaded (`file EXE`)")
 
     def read(addr: int, length: int) -> Tuple[int, bytes]:
+        # KeyboardInterrupt (Ctrl-C) goes through: the callback cancels.
         try:
             return 0, bytes(inf.read_memory(addr, length))
         except gdb.MemoryError:
             return 1, b""
 
-    handle = Handle.open_memory(read, exe, _load_bias(exe))
+    maps = mappings(inf, conn_type)
+    if maps is None:
+        handle = Handle.open_memory(read, exe, _load_bias(exe))
+    else:
+        # The threads come next, with all their registers (ct_set_threads).
+        handle = Handle.open_process(read, exe, inf.pid, maps, [])
     try:
         libct.set_threads(handle, _live_threads(inf))
     except (CoretoolError, gdb.error):
         handle.close()
         raise
-    return Session(handle, key, True, f"process {inf.pid}")
+    return Session(handle, key, True, f"process {inf.pid}", maps is not None)
 
 
 def _live_threads(inf: gdb.Inferior) -> List[Tuple[int, List[int]]]:
@@ -167,7 +223,7 @@ def current() -> Session:
     inf = gdb.selected_inferior()
     key = _key(inf)
     s = _sessions.get(inf.num)
-    if s is not None and s.key == key:
+    if s is not None and s.key == key and not s.handle.interrupted:
         return s
     if s is not None:
         drop(inf.num)
@@ -176,6 +232,8 @@ def current() -> Session:
         raise CoretoolError(failed[1])
     try:
         s = _open(inf, key)
+    except Interrupted:
+        raise  # not the target's failure: the next command tries again
     except CoretoolError as e:
         _failures[inf.num] = (key, str(e))
         raise

@@ -66,14 +66,28 @@ class GoSlicePrinter:
         return int(self.val["len"]), int(self.val["cap"])
 
     def to_string(self) -> str:
-        n, c = self._bounds()
+        try:
+            if self.val.is_optimized_out:
+                return "<optimized out>"
+            n, c = self._bounds()
+        except gdb.error as e:  # a header part in no register or slot any more
+            if "optimized out" in str(e):
+                return "<optimized out>"
+            raise
         s = f"{self.val.type} len {n} cap {c}"
         if n < 0 or n > c or c > _MAX_LEN:
             s += " <bad slice header>"
         return s
 
     def children(self) -> Iterator[Tuple[str, gdb.Value]]:
-        n, c = self._bounds()
+        try:
+            if self.val.is_optimized_out:
+                return
+            n, c = self._bounds()
+        except gdb.error as e:
+            if "optimized out" in str(e):
+                return
+            raise
         if n < 0 or n > c or c > _MAX_LEN:
             return
         ptr = self.val["array"]

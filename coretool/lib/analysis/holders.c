@@ -174,7 +174,8 @@ void holders_find_many(struct target *t, const struct holders_range *r, size_t n
 	 * dismissed with one comparison, the rest are checked range by range. */
 	for (size_t i = 0; i < t->core->nsegs; i++) {
 		const struct core_segment *s = &t->core->segs[i];
-		if (!(s->flags & PF_W) || !s->filesz)
+		/* A live process has no file to scan (its memory is a callback's). */
+		if (!(s->flags & PF_W) || !s->filesz || !t->core->data)
 			continue;
 		const unsigned char *p = t->core->data + s->offset;
 		uint64_t nw = s->filesz / 8;

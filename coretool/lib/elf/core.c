@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <libelf.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -691,6 +692,7 @@ void core_close(struct core *core)
 		free(core->added_paths[i]);
 	free(core->added_paths);
 	free(core->execfn);
+	free(core->live_maps);
 	unpack_release(&core->unpacked);
 	origin_release(&core->origin);
 	free(core->path);
@@ -726,7 +728,7 @@ enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, siz
 		uint64_t off = addr - s->vaddr;
 		/* Past p_filesz the kernel did not write the page (filtered by
 		 * coredump_filter, or the file was cut short): that is not zeros. */
-		if (off >= s->filesz)
+		if (off >= s->filesz || !core->data) /* !data: live, read by the target's callback */
 			return MEM_NOT_SAVED;
 		uint64_t n = s->filesz - off;
 		if (n > len)
@@ -741,6 +743,8 @@ enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, siz
 
 void core_advise(const struct core *core, uint64_t addr, uint64_t len, enum mem_access how)
 {
+	if (!core->data) /* a live process: nothing of ours is mapped */
+		return;
 	const long pg = sysconf(_SC_PAGESIZE);
 	uint64_t end = len > UINT64_MAX - addr ? UINT64_MAX : addr + len;
 	/* The segments overlapping the range, in order; bounded by their count. */
@@ -845,5 +849,106 @@ const char *core_signal_name(int signo)
 	};
 	if (signo > 0 && (size_t)signo < sizeof(names) / sizeof(names[0]) && names[signo])
 		return names[signo];
+	return NULL;
+}
+
+/* One line of /proc/PID/maps: "lo-hi perms offset dev inode [path]". */
+static bool core_live_line(const char *line, size_t len, uint64_t *lo, uint64_t *hi, uint32_t *flags,
+			   uint64_t *pgoff, const char **path, size_t *path_len)
+{
+	char buf[64], perms[8];
+	unsigned long long a, b, off, inode;
+	unsigned maj, min;
+	int n = 0;
+	size_t head = len < sizeof(buf) * 4 ? len : sizeof(buf) * 4;
+	char tmp[sizeof(buf) * 4 + 1];
+	memcpy(tmp, line, head);
+	tmp[head] = 0;
+	if (sscanf(tmp, "%llx-%llx %7s %llx %x:%x %llu%n", &a, &b, perms, &off, &maj, &min, &inode,
+		   &n) != 7 || a >= b || strlen(perms) < 3)
+		return false;
+	*lo = a;
+	*hi = b;
+	*pgoff = off;
+	*flags = (perms[0] == 'r' ? PF_R : 0) | (perms[1] == 'w' ? PF_W : 0) |
+		 (perms[2] == 'x' ? PF_X : 0);
+	size_t i = (size_t)n;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	*path = line + i;
+	*path_len = len - i;
+	while (*path_len && ((*path)[*path_len - 1] == ' ' || (*path)[*path_len - 1] == '\r'))
+		(*path_len)--;
+	return true;
+}
+
+struct ct_error *core_open_live(const char *maps, int32_t pid, struct core **ret)
+{
+	*ret = NULL;
+	struct core *core = calloc(1, sizeof(*core));
+	if (!core)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	core->fd = -1;
+	core->live = true;
+	core->pid = pid;
+	core->writer = CORE_WRITER_KERNEL;
+	core->has_nt_file = true;
+	size_t cap_segs = 0, cap_files = 0, cap_paths = 0;
+	if (asprintf(&core->path, "process %d", (int)pid) < 0 || !(core->live_maps = strdup(maps)))
+		goto nomem;
+	uint64_t last_end = 0;
+	for (const char *p = maps; *p && core->nsegs < CORE_LIVE_MAX_MAPS;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		uint64_t lo, hi, pgoff;
+		uint32_t flags;
+		const char *path;
+		size_t plen;
+		if (core_live_line(p, len, &lo, &hi, &flags, &pgoff, &path, &plen) && lo >= last_end) {
+			struct core_segment *s = CT_PUSH(core->segs, core->nsegs, cap_segs);
+			if (!s)
+				goto nomem;
+			*s = (struct core_segment){ .vaddr = lo, .memsz = hi - lo, .filesz = hi - lo,
+						    .flags = flags };
+			last_end = hi;
+			/* A file mapping names an absolute path; "[heap]", "[stack]"
+			 * and anonymous memory name none. */
+			if (plen && path[0] == '/') {
+				char *copy = strndup(path, plen);
+				char **slot = copy ? CT_PUSH(core->added_paths, core->nadded_paths, cap_paths) : NULL;
+				struct core_file_map *f = slot ? CT_PUSH(core->files, core->nfiles, cap_files) : NULL;
+				if (!f) {
+					free(copy);
+					goto nomem;
+				}
+				*slot = copy;
+				*f = (struct core_file_map){ lo, hi, pgoff, copy };
+			}
+		}
+		p += len + (nl != NULL);
+	}
+	if (!core->nsegs) {
+		core_close(core);
+		return ct_error_fmt(CT_ERR_FORMAT, "process %d: no mapping in the mappings given",
+				    (int)pid);
+	}
+	*ret = core;
+	return NULL;
+nomem:
+	core_close(core);
+	return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+}
+
+struct ct_error *core_add_live_thread(struct core *core, int32_t tid, uint64_t sp, uint64_t pc,
+				      uint64_t fp)
+{
+	struct core_thread *th = CT_PUSH(core->threads, core->nthreads, core->cap_threads);
+	if (!th)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	memset(th, 0, sizeof(*th));
+	th->tid = tid;
+	th->regs[CORE_REG_RSP] = sp;
+	th->regs[CORE_REG_RIP] = pc;
+	th->regs[CORE_REG_RBP] = fp;
 	return NULL;
 }

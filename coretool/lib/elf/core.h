@@ -109,6 +109,12 @@ struct core {
 	bool has_nt_file;      /* the writer gave NT_FILE (Delve does not) */
 	char **added_paths;    /* paths of the mappings core_add_mapping added */
 	size_t nadded_paths;
+	/* A live process seen through a memory callback (core_open_live): no
+	 * file, no notes; segments, files and threads are what its debugger
+	 * handed over, every mapped byte readable (filesz = memsz) through the
+	 * target's callback, never through data (NULL). */
+	bool live;
+	char *live_maps; /* the /proc/PID/maps text it was made from */
 };
 
 /* Opens and indexes a core. A file that is not an ELF core, or not x86-64, is
@@ -134,6 +140,17 @@ void core_advise(const struct core *core, uint64_t addr, uint64_t len, enum mem_
  * its start. Damaged or absurd ranges are ignored. */
 struct ct_error *core_add_mapping(struct core *core, uint64_t start, uint64_t end, uint64_t pgoff,
 				  const char *path, uint32_t flags);
+
+/* A core without a file for a live process: its mappings from maps, text in
+ * /proc/PID/maps format ("lo-hi perms offset dev inode [path]" per line), as
+ * the segments (permissions from perms) and file maps (paths) of a core.
+ * Lines that do not parse, or overlap or go back, are skipped; bounded to
+ * CORE_LIVE_MAX_MAPS mappings. */
+#define CORE_LIVE_MAX_MAPS 1000000
+struct ct_error *core_open_live(const char *maps, int32_t pid, struct core **ret);
+/* Adds a thread of the live process with its registers (the others zero). */
+struct ct_error *core_add_live_thread(struct core *core, int32_t tid, uint64_t sp, uint64_t pc,
+				      uint64_t fp);
 
 /* Program headers too damaged to hand to libdwfl: overlapping or unreadable
  * PT_LOADs among thousands of headers (its core report is quadratic in them:

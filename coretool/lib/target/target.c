@@ -400,6 +400,15 @@ static int target_mod_cmp(const void *a, const void *b)
 
 int target_dwfl_report_core(const struct target *t, Dwfl *dwfl)
 {
+	if (t->core && t->core->live) {
+		/* A live process: its ELF files, from the mappings as the kernel lists them. */
+		FILE *f = fmemopen(t->core->live_maps, strlen(t->core->live_maps), "r");
+		if (!f)
+			return -1;
+		int rc = dwfl_linux_proc_maps_report(dwfl, f);
+		fclose(f);
+		return rc == 0 ? 0 : -1;
+	}
 	if (!t->core || core_phdrs_suspect(t->core))
 		return -1;
 	/* A file found by build ID has a name of no meaning (a hash, a cache
@@ -581,6 +590,56 @@ static struct ct_error *target_check_exe(struct target *t)
 			    "binary that crashed with --exe", t->exe_path, why);
 }
 
+/* Of a live process, where the executable is loaded: the mapping of its
+ * file at the page offset of its first PT_LOAD, found by the executable's
+ * path as the process names it (or the same file by device and inode, or
+ * the same file name when only one mapping has it). The entry point there
+ * is what AT_ENTRY says on a core: target_open_exe's one rule does the rest,
+ * and core_exe_path names the executable's module by that path. */
+static struct ct_error *target_live_bias(struct target *t)
+{
+	struct core *c = t->core;
+	size_t n;
+	GElf_Phdr first = { 0 };
+	bool have = false;
+	if (elf_getphdrnum(t->dw->elf, &n) == 0)
+		for (size_t i = 0; i < n && i < 4096 && !have; i++)
+			have = gelf_getphdr(t->dw->elf, (int)i, &first) && first.p_type == PT_LOAD;
+	if (!have)
+		return ct_error_fmt(CT_ERR_FORMAT, "%s: no PT_LOAD program header", t->exe_path);
+	const uint64_t pg = 4096;
+	uint64_t off0 = first.p_offset & ~(pg - 1), vaddr0 = first.p_vaddr & ~(pg - 1);
+	struct stat want;
+	bool have_st = stat(t->exe_path, &want) == 0;
+	const char *base = strrchr(t->exe_path, '/');
+	base = base ? base + 1 : t->exe_path;
+	const struct core_file_map *by_path = NULL, *by_file = NULL, *by_name = NULL;
+	size_t nnamed = 0;
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const struct core_file_map *f = &c->files[i];
+		if (f->pgoff != off0)
+			continue;
+		struct stat st;
+		const char *b = strrchr(f->path, '/');
+		if (!strcmp(f->path, t->exe_path) && !by_path)
+			by_path = f;
+		else if (have_st && stat(f->path, &st) == 0 && st.st_dev == want.st_dev &&
+			 st.st_ino == want.st_ino && !by_file)
+			by_file = f;
+		else if (b && !strcmp(b + 1, base) && nnamed++ == 0)
+			by_name = f;
+	}
+	const struct core_file_map *f = by_path ? by_path : by_file ? by_file : nnamed == 1 ? by_name : NULL;
+	if (!f)
+		return ct_error_fmt(CT_ERR_NOTFOUND, "%s is not mapped in process %d (is it the "
+				    "program that runs? `file EXE` names it)", t->exe_path, (int)c->pid);
+	uint64_t bias = f->start - vaddr0;
+	c->auxv_entry = t->dw->entry + bias;
+	free(c->execfn);
+	c->execfn = strdup(f->path);
+	return c->execfn ? NULL : ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+}
+
 /* Opens the executable's DWARF once, learns the load bias from it (a PIE is
  * loaded at a bias: where the kernel says the entry point is, minus where the
  * file says it is), then the Go runtime model, which reads through that bias. */
@@ -615,6 +674,8 @@ static struct ct_error *target_open_exe(struct target *t)
 {
 	struct ct_error *err = dw_open(t->exe_path, &t->dw);
 	if (err || (err = target_check_exe(t)))
+		return err;
+	if (t->core && t->core->live && (err = target_live_bias(t)))
 		return err;
 	if (t->core && t->core->auxv_entry && t->dw->entry)
 		t->bias = t->core->auxv_entry - t->dw->entry;
@@ -787,7 +848,7 @@ const struct core_thread *target_threads(const struct target *t, size_t *n)
 
 struct ct_error *target_set_threads(struct target *t, const struct core_thread *th, size_t n)
 {
-	if (t->core)
+	if (t->core && !t->core->live)
 		return ct_error_fmt(CT_ERR_USAGE, "a core has its own threads: none can be handed in");
 	if (n > TARGET_MAX_MEM_THREADS)
 		return ct_error_fmt(CT_ERR_USAGE, "%zu threads handed in (at most %u)", n,
@@ -797,10 +858,65 @@ struct ct_error *target_set_threads(struct target *t, const struct core_thread *
 		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
 	if (n)
 		memcpy(copy, th, n * sizeof(*copy));
+	if (t->core) {
+		/* A live process opened with its mappings (target_open_live): its
+		 * threads are its core's, as a core's are; the stacks found from
+		 * the old ones are found again. */
+		free(t->core->threads);
+		t->core->threads = copy;
+		t->core->nthreads = t->core->cap_threads = n;
+		free(t->tstacks);
+		t->tstacks = NULL;
+		t->ntstacks = 0;
+		t->tstacks_done = false;
+		return NULL;
+	}
 	free(t->mem_threads);
 	t->mem_threads = copy;
 	t->nmem_threads = n;
 	return NULL;
+}
+
+struct ct_error *target_open_live(const struct mem *mem, const char *exe_path, int32_t pid,
+				  const char *maps, const struct target_live_thread *threads,
+				  size_t nthreads, struct target **ret)
+{
+	struct ct_error *err;
+	struct target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+	if (!maps || !exe_path) {
+		err = ct_error_fmt(CT_ERR_USAGE, "a live process needs its mappings and executable");
+		goto fail;
+	}
+	if ((err = core_open_live(maps, pid, &t->core)))
+		goto fail;
+	for (size_t i = 0; i < nthreads && !err; i++)
+		err = core_add_live_thread(t->core, threads[i].tid, threads[i].sp, threads[i].pc,
+					   threads[i].fp);
+	if (err)
+		goto fail;
+	t->mem = *mem;
+	if ((err = target_dwfl_setup(t, NULL)))
+		goto fail;
+	if (!(t->dwfl = target_dwfl_begin(t))) {
+		err = ct_error_fmt(CT_ERR_NOMEM, "dwfl_begin: %s", dwfl_errmsg(-1));
+		goto fail;
+	}
+	t->exe_path = strdup(exe_path);
+	t->exe_found = TARGET_FOUND_GIVEN;
+	if (!t->exe_path) {
+		err = ct_error_fmt(CT_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	/* The kernel lists every mapping: no module's PT_LOADs are added. */
+	if ((err = target_open_exe(t)) || (err = target_report_modules(t)))
+		goto fail;
+	*ret = t;
+	return NULL;
+fail:
+	target_close(t);
+	return err;
 }
 
 const struct ct_error *target_go_heap(struct target *t, const struct go_heap **ret)

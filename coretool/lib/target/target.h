@@ -123,6 +123,21 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 /* Opens a target over a memory callback (gdb: the inferior) and an executable. */
 struct ct_error *target_open_mem(const struct mem *mem, const char *exe_path, uint64_t bias,
 				 struct target **ret);
+/* A thread of a live process, as its debugger sees it. */
+struct target_live_thread {
+	int32_t tid;
+	uint64_t sp, pc, fp;
+};
+/* Opens a live process over a memory callback with what its debugger knows
+ * that memory cannot tell: its mappings (maps: /proc/PID/maps text), its
+ * threads and the executable's file. The mappings become a core without a
+ * file (core_open_live), so every region is classified by the rules a core's
+ * are; the modules are the ELF files the mappings name (libdwfl's
+ * dwfl_linux_proc_maps_report), the load bias where the executable's first
+ * PT_LOAD is mapped. */
+struct ct_error *target_open_live(const struct mem *mem, const char *exe_path, int32_t pid,
+				  const char *maps, const struct target_live_thread *threads,
+				  size_t nthreads, struct target **ret);
 void target_close(struct target *t);
 
 void target_warn(struct target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
