@@ -197,6 +197,23 @@ def test_goroutines_verb_gcore_running_own_frame():
         assert by_id[want["goid"]]["frame"]["function"] == want["function"], (s, by_id[want["goid"]])
 
 
+@pytest.mark.parametrize("s", core_cases({"go-nil-deref", "concurrent-map-writes"}))
+def test_goroutines_verb_crashing_goroutine_frame(s):
+    """`coretool goroutines`: the goroutine running on the crashing thread
+    shows the function the program recorded as crashing, though its thread
+    is on the signal stack (a re-raised signal) and g.sched is stale (its
+    last systemstack): the thread's walk past the signal frame onto the
+    goroutine's stack, else g.sched when the thread is on g0."""
+    rc, gs, err = run_json(["goroutines", s.core])
+    assert rc in (0, 1), err
+    crash = s.truth["crash"]
+    want = crash.get("go_caller") or crash.get("go_function")
+    running = [g for g in gs if g["status"] == "running" and g["thread"] is not None]
+    assert running and all(g["frame"]["function"] == want for g in running), (want, running)
+    if s.scenario == "go-nil-deref":
+        assert [g["id"] for g in running] == [1], running
+
+
 LIVE_BODY = IN_FRAME + """
 gdb.execute("run")
 R["where1"] = gdb.selected_frame().name()

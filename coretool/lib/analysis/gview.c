@@ -17,19 +17,42 @@ static const struct frame *gview_user_frame(const struct backtrace *bt)
 	return bt->n ? &bt->frames[0] : NULL;
 }
 
-/* The thread whose registers are where g runs: its M's thread, with the
- * stack pointer inside g's stack (not on g0 or the signal stack). */
-static const struct core_thread *gview_thread(const struct target *t, int64_t tid,
-					      const struct go_g *g)
+/* The thread of g's M (by its tid), or NULL. */
+static const struct core_thread *gview_thread(const struct target *t, int64_t tid)
 {
 	size_t n;
 	const struct core_thread *th = target_threads(t, &n);
-	for (size_t i = 0; tid >= 0 && i < n; i++) {
-		uint64_t rsp = th[i].regs[CORE_REG_RSP];
-		if (th[i].tid == tid && rsp >= g->stack_lo && rsp < g->stack_hi)
+	for (size_t i = 0; tid >= 0 && i < n; i++)
+		if (th[i].tid == tid)
 			return &th[i];
-	}
 	return NULL;
+}
+
+/* g's frames from its thread th: true when they reach g's stack. */
+static bool gview_from_thread(struct target *t, const struct go_g *g,
+			      const struct core_thread *th, struct backtrace *bt, struct gview *v)
+{
+	uint64_t pc = th->regs[CORE_REG_RIP], sp = th->regs[CORE_REG_RSP], bp = th->regs[CORE_REG_RBP];
+	if (sp >= g->stack_lo && sp < g->stack_hi)
+		unwind_goroutine_at(t, g, pc, sp, bp, bt);
+	else {
+		unwind_thread(t, (int32_t)th->tid, th->regs, bt);
+		size_t i = 0;
+		while (i < bt->n && !(bt->frames[i].sp >= g->stack_lo && bt->frames[i].sp < g->stack_hi))
+			i++;
+		if (i == bt->n)
+			return false;
+		memmove(bt->frames, bt->frames + i, (bt->n - i) * sizeof(bt->frames[0]));
+		bt->n -= i;
+		pc = bt->frames[0].pc;
+		sp = bt->frames[0].sp;
+		bp = (bt->frames[0].saved_known & (1u << 6)) ? bt->frames[0].saved[6] : 0;
+	}
+	v->from = GVIEW_THREAD;
+	v->pc = pc;
+	v->sp = sp;
+	v->bp = bp;
+	return true;
 }
 
 void gview_describe(struct target *t, const struct go_sched *s, const struct go_g *g,
@@ -42,14 +65,15 @@ void gview_describe(struct target *t, const struct go_sched *s, const struct go_
 	for (size_t k = 0; g->m && k < s->nms; k++)
 		if (s->ms[k].addr == g->m && s->ms[k].procid > 0)
 			v->tid = s->ms[k].procid;
-	const struct core_thread *th = g->status == s->st_running ? gview_thread(t, v->tid, g) : NULL;
-	if (th) {
-		v->from = GVIEW_THREAD;
-		v->pc = th->regs[CORE_REG_RIP];
-		v->sp = th->regs[CORE_REG_RSP];
-		v->bp = th->regs[CORE_REG_RBP];
-		unwind_goroutine_at(t, g, v->pc, v->sp, v->bp, bt);
-	} else {
+	/* A running goroutine is where its thread is, as Go's runtime-gdb.py
+	 * looks at it. With the thread's stack pointer inside g's stack, the walk
+	 * is kept to that stack. Elsewhere (the signal stack while Go crashes, g0
+	 * after systemstack) the thread's own walk is taken from its first frame
+	 * on g's stack (past the signal frame); when it never gets there, g.sched
+	 * (saved by the switch to g0) is where g's frames are. */
+	const struct core_thread *th = g->status == s->st_running ? gview_thread(t, v->tid) : NULL;
+	if (!th || !gview_from_thread(t, g, th, bt, v)) {
+		memset(bt, 0, sizeof(*bt));
 		/* the rule of unwind_goroutine: syscall state first */
 		bool sys = g->syscallsp && (g->status == s->st_syscall || g->syscallpc);
 		v->from = sys ? GVIEW_SYSCALL : GVIEW_SCHED;
