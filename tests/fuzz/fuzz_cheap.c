@@ -162,8 +162,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_DROP(err);
 			continue;
 		}
+		/* A heap chunk also owns the next chunk's prev_size word (its usable
+		 * size reaches it: cheap.h); an mmapped chunk owns its pages only. */
+		uint64_t owned = ch.size + (ch.mmapped ? 0 : 8);
 		if (found && ch.chunk && ch.state != CHEAP_UNKNOWN &&
-		    (addrs[i] < ch.chunk || addrs[i] - ch.chunk >= ch.size)) {
+		    (addrs[i] < ch.chunk || addrs[i] - ch.chunk >= owned)) {
 			fprintf(stderr, "cheap_lookup(0x%llx): chunk 0x%llx size 0x%llx does not hold it\n",
 				(unsigned long long)addrs[i], (unsigned long long)ch.chunk,
 				(unsigned long long)ch.size);
