@@ -41,3 +41,24 @@ def register() -> None:
         _registered.append(cls())
     goroutine_cmds.register()
     session.connect_events()
+    gdb.events.new_objfile.connect(_announce)
+
+
+_announced: List[bool] = []
+
+
+def _announce(ev: object) -> None:
+    """Go's runtime-gdb.py says "Loading Go Runtime support." as it loads, and tools look for
+    that line (Go 1.22's TestGdbPython wants it first): when a Go program's file is read and
+    Go's script has not said it, coretool, which then provides that support, says it."""
+    import __main__
+    objfile = getattr(ev, "new_objfile", None)
+    if _announced or objfile is None or getattr(__main__, "GoroutineCmd", None) is not None:
+        return
+    try:
+        is_go = objfile.lookup_global_symbol("runtime.main") is not None
+    except (gdb.error, RuntimeError):
+        return
+    if is_go:
+        _announced.append(True)
+        gdb.write("Loading Go Runtime support.\n")

@@ -40,7 +40,9 @@ def _goroutines() -> List[Dict[str, Any]]:
     if rc == 1:
         gdb.write("coretool: some goroutines could not be read (the list is partial)\n",
                   gdb.STDERR)
-    return [g for g in gs if g["status"] not in _DEAD]
+    # The library keeps them by stack address; Go's script lists runtime.allgs, which is in
+    # creation order, that is by id.
+    return sorted((g for g in gs if g["status"] not in _DEAD), key=lambda g: g["id"])
 
 
 def _on_thread(g: Dict[str, Any]) -> bool:
