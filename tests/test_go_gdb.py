@@ -171,6 +171,9 @@ def test_go_test(toolchain, goroot, mode, name):
                     f"{control.text(name)[-600:]}")
     r = go_run(toolchain, goroot, mode)
     got = r.status.get(name)
+    ours = _coretool_tracebacks(r.text(name))
+    assert not ours, f"{toolchain} {mode} {name}: Python traceback in coretool:\n" \
+                     f"{r.text(name)[-4000:]}"
     if got == "PASS":
         return
     msg = f"{toolchain} {mode}: {name} {got} (PASS in control)\n{r.text(name)[-6000:]}"
@@ -180,6 +183,11 @@ def test_go_test(toolchain, goroot, mode, name):
         if failed and all(_format_pending(c, mode) for c in failed):
             raise FormatPending(msg)
     raise AssertionError(msg)
+
+
+def _coretool_tracebacks(text: str):
+    return [m.group(0) for m in re.finditer(r'File "[^"]*/(gdbext|pretty-printers)/[^"]*".*',
+                                            text)]
 
 
 # ---- TestGdbPython's checks one by one, over the gdb output it logged ----
@@ -252,12 +260,37 @@ def _py_check_params():
         checks = _go_checks(root)
         for mode in CORETOOL_MODES:
             for test in ("TestGdbPython", "TestGdbPythonCgo"):
-                for c in checks + ["no coretool traceback"]:
+                for c in checks + ["every goroutine's bt", "no coretool traceback"]:
                     reason = _format_pending(c, mode)
                     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
                     out.append(pytest.param(t, root, mode, test, c, marks=marks,
-                                            id=f"{t}-{mode}-{test}-{c.replace(' ', '_')}"))
+                                            id=f"{t}-{mode}-{test}-{re.sub(r'[^A-Za-z0-9]+', '_', c)}"))
     return out
+
+
+def _check_every_bt(blocks):
+    """Ours, beyond Go's: `goroutine all bt` gives every goroutine `info goroutines` lists a
+    well-formed backtrace, and each one not on a thread (its saved state, through coretool's
+    unwinder) reaches runtime.goexit, where every goroutine starts (Go's newproc1 puts
+    goexit's address under the goroutine's first frame). Go's own check only looks for
+    main.main somewhere in the block."""
+    listed = [l for l in blocks["info goroutines"].splitlines() if re.match(r"^[* ]\s*\d+ ", l)]
+    bts = re.split(r"(?m)^(?=#0  )", blocks["goroutine all bt"].strip())
+    bts = [b for b in bts if b.strip()]
+    assert len(bts) == len(listed), f"{len(listed)} goroutines listed, {len(bts)} backtraces:\n" \
+        + blocks["info goroutines"] + "\n" + blocks["goroutine all bt"]
+    # `goroutine all` goes in the order `info goroutines` lists them
+    for line, bt in zip(listed, bts):
+        assert _clean_bt(bt), f"{line}: malformed backtrace:\n{bt}"
+        # its innermost frame is the function `info goroutines` names: gdb, unwinding from
+        # the goroutine's own state, agrees with the library's model
+        func = line[1:].split()[2]
+        top = re.match(r"#0\s+(?:0x[0-9a-f]+\s+in\s+)?(\S+) \(", bt)
+        assert top and top.group(1) == func, f"{line}: bt starts elsewhere:\n{bt}"
+        if not line.startswith("*"):
+            last = bt.strip().splitlines()[-1]
+            assert re.search(r"\bruntime\.goexit\b", last), f"{line}: does not reach " \
+                f"runtime.goexit:\n{bt}"
 
 
 @pytest.mark.parametrize("toolchain,goroot,mode,test,check", _py_check_params())
@@ -267,10 +300,99 @@ def test_gdb_python_check(toolchain, goroot, mode, test, check):
     assert out, f"{toolchain} {mode} {test}: no gdb output logged ({r.status.get(test)})\n" \
                 f"{r.text(test)[-3000:]}"
     if check == "no coretool traceback":
-        ours = [m.group(0) for m in re.finditer(r'File "[^"]*(gdbext|pretty-printers)/[^"]*"'
-                                                r'.*', out)]
-        assert not ours, f"Python traceback in coretool:\n{out[-4000:]}"
+        assert not _coretool_tracebacks(out), f"Python traceback in coretool:\n{out[-4000:]}"
         return
     blocks = _blocks(out)
+    if check == "every goroutine's bt":
+        _check_every_bt(blocks)
+        return
     assert check in blocks, f"no `{check}` block in the gdb output:\n{out[-4000:]}"
     assert _check(check, blocks[check]), f"{toolchain} {mode} {test}: {check}:\n{blocks[check]}"
+
+
+# ---- Ours, beyond Go's tests: a goroutine that never ran, live and in a gcore of it ----
+
+# GOMAXPROCS(1) and no blocking between `go worker(c)` and the breakpoint: worker is created
+# (runnable, in the P's runnext) and has not run, so its saved pc is worker's first
+# instruction (Go's newproc1/gostartcall), which gdb, taking it for a return address, would
+# look up at pc - 1, in the function before.
+RUNNABLE_SRC = """package main
+
+import "runtime"
+
+var c = make(chan int)
+
+// No arguments: `go worker()` starts worker itself (with arguments Go 1.22+ starts a
+// wrapper closure, main.main.gowrap1).
+//
+//go:noinline
+func worker() { // WORKER
+	c <- 1
+}
+
+func main() {
+	runtime.GOMAXPROCS(1)
+	go worker()
+	runtime.KeepAlive(c) // BREAK
+	<-c
+}
+"""
+
+
+def _line_of(src: str, mark: str) -> int:
+    return next(i for i, l in enumerate(src.splitlines(), 1) if mark in l)
+
+
+def _worker_bt(out: str, where: str):
+    blocks = _blocks(out)
+    assert "info goroutines" in blocks and "goroutine all bt" in blocks, f"{where}:\n{out[-4000:]}"
+    _check_every_bt(blocks)
+    listed = [l for l in blocks["info goroutines"].splitlines() if re.match(r"^[* ]\s*\d+ ", l)]
+    mine = [l[1:].split() for l in listed if l[1:].split()[2] == "main.worker"]
+    assert len(mine) == 1 and mine[0][1] == "runnable", \
+        f"{where}: want one runnable goroutine in main.worker:\n{blocks['info goroutines']}"
+    return mine[0][0]
+
+
+@pytest.mark.parametrize("toolchain,goroot", [pytest.param(t, r, id=t) for t, r in TOOLCHAINS])
+def test_never_ran_goroutine_bt(toolchain, goroot, tmp_path):
+    """`goroutine N bt` of a goroutine that never ran: #0 is its function at its first line
+    (the source's), then runtime.goexit; live (coretool alone, through the wrapper) and on a
+    gcore'd core of that same moment."""
+    (tmp_path / "main.go").write_text(RUNNABLE_SRC)
+    env = dict(os.environ, GOROOT=str(goroot), GOTOOLCHAIN="local", CGO_ENABLED="0",
+               PATH=f"{WRAP}:{goroot}/bin:{os.environ.get('PATH', '')}", GO111MODULE="off",
+               CORETOOL_GDBWRAP="alone", CORETOOL_LIB=str(LIB), LC_ALL="C.UTF-8")
+    env.pop("GOFLAGS", None)
+    b = subprocess.run([str(goroot / "bin" / "go"), "build", "-o", "a.exe", "main.go"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert b.returncode == 0, b.stderr
+    worker_line = _line_of(RUNNABLE_SRC, "WORKER")
+    core = tmp_path / "core"
+
+    def gdb(args, cmds):
+        argv = ["gdb", "-nx", "-batch"]
+        for c in cmds:
+            argv += ["-ex", c]
+        p = subprocess.run(argv + args, cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=300)
+        return p.stdout + p.stderr
+
+    def show():
+        return ["echo BEGIN info goroutines\\n", "info goroutines", "echo END\\n",
+                "echo BEGIN goroutine all bt\\n", "goroutine all bt", "echo END\\n"]
+
+    live = gdb(["a.exe"], ["set startup-with-shell off", "set print thread-events off",
+                           f"break main.go:{_line_of(RUNNABLE_SRC, 'BREAK')}", "run"] + show()
+               + [f"gcore {core}", "kill"])
+    for where, out in (("live", live),
+                       ("core", gdb(["a.exe", str(core)], show()) if core.exists() else "")):
+        assert out, f"no core written:\n{live[-3000:]}"
+        goid = _worker_bt(out, where)
+        bt = re.split(r"(?m)^(?=#0  )", _blocks(out)["goroutine all bt"].strip())
+        mine = [b for b in bt if re.match(r"#0\s+(0x[0-9a-f]+\s+in\s+)?main\.worker \(", b)]
+        assert len(mine) == 1, f"{where}: goroutine {goid}: no bt in main.worker:\n{out[-4000:]}"
+        lines = mine[0].strip().splitlines()
+        assert re.search(rf"main\.go:{worker_line}$", lines[0]), f"{where}: {lines[0]}"
+        assert len(lines) == 2 and re.search(r"\bruntime\.goexit \(", lines[1]), \
+            f"{where}:\n{mine[0]}"
