@@ -17,7 +17,14 @@ What is asserted:
 - test_gdb_python_check: Go's TestGdbPython/TestGdbPythonCgo stop at their first failed check;
   here each check (which ones apply is read from that toolchain's runtime-gdb_test.go) is
   judged on its own over the gdb output the Go test logged, so that one failure does not hide
-  the next, plus one of ours: no Python traceback from coretool's files.
+  the next, plus ours: no Python traceback from coretool's files; `goroutine all bt` gives
+  each goroutine `info goroutines` lists a clean backtrace starting in the function listed and
+  (not on a thread) reaching runtime.goexit; TestGdbPython's `info auto-load python-scripts`
+  shows Go's script loaded in every mode but `alone`.
+- test_never_ran_goroutine_bt (ours): a goroutine created and never run (saved pc = its
+  function's entry) shows `#0 main.worker () at main.go:LINE`, then runtime.goexit, live and
+  on a gcore of that moment, every toolchain.
+- test_wrapper_argv: what each wrapper mode hands the real gdb (a fake gdb prints its argv).
 Checks that fail only by the value FORMAT, which other slices of issue 17 change (maps: slice A,
 gomap.py; slices/chans: slice C, govalues.py), are xfail(strict=True) with the reason
 "format: slice A/C": when the format is fixed they XPASS and fail, and the mark is removed.
@@ -260,7 +267,10 @@ def _py_check_params():
         checks = _go_checks(root)
         for mode in CORETOOL_MODES:
             for test in ("TestGdbPython", "TestGdbPythonCgo"):
-                for c in checks + ["every goroutine's bt", "no coretool traceback"]:
+                extra = ["every goroutine's bt", "no coretool traceback"]
+                if test == "TestGdbPython":  # the one that runs `info auto-load python-scripts`
+                    extra.append("Go's script loaded as the mode says")
+                for c in checks + extra:
                     reason = _format_pending(c, mode)
                     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
                     out.append(pytest.param(t, root, mode, test, c, marks=marks,
@@ -301,6 +311,11 @@ def test_gdb_python_check(toolchain, goroot, mode, test, check):
                 f"{r.text(test)[-3000:]}"
     if check == "no coretool traceback":
         assert not _coretool_tracebacks(out), f"Python traceback in coretool:\n{out[-4000:]}"
+        return
+    if check == "Go's script loaded as the mode says":
+        loaded = re.search(r"^Yes\s+\S*/runtime-gdb\.py\s*$", out, re.M) is not None
+        assert loaded == (mode != "alone"), f"{mode}: Go's runtime-gdb.py loaded: {loaded}\n" \
+                                            f"{out[:2000]}"
         return
     blocks = _blocks(out)
     if check == "every goroutine's bt":
@@ -396,3 +411,71 @@ def test_never_ran_goroutine_bt(toolchain, goroot, tmp_path):
         assert re.search(rf"main\.go:{worker_line}$", lines[0]), f"{where}: {lines[0]}"
         assert len(lines) == 2 and re.search(r"\bruntime\.goexit \(", lines[1]), \
             f"{where}:\n{mine[0]}"
+
+
+# ---- The wrapper itself: what each mode hands the real gdb ----
+
+def _wrapped_argv(mode, args, tmp_path):
+    fake = tmp_path / "fake-gdb"
+    fake.write_text("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n")
+    fake.chmod(0o755)
+    p = subprocess.run([str(WRAP / "gdb")] + args, capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, CORETOOL_GDBWRAP=mode, CORETOOL_REAL_GDB=str(fake)))
+    assert p.returncode == 0, p.stderr
+    return p.stdout.splitlines()
+
+
+GO_AUTOLOAD_ARGS = ["-nx", "-q", "--batch", "-iex", "add-auto-load-safe-path /go/src/runtime",
+                    "-ex", "set startup-with-shell off", "-ex", "info auto-load python-scripts",
+                    "-ex", "run", "/tmp/a.exe"]
+GO_SOURCE_ARGS = ["-nx", "-q", "--batch", "-iex", "add-auto-load-safe-path /go/src/runtime",
+                  "-ex", "set startup-with-shell off",
+                  "-ex", "source /go/src/runtime/runtime-gdb.py", "-ex", "run", "/tmp/a.exe"]
+
+
+def _without(argv, *values):
+    """argv without the (flag, value) pairs whose value is one of values."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in ("-ex", "-iex") and i + 1 < len(argv) and argv[i + 1] in values:
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
+@pytest.mark.parametrize("style", ["autoload", "source"])
+@pytest.mark.parametrize("mode", MODES)
+def test_wrapper_argv(mode, style, tmp_path):
+    """Each mode's arguments to the real gdb, for Go's two ways of loading its script
+    (auto-load; TestGdbPythonCgo's `-ex source`): the caller's own, in order, plus ours where
+    the mode says (alone: Go's `source` turned into a no-op)."""
+    args = GO_AUTOLOAD_ARGS if style == "autoload" else GO_SOURCE_ARGS
+    got = _wrapped_argv(mode, args, tmp_path)
+    src = f"source {ROOT / 'gdbext' / 'coretool-gdb.py'}"
+    go_src = "source /go/src/runtime/runtime-gdb.py"
+    noop = "set $gdbwrap_not_loaded_go_script = 1"
+    if mode == "control":
+        assert got == args
+        return
+    assert got.count(src) == 1, got
+    at = got.index(src)
+    if mode == "alone":
+        assert got[:4] == ["-iex", "set auto-load python-scripts off", "-iex", src], got
+        assert go_src not in got, got
+        assert _without(got, src, "set auto-load python-scripts off", noop) == \
+            _without(args, go_src), got
+        return
+    assert _without(got, src) == args, got
+    if mode == "coretool-first":
+        assert got[:2] == ["-iex", src], got
+    elif style == "source":
+        assert got[at - 1] == "-ex" and got[at - 2] == go_src, got  # right after Go's
+    else:
+        assert got[at - 1] == "-ex" and at - 1 == got.index("-ex"), got  # the first -ex
+
+
+def test_wrapper_passes_version_through(tmp_path):
+    """`gdb --version` (Go's checkGdbVersion) reaches the real gdb untouched."""
+    assert _wrapped_argv("alone", ["--version"], tmp_path) == ["--version"]
