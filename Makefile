@@ -58,7 +58,7 @@ CLI_SRCS := $(MAIN_SRCS) $(VERB_SRCS)
 CLI_OBJS := $(patsubst coretool/%.c,build/obj/%.o,$(CLI_SRCS))
 HDRS := $(foreach d,$(LAYER_DIRS),$(wildcard coretool/$(d)/*.h))
 
-.PHONY: glibc all deps toolchains delve samples demo check test clean
+.PHONY: glibc all deps toolchains delve samples gotests demo check test clean
 all: build/coretool build/libcoretool.so build/libcoretool.a
 
 # Installs what is missing (Debian packages); fast when all is there.
@@ -117,7 +117,12 @@ demo: all samples
 	@echo "== coretool triage --summary over every sample core"
 	@./build/coretool triage --summary --jobs 2 build/samples/*/*/core | sed -n '/^summary:/,$$p' || true
 
-check: all samples
+# Go's own runtime test binary, built by each toolchain (scripts/go-gdb-tests.sh): its TestGdb*
+# run with coretool loaded into gdb (tests/test_go_gdb.py, tests/gdbwrap/gdb).
+gotests: toolchains
+	bash scripts/go-gdb-tests.sh
+
+check: all samples gotests
 	bash tests/run.sh
 
 test: check

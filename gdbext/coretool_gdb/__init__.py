@@ -41,3 +41,46 @@ def register() -> None:
         _registered.append(cls())
     goroutine_cmds.register()
     session.connect_events()
+    gdb.events.new_objfile.connect(_announce)
+    gdb.events.before_prompt.connect(lambda: _announce(None))
+
+
+_announce_state: List[str] = []  # "pending": a Go program was read; "done": said
+
+
+def _go_script_loaded() -> bool:
+    import __main__
+    return getattr(__main__, "GoroutineCmd", None) is not None
+
+
+def _say() -> None:
+    _announce_state[:] = ["done"]
+    if not _go_script_loaded():
+        gdb.write("Loading Go Runtime support.\n")
+
+
+def _announce(ev: object) -> None:
+    """Go's runtime-gdb.py says "Loading Go Runtime support." as it loads, and tools look for
+    that line (Go 1.22's TestGdbPython wants it first): when a Go program's file is read and
+    Go's script does not load, coretool, which then provides that support, says it. With
+    python auto-load on, Go's script may load right after this event (gdb auto-loads after
+    telling Python of the objfile), so the line waits for the next event (another objfile, a
+    prompt) and is said only if Go's has not been."""
+    if _announce_state == ["done"] or _go_script_loaded():
+        return
+    if _announce_state == ["pending"]:
+        _say()
+        return
+    objfile = getattr(ev, "new_objfile", None)
+    if objfile is None:
+        return
+    try:
+        is_go = objfile.lookup_global_symbol("runtime.main") is not None
+    except (gdb.error, RuntimeError):
+        return
+    if not is_go:
+        return
+    if gdb.parameter("auto-load python-scripts"):
+        _announce_state[:] = ["pending"]
+    else:
+        _say()

@@ -21,6 +21,7 @@ The unwinder and the filter do nothing outside a `goroutine` command.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Iterator, List, Optional
 
 import gdb
@@ -40,7 +41,9 @@ def _goroutines() -> List[Dict[str, Any]]:
     if rc == 1:
         gdb.write("coretool: some goroutines could not be read (the list is partial)\n",
                   gdb.STDERR)
-    return [g for g in gs if g["status"] not in _DEAD]
+    # The library keeps them by stack address; Go's script lists runtime.allgs, which is in
+    # creation order, that is by id.
+    return sorted((g for g in gs if g["status"] not in _DEAD), key=lambda g: g["id"])
 
 
 def _on_thread(g: Dict[str, Any]) -> bool:
@@ -60,6 +63,37 @@ class _Switch:
     def __init__(self, g: Dict[str, Any], ptid: tuple) -> None:
         self.g = g
         self.ptid = ptid
+        self.pc = _caller_pc(g["pc"])
+
+
+def _function_start(pc: int) -> Optional[int]:
+    """Where the function holding pc starts: its DWARF block's, else its symbol's."""
+    try:
+        block = gdb.block_for_pc(pc)
+    except RuntimeError:
+        block = None
+    # up to the function's own block (an inlined call's block also has a function)
+    while block is not None and block.superblock is not None and \
+            not block.superblock.is_static and not block.superblock.is_global:
+        block = block.superblock
+    if block is not None and block.function is not None:
+        return block.start
+    try:
+        sym = gdb.execute(f"info symbol {pc:#x}", to_string=True)
+    except gdb.error:
+        return None
+    return pc if re.match(r"^\S+ in section ", sym) else None
+
+
+def _caller_pc(pc: int) -> int:
+    """The pc to give gdb for the goroutine's frame. gdb takes it for a caller's frame, whose
+    pc is a return address, and looks its function, line and unwind rules up at pc - 1. That is
+    right for a goroutine that ran (parked in gopark after a call, or in a syscall), but a
+    goroutine that never ran saved its function's first instruction (Go's newproc1 and
+    gostartcall: sched.pc = fn, goexit's address pushed under it), where pc - 1 lies in the
+    function before. There the frame is given pc + 1: every lookup lands on the entry; only
+    the pc gdb shows is one past it."""
+    return pc + 1 if pc and _function_start(pc) == pc else pc
 
 
 class GoroutineUnwinder(Unwinder):
@@ -81,7 +115,7 @@ class GoroutineUnwinder(Unwinder):
         # "inward" ("previous frame inner to this frame").
         # (gdb 13 wants gdb.Values in the id.)
         info = pending.create_unwind_info(_FrameId(gdb.Value(16).cast(ptr), pc))
-        for reg, value in (("rip", sw.g["pc"]), ("rsp", sw.g["sp"]), ("rbp", sw.g["bp"])):
+        for reg, value in (("rip", sw.pc), ("rsp", sw.g["sp"]), ("rbp", sw.g["bp"])):
             info.add_saved_register(reg, gdb.Value(value).cast(ptr))
         return info
 
