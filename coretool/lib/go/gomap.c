@@ -265,26 +265,39 @@ struct ct_error *gomap_type_from_die(const struct gomap_ctx *ctx, Dwarf_Die *typ
 {
 	(void)ctx;
 	struct gomap_type t;
-	Dwarf_Die p, hdr;
+	Dwarf_Die p, hdr, d = *type;
 	memset(&t, 0, sizeof(t));
 	t.off_count = t.off_flags = t.off_B = t.off_noverflow = t.off_hash0 = t.off_buckets =
 		t.off_oldbuckets = t.off_nevacuate = t.off_extra = t.off_clear_seq = t.off_seed =
 		t.off_dir_ptr = t.off_dir_len = t.off_global_depth = t.off_global_shift =
 		t.off_writing = t.off_tombstone_possible = GOMAP_NONE;
 	t.overflow_off = GOMAP_NONE;
-	t.map = *type;
 	t.name = dwarf_diename(type);
 	if (!t.name)
 		t.name = "map[?]?";
-	if (dw_go_kind(type) != GO_KIND_MAP)
-		return ct_error_fmt(CT_ERR_USAGE, "type %s is not a Go map", t.name);
-	if (!gomap_attr_die(type, DW_AT_go_key, &t.key) ||
-	    !gomap_attr_die(type, DW_AT_go_elem, &t.elem) || !dw_size(&t.key, &t.key_size) ||
+	/* What a map is, is its DWARF Go kind, not its name: a named map
+	 * (`type Header map[string][]string`) is the map DIE itself named
+	 * main.Header; Go also emits kind-less typedefs of a type's DIE, which
+	 * we follow (bounded) to the DIE that has the kind. The name stays the
+	 * one asked for. */
+	for (int i = 0; i < 16 && dw_go_kind(&d) < 0 && dwarf_tag(&d) == DW_TAG_typedef; i++)
+		if (!dw_type_of(&d, &d))
+			break;
+	t.map = d;
+	int kind = dw_go_kind(&d);
+	if (kind != GO_KIND_MAP) {
+		if (kind < 0)
+			return ct_error_fmt(CT_ERR_USAGE, "type %s is not a Go map (no Go kind in its DWARF)",
+					    t.name);
+		return ct_error_fmt(CT_ERR_USAGE, "type %s is not a Go map (Go kind %d)", t.name, kind);
+	}
+	if (!gomap_attr_die(&d, DW_AT_go_key, &t.key) ||
+	    !gomap_attr_die(&d, DW_AT_go_elem, &t.elem) || !dw_size(&t.key, &t.key_size) ||
 	    !dw_size(&t.elem, &t.elem_size))
 		return gomap_unsupported(t.name, "no DW_AT_go_key/DW_AT_go_elem with sizes");
 	t.key_name = dwarf_diename(&t.key) ? dwarf_diename(&t.key) : "?";
 	t.elem_name = dwarf_diename(&t.elem) ? dwarf_diename(&t.elem) : "?";
-	if (!dw_type_of(type, &p) || !dw_peel(&p, &p) || dwarf_tag(&p) != DW_TAG_pointer_type ||
+	if (!dw_type_of(&d, &p) || !dw_peel(&p, &p) || dwarf_tag(&p) != DW_TAG_pointer_type ||
 	    !dw_type_of(&p, &hdr) || !dw_peel(&hdr, &hdr) ||
 	    dwarf_tag(&hdr) != DW_TAG_structure_type)
 		return gomap_unsupported(t.name, "not a pointer to a header struct");
@@ -302,8 +315,16 @@ struct ct_error *gomap_type_from_die(const struct gomap_ctx *ctx, Dwarf_Die *typ
 	}
 	if (err)
 		return err;
-	if (t.key_stride == 0 || t.elem_stride > t.group_size || t.slots == 0)
-		return gomap_unsupported(t.name, "zero-sized slots");
+	/* A zero-sized key or value (struct{}, [0]T) has a zero stride: every
+	 * slot's key is at the same address and reads nothing, as in the
+	 * runtime (go1.22 src/runtime/map.go: add(b, dataOffset+i*t.KeySize);
+	 * internal/runtime/maps/group.go: key(i) = slot i + KeyOff). Only a
+	 * stride smaller than what it holds, or slots past the group, are wrong. */
+	uint64_t kslot = t.key_indirect ? 8 : t.key_size, vslot = t.elem_indirect ? 8 : t.elem_size;
+	if (t.slots == 0 || t.key_stride < kslot || t.elem_stride < vslot ||
+	    t.key_base + (t.slots - 1) * t.key_stride + kslot > t.group_size ||
+	    t.elem_base + (t.slots - 1) * t.elem_stride + vslot > t.group_size)
+		return gomap_unsupported(t.name, "slots do not fit their group");
 	*ret = t;
 	return NULL;
 }
@@ -565,9 +586,34 @@ void gomap_growth_str(const struct gomap_ctx *ctx, const struct gomap *m, char *
 		return;
 	}
 	bool same = m->flags & ctx->consts.flag_same_size_grow;
-	uint64_t nold = gomap_nold(ctx, m);
-	snprintf(buf, cap, "%s, %" PRIu64 "/%" PRIu64 " old buckets evacuated",
-		 same ? "same-size grow" : "growing (2x)", m->nevacuate, nold);
+	const char *how = same ? "same-size grow" : "growing (2x)";
+	uint64_t nold = gomap_nold(ctx, m), ev = 0, bad = 0;
+	/* nevacuate is only where the in-order evacuation got to: a write also
+	 * evacuates the old bucket of the key it writes (go1.22 src/runtime/map.go
+	 * growWork), so buckets past it may be evacuated too. Count them from
+	 * their states, as the runtime's evacuated(b) reads them: tophash[0]
+	 * strictly between emptyOne and minTopHash. Bounded: one byte per old
+	 * bucket, at most GOMAP_GROWTH_COUNT_MAX buckets. */
+	if (nold > GOMAP_GROWTH_COUNT_MAX) {
+		snprintf(buf, cap, "%s, nevacuate %" PRIu64 " of %" PRIu64
+			 " old buckets (too many to count)", how, m->nevacuate, nold);
+		return;
+	}
+	const struct gomap_consts *c = &ctx->consts;
+	for (uint64_t i = 0; i < nold; i++) {
+		uint8_t top;
+		if (mem_read(ctx->mem, m->oldbuckets + i * m->type.group_size + m->type.ctrl_off, &top,
+			     1) != MEM_OK)
+			bad++;
+		else if (top > c->empty_one && top < c->min_top_hash)
+			ev++;
+	}
+	if (bad)
+		snprintf(buf, cap, "%s, %" PRIu64 "/%" PRIu64 " old buckets evacuated, %" PRIu64
+			 " unreadable (nevacuate %" PRIu64 ")", how, ev, nold, bad, m->nevacuate);
+	else
+		snprintf(buf, cap, "%s, %" PRIu64 "/%" PRIu64 " old buckets evacuated (nevacuate %" PRIu64
+			 ")", how, ev, nold, m->nevacuate);
 }
 
 void gomap_flags_str(const struct gomap_ctx *ctx, const struct gomap *m, char *buf, size_t cap)

@@ -195,8 +195,9 @@ const char *gomap_health_summary(const struct gomap_health *h);
 /* True if the walk found a problem (issues, or incomplete for a reason other than the caller). */
 bool gomap_health_bad(const struct gomap_health *h);
 
-/* Growth state in words: "not growing", "growing (2x), 12/64 old buckets evacuated",
- * "same-size grow ..."; swiss maps never grow incrementally: "n/a". */
+/* Growth state in words: "not growing", "growing (2x), 12/64 old buckets evacuated
+ * (nevacuate 10)" (counted from the old buckets' own states, bounded), "same-size
+ * grow ..."; swiss maps never grow incrementally: "n/a". */
 void gomap_growth_str(const struct gomap_ctx *ctx, const struct gomap *m, char *buf, size_t cap);
 /* Flag bits in words ("iterator|hashWriting"), "" if none. */
 void gomap_flags_str(const struct gomap_ctx *ctx, const struct gomap *m, char *buf, size_t cap);
