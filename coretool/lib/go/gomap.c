@@ -142,9 +142,13 @@ static bool gomap_indirect(Dwarf_Die *slot, Dwarf_Die *k, uint64_t ksize)
 
 static struct ct_error *gomap_unsupported(const char *name, const char *what)
 {
+	/* The doc is in the repository (and its source tarball), not installed:
+	 * name it by its path there and the sections that describe the layouts. */
 	return ct_error_fmt(CT_ERR_UNSUPPORTED,
-			    "map type %s: unsupported DWARF layout (%s); see docs/go-runtime.md", name,
-			    what);
+			    "map type %s: unsupported DWARF layout (%s); the layouts coretool "
+			    "reads are in docs/go-runtime.md (\"Classic maps\", \"Swiss maps\") "
+			    "of coretool's source tree",
+			    name, what);
 }
 
 static struct ct_error *gomap_type_classic(Dwarf_Die *hdr, struct gomap_type *t)
