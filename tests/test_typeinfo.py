@@ -107,3 +107,43 @@ def test_named_and_zero_sized_maps(handle):
     zk = h.type_info("map[struct {}]int")
     zv = h.type_info("map[int]struct {}")
     assert (zk["key_size"], zk["elem_size"], zv["key_size"], zv["elem_size"]) == (0, 8, 8, 0)
+
+
+LEGEND_MAPS = ("main.tombMap", "main.growingMap", "main.smallMap", "main.strMap")
+
+
+def test_map_legend_is_what_the_layout_view_prints(handle):
+    """ct_map_legend_json is the one legend: its line is the layout view's
+    legend line, and each slot the view prints is its state's mark (or, for
+    the states without one, the byte in hex), slot by slot against the JSON
+    layout's states and bytes."""
+    from conftest import run, run_json
+    s, h = handle
+    impl = s.truth["map_impl"]
+    legend = libct.map_legend()
+    assert set(legend) == {"classic", "swiss"}
+    marks = legend[impl]["marks"]
+    seen = set()
+    for name in LEGEND_MAPS:
+        rc, text, err = run(["map", s.core, "--exe", s.exe, name, "--layout"])
+        assert rc == 0, err
+        lines = text.splitlines()
+        assert lines[1] == f"  ({legend[impl]['line']})"
+        rc, js, err = run_json(["map", s.core, "--exe", s.exe, name, "--layout"])
+        assert rc == 0, err
+        units = js.get("buckets") or js.get("groups") or [
+            g for t in js.get("tables", []) for g in t["groups"]]
+        field = "tophash" if impl == "classic" else "ctrl"
+        printed = [l.split(f" {field} ")[1].split("  ")[0].split() for l in lines
+                   if f" {field} " in l]
+        assert len(printed) == len(units), name
+        for toks, u in zip(printed, units):
+            for tok, state, byte in zip(toks, u["slots"], u[field]):
+                assert state in marks, state
+                want = marks[state] if marks[state] is not None else f"{byte:02x}"
+                assert tok == want, (name, u)
+                seen.add(state)
+    # the maps above show an entry, an empty slot and (tombMap, growingMap) a
+    # tombstone or an evacuated bucket
+    assert {"full", "empty", "deleted"} <= seen if impl == "swiss" else \
+        {"live", "emptyRest", "evacuatedX"} <= seen
