@@ -32,7 +32,9 @@ struct gotype_info {
 };
 
 /* The type named `name` in the DWARF (typedefs without a Go kind are followed
- * to the type they name). CT_ERR_NOTFOUND if the DWARF has no such type. */
+ * to the type they name). CT_ERR_NOTFOUND if the DWARF has no such type.
+ * ctx may be NULL: a map's layout facts (map_impl, slot sizes) are then left
+ * unknown. */
 struct ct_error *gotype_info_by_name(const struct gomap_ctx *ctx, const struct dw *dw,
 				     const char *name, struct gotype_info *ret);
 /* The same for a type DIE. */
