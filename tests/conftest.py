@@ -49,7 +49,9 @@ def sanitizer_report(stderr: str):
     return None
 
 
-SAMPLES = ROOT / "build" / "samples"
+# CORETOOL_SAMPLES=DIR reads another build of the samples (a branch's own
+# `SAMPLES_OUT=DIR samples/build.sh` of a changed scenario) instead.
+SAMPLES = pathlib.Path(os.environ.get("CORETOOL_SAMPLES") or ROOT / "build" / "samples")
 # The same scenarios cored by gdb (`gcore` at the fatal signal; `gdb -p` and Delve's
 # `dump` on a running one): `make samples`, samples/build.sh with CORE_MODE=gdb.
 GCORE_SAMPLES = ROOT / "build" / "samples-gcore"

@@ -172,6 +172,18 @@ static void test_classic_mid_growth(const struct gomap_ctx *ctx)
 	CHECK(s.n == 5 && s.dups == 0);
 	CHECK(h.live == 5 && h.complete && h.nissues == 0);
 	CHECK(h.growing && h.old_unevacuated == 1 && h.evacuated == 3);
+	/* The growth text counts evacuated old buckets by their states, and
+	 * says nevacuate apart: with nevacuate 0, old bucket 0 is still
+	 * evacuated (a write's growWork moved it). */
+	char growth[128];
+	m.nevacuate = 0;
+	gomap_growth_str(ctx, &m, growth, sizeof(growth));
+	CHECK(!strcmp(growth, "growing (2x), 1/2 old buckets evacuated (nevacuate 0)"));
+	memcpy(oldb + CB_SIZE, oldb, 1); /* old bucket 1 evacuated too */
+	gomap_growth_str(ctx, &m, growth, sizeof(growth));
+	CHECK(!strcmp(growth, "growing (2x), 2/2 old buckets evacuated (nevacuate 0)"));
+	oldb[CB_SIZE] = 0x77;
+	m.nevacuate = 1;
 
 	/* An overflow bucket that points at itself: cut, each entry still once. */
 	put64(ov + CB_OVF, ovf);

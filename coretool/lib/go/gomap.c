@@ -142,9 +142,13 @@ static bool gomap_indirect(Dwarf_Die *slot, Dwarf_Die *k, uint64_t ksize)
 
 static struct ct_error *gomap_unsupported(const char *name, const char *what)
 {
+	/* The doc is in the repository (and its source tarball), not installed:
+	 * name it by its path there and the sections that describe the layouts. */
 	return ct_error_fmt(CT_ERR_UNSUPPORTED,
-			    "map type %s: unsupported DWARF layout (%s); see docs/go-runtime.md", name,
-			    what);
+			    "map type %s: unsupported DWARF layout (%s); the layouts coretool "
+			    "reads are in docs/go-runtime.md (\"Classic maps\", \"Swiss maps\") "
+			    "of coretool's source tree",
+			    name, what);
 }
 
 static struct ct_error *gomap_type_classic(Dwarf_Die *hdr, struct gomap_type *t)
@@ -265,26 +269,39 @@ struct ct_error *gomap_type_from_die(const struct gomap_ctx *ctx, Dwarf_Die *typ
 {
 	(void)ctx;
 	struct gomap_type t;
-	Dwarf_Die p, hdr;
+	Dwarf_Die p, hdr, d = *type;
 	memset(&t, 0, sizeof(t));
 	t.off_count = t.off_flags = t.off_B = t.off_noverflow = t.off_hash0 = t.off_buckets =
 		t.off_oldbuckets = t.off_nevacuate = t.off_extra = t.off_clear_seq = t.off_seed =
 		t.off_dir_ptr = t.off_dir_len = t.off_global_depth = t.off_global_shift =
 		t.off_writing = t.off_tombstone_possible = GOMAP_NONE;
 	t.overflow_off = GOMAP_NONE;
-	t.map = *type;
 	t.name = dwarf_diename(type);
 	if (!t.name)
 		t.name = "map[?]?";
-	if (dw_go_kind(type) != GO_KIND_MAP)
-		return ct_error_fmt(CT_ERR_USAGE, "type %s is not a Go map", t.name);
-	if (!gomap_attr_die(type, DW_AT_go_key, &t.key) ||
-	    !gomap_attr_die(type, DW_AT_go_elem, &t.elem) || !dw_size(&t.key, &t.key_size) ||
+	/* What a map is, is its DWARF Go kind, not its name: a named map
+	 * (`type Header map[string][]string`) is the map DIE itself named
+	 * main.Header; Go also emits kind-less typedefs of a type's DIE, which
+	 * we follow (bounded) to the DIE that has the kind. The name stays the
+	 * one asked for. */
+	for (int i = 0; i < 16 && dw_go_kind(&d) < 0 && dwarf_tag(&d) == DW_TAG_typedef; i++)
+		if (!dw_type_of(&d, &d))
+			break;
+	t.map = d;
+	int kind = dw_go_kind(&d);
+	if (kind != GO_KIND_MAP) {
+		if (kind < 0)
+			return ct_error_fmt(CT_ERR_USAGE, "type %s is not a Go map (no Go kind in its DWARF)",
+					    t.name);
+		return ct_error_fmt(CT_ERR_USAGE, "type %s is not a Go map (Go kind %d)", t.name, kind);
+	}
+	if (!gomap_attr_die(&d, DW_AT_go_key, &t.key) ||
+	    !gomap_attr_die(&d, DW_AT_go_elem, &t.elem) || !dw_size(&t.key, &t.key_size) ||
 	    !dw_size(&t.elem, &t.elem_size))
 		return gomap_unsupported(t.name, "no DW_AT_go_key/DW_AT_go_elem with sizes");
 	t.key_name = dwarf_diename(&t.key) ? dwarf_diename(&t.key) : "?";
 	t.elem_name = dwarf_diename(&t.elem) ? dwarf_diename(&t.elem) : "?";
-	if (!dw_type_of(type, &p) || !dw_peel(&p, &p) || dwarf_tag(&p) != DW_TAG_pointer_type ||
+	if (!dw_type_of(&d, &p) || !dw_peel(&p, &p) || dwarf_tag(&p) != DW_TAG_pointer_type ||
 	    !dw_type_of(&p, &hdr) || !dw_peel(&hdr, &hdr) ||
 	    dwarf_tag(&hdr) != DW_TAG_structure_type)
 		return gomap_unsupported(t.name, "not a pointer to a header struct");
@@ -302,8 +319,16 @@ struct ct_error *gomap_type_from_die(const struct gomap_ctx *ctx, Dwarf_Die *typ
 	}
 	if (err)
 		return err;
-	if (t.key_stride == 0 || t.elem_stride > t.group_size || t.slots == 0)
-		return gomap_unsupported(t.name, "zero-sized slots");
+	/* A zero-sized key or value (struct{}, [0]T) has a zero stride: every
+	 * slot's key is at the same address and reads nothing, as in the
+	 * runtime (go1.22 src/runtime/map.go: add(b, dataOffset+i*t.KeySize);
+	 * internal/runtime/maps/group.go: key(i) = slot i + KeyOff). Only a
+	 * stride smaller than what it holds, or slots past the group, are wrong. */
+	uint64_t kslot = t.key_indirect ? 8 : t.key_size, vslot = t.elem_indirect ? 8 : t.elem_size;
+	if (t.slots == 0 || t.key_stride < kslot || t.elem_stride < vslot ||
+	    t.key_base + (t.slots - 1) * t.key_stride + kslot > t.group_size ||
+	    t.elem_base + (t.slots - 1) * t.elem_stride + vslot > t.group_size)
+		return gomap_unsupported(t.name, "slots do not fit their group");
 	*ret = t;
 	return NULL;
 }
@@ -565,9 +590,34 @@ void gomap_growth_str(const struct gomap_ctx *ctx, const struct gomap *m, char *
 		return;
 	}
 	bool same = m->flags & ctx->consts.flag_same_size_grow;
-	uint64_t nold = gomap_nold(ctx, m);
-	snprintf(buf, cap, "%s, %" PRIu64 "/%" PRIu64 " old buckets evacuated",
-		 same ? "same-size grow" : "growing (2x)", m->nevacuate, nold);
+	const char *how = same ? "same-size grow" : "growing (2x)";
+	uint64_t nold = gomap_nold(ctx, m), ev = 0, bad = 0;
+	/* nevacuate is only where the in-order evacuation got to: a write also
+	 * evacuates the old bucket of the key it writes (go1.22 src/runtime/map.go
+	 * growWork), so buckets past it may be evacuated too. Count them from
+	 * their states, as the runtime's evacuated(b) reads them: tophash[0]
+	 * strictly between emptyOne and minTopHash. Bounded: one byte per old
+	 * bucket, at most GOMAP_GROWTH_COUNT_MAX buckets. */
+	if (nold > GOMAP_GROWTH_COUNT_MAX) {
+		snprintf(buf, cap, "%s, nevacuate %" PRIu64 " of %" PRIu64
+			 " old buckets (too many to count)", how, m->nevacuate, nold);
+		return;
+	}
+	const struct gomap_consts *c = &ctx->consts;
+	for (uint64_t i = 0; i < nold; i++) {
+		uint8_t top;
+		if (mem_read(ctx->mem, m->oldbuckets + i * m->type.group_size + m->type.ctrl_off, &top,
+			     1) != MEM_OK)
+			bad++;
+		else if (top > c->empty_one && top < c->min_top_hash)
+			ev++;
+	}
+	if (bad)
+		snprintf(buf, cap, "%s, %" PRIu64 "/%" PRIu64 " old buckets evacuated, %" PRIu64
+			 " unreadable (nevacuate %" PRIu64 ")", how, ev, nold, bad, m->nevacuate);
+	else
+		snprintf(buf, cap, "%s, %" PRIu64 "/%" PRIu64 " old buckets evacuated (nevacuate %" PRIu64
+			 ")", how, ev, nold, m->nevacuate);
 }
 
 void gomap_flags_str(const struct gomap_ctx *ctx, const struct gomap *m, char *buf, size_t cap)
@@ -640,4 +690,58 @@ const char *gomap_slot_state(const struct gomap_ctx *ctx, enum go_map_impl impl,
 	if (b == c->ctrl_deleted) return "deleted";
 	if (b & 0x80) return "impossible";
 	return "full";
+}
+
+/* ---- the layout view's legend ----
+ * The one table of how a slot's state is written in the layout view (coretool
+ * map --layout, the gdb printers' layout children): a two-character mark, or
+ * the ctrl/tophash byte itself in hex (mark NULL) for a slot that holds an
+ * entry. The states are gomap_slot_state()'s names. */
+static const struct gomap_mark gomap_marks[] = {
+	{ GO_MAP_CLASSIC, "live", NULL, "holds an entry: its tophash byte, in hex" },
+	{ GO_MAP_CLASSIC, "emptyRest", "__", "empty, and so is every later slot of the chain" },
+	{ GO_MAP_CLASSIC, "emptyOne", "..", "empty (never used, or its entry was deleted)" },
+	{ GO_MAP_CLASSIC, "evacuatedX", "eX",
+	  "moved by a growth to the same index of the new bucket array" },
+	{ GO_MAP_CLASSIC, "evacuatedY", "eY",
+	  "moved by a growth to index + old bucket count of the new array" },
+	{ GO_MAP_CLASSIC, "evacuatedEmpty", "e_", "empty when its bucket was evacuated" },
+	{ GO_MAP_CLASSIC, "impossible", "!!", "a tophash below minTopHash that no state uses" },
+	{ GO_MAP_SWISS, "full", NULL, "holds an entry: its ctrl byte (h2, the hash's low 7 bits), in hex" },
+	{ GO_MAP_SWISS, "empty", "--", "empty (never used since the table was made or cleared)" },
+	{ GO_MAP_SWISS, "deleted", "DD", "a tombstone: its entry was deleted" },
+	{ GO_MAP_SWISS, "impossible", "!!", "a ctrl byte with the high bit set that is neither empty nor deleted" },
+};
+
+const struct gomap_mark *gomap_marks_of(enum go_map_impl impl, size_t *n)
+{
+	size_t first = 0, cnt = 0;
+	for (size_t i = 0; i < sizeof(gomap_marks) / sizeof(gomap_marks[0]); i++) {
+		if (gomap_marks[i].impl != impl)
+			continue;
+		if (!cnt)
+			first = i;
+		cnt++;
+	}
+	*n = cnt;
+	return cnt ? &gomap_marks[first] : NULL;
+}
+
+const char *gomap_state_mark(enum go_map_impl impl, const char *state)
+{
+	size_t n;
+	const struct gomap_mark *m = gomap_marks_of(impl, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(m[i].state, state))
+			return m[i].mark;
+	return "!!";
+}
+
+const char *gomap_legend_line(enum go_map_impl impl)
+{
+	/* As the layout view has always printed it: the marks of the table above,
+	 * the two evacuated halves written together. */
+	return impl == GO_MAP_CLASSIC
+		       ? "tophash: hex live, __ emptyRest, .. emptyOne, eX/eY evacuated, e_ evacuatedEmpty"
+		       : "ctrl: hex full (h2), -- empty, DD deleted, !! impossible";
 }

@@ -190,13 +190,27 @@ bool gomap_check_header(const struct gomap_ctx *ctx, const struct gomap *m,
  * writes. */
 const char *gomap_slot_state(const struct gomap_ctx *ctx, enum go_map_impl impl, unsigned b);
 
+/* The layout view's legend: for each slot state of an implementation (the
+ * names gomap_slot_state gives), its two-character mark (NULL: the byte in
+ * hex, a slot holding an entry) and what it means. */
+struct gomap_mark {
+	enum go_map_impl impl;
+	const char *state, *mark, *meaning;
+};
+const struct gomap_mark *gomap_marks_of(enum go_map_impl impl, size_t *n);
+/* The mark of a state (NULL: write the byte in hex; "!!" for a name not in the table). */
+const char *gomap_state_mark(enum go_map_impl impl, const char *state);
+/* The legend as one line, as the layout view prints it under the header. */
+const char *gomap_legend_line(enum go_map_impl impl);
+
 /* A health summary for people: "ok", or the first issue. */
 const char *gomap_health_summary(const struct gomap_health *h);
 /* True if the walk found a problem (issues, or incomplete for a reason other than the caller). */
 bool gomap_health_bad(const struct gomap_health *h);
 
-/* Growth state in words: "not growing", "growing (2x), 12/64 old buckets evacuated",
- * "same-size grow ..."; swiss maps never grow incrementally: "n/a". */
+/* Growth state in words: "not growing", "growing (2x), 12/64 old buckets evacuated
+ * (nevacuate 10)" (counted from the old buckets' own states, bounded), "same-size
+ * grow ..."; swiss maps never grow incrementally: "n/a". */
 void gomap_growth_str(const struct gomap_ctx *ctx, const struct gomap *m, char *buf, size_t cap);
 /* Flag bits in words ("iterator|hashWriting"), "" if none. */
 void gomap_flags_str(const struct gomap_ctx *ctx, const struct gomap *m, char *buf, size_t cap);

@@ -15,6 +15,8 @@ enum {
 	GOMAP_MAX_B = 40,
 	GOMAP_MAX_DIRLEN_BITS = 30,
 	GOMAP_MAX_DIRLEN = 1 << GOMAP_MAX_DIRLEN_BITS,
+	/* old buckets whose states the growth text counts (one byte read each) */
+	GOMAP_GROWTH_COUNT_MAX = 1 << 20,
 };
 
 struct gomap_ctx {

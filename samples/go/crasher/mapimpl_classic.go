@@ -9,7 +9,10 @@ package main
 // A bucket is tophash [8]uint8, keys [8]K, elems [8]V, overflow pointer; tophash >= 5 marks a
 // full slot.
 
-import "unsafe"
+import (
+	"reflect"
+	"unsafe"
+)
 
 const mapImpl = "classic"
 
@@ -47,4 +50,37 @@ func staleSlot(h unsafe.Pointer, k int64) (slot, base uintptr, what string) {
 	}
 	die("staleSlot: key %d not found in bucket", k)
 	return 0, 0, ""
+}
+
+// mapGrowthTruth records, for a map mid-growth, how many old buckets the runtime has
+// evacuated, from the buckets themselves: Go's evacuated(b) is tophash[0] in
+// (emptyOne, minTopHash), i.e. 2, 3 or 4 (evacuatedX, evacuatedY, evacuatedEmpty).
+// nevacuate only says up to where evacuation went in order; a write to a key also
+// evacuates that key's old bucket (growWork), so buckets past nevacuate can be evacuated.
+// A bucket is 16 + 8*keyslot + 8*elemslot bytes on amd64 (tophash [8]uint8, keys, elems,
+// overflow pointer; a slot holds a pointer when its type is over 128 bytes).
+func mapGrowthTruth(h unsafe.Pointer, t reflect.Type, in map[string]any) {
+	old := hmapField[unsafe.Pointer](h, 24)
+	if old == nil {
+		return
+	}
+	slot := func(size uintptr) uintptr {
+		if size > 128 {
+			return 8
+		}
+		return size
+	}
+	bsize := 16 + 8*slot(t.Key().Size()) + 8*slot(t.Elem().Size())
+	nold := uintptr(1) << hmapField[uint8](h, 9)
+	if hmapField[uint8](h, 8)&8 == 0 { // not sameSizeGrow: the old array is half
+		nold >>= 1
+	}
+	n := 0
+	for i := uintptr(0); i < nold; i++ {
+		if top := *(*uint8)(unsafe.Add(old, i*bsize)); top > 1 && top < 5 {
+			n++
+		}
+	}
+	in["old_buckets"] = nold
+	in["old_evacuated"] = n
 }

@@ -11,7 +11,10 @@ package main
 // GOEXPERIMENT=mapsplitgroup, keys [8]K then elems [8]V); ctrl byte i with the high bit
 // clear marks slot i full.
 
-import "unsafe"
+import (
+	"reflect"
+	"unsafe"
+)
 
 const mapImpl = "swiss"
 
@@ -74,3 +77,7 @@ func staleSlot(h unsafe.Pointer, k int64) (slot, base uintptr, what string) {
 	die("staleSlot: key %d not found in group", k)
 	return 0, 0, ""
 }
+
+// mapGrowthTruth: Swiss tables grow in place (a table splits or is rebuilt within one
+// write), so there is no growth in progress to record.
+func mapGrowthTruth(h unsafe.Pointer, t reflect.Type, in map[string]any) {}

@@ -34,6 +34,9 @@ type node struct {
 	Next *node
 }
 
+// Header is a named map type (as net/http.Header): DWARF names the map main.Header.
+type Header map[string][]string
+
 var (
 	nilMap      map[string]int
 	emptyMap    map[string]int
@@ -50,13 +53,16 @@ var (
 	flagMap     map[string]bool                 // bools
 	ptrKeyMap   map[*node]int                   // pointer keys (the keys keep the nodes alive)
 	cfg         struct{ byName map[string]int } // a map inside a global struct
+	namedMap    Header                          // a named map type
+	zeroKeyMap  map[struct{}]int                // zero-sized key: one entry at most
+	zeroValMap  map[int]struct{}                // zero-sized values (a set)
 )
 
 // mapNames are the globals' paths as the symbols/DWARF name them, in mapValues() order.
 var mapNames = []string{"main.nilMap", "main.emptyMap", "main.smallMap", "main.bigIntMap",
 	"main.int64StrMap", "main.growingMap", "main.bigKVMap", "main.structMap", "main.strMap",
 	"main.nestedMap", "main.cptrMap", "main.tombMap", "main.flagMap", "main.ptrKeyMap",
-	"main.cfg.byName"}
+	"main.cfg.byName", "main.namedMap", "main.zeroKeyMap", "main.zeroValMap"}
 
 var goGlobalVar int64 = 0x60d1
 
@@ -133,10 +139,17 @@ func buildMaps() {
 		prev = n
 	}
 	cfg.byName = map[string]int{"alpha": 1, "beta": 2, "gamma": 3}
+	namedMap = Header{"Accept": {"text/html", "application/json"}, "Host": {"example.com"},
+		"X-Empty": {}}
+	zeroKeyMap = map[struct{}]int{{}: 42}
+	zeroValMap = make(map[int]struct{})
+	for i := 0; i < 12; i++ { // more than a bucket/group: 2 buckets, a table of 2 groups
+		zeroValMap[i*3] = struct{}{}
+	}
 }
 
 func mapValues() []any {
-	return []any{nilMap, emptyMap, smallMap, bigIntMap, int64StrMap, growingMap, bigKVMap, structMap, strMap, nestedMap, cptrMap, tombMap, flagMap, ptrKeyMap, cfg.byName}
+	return []any{nilMap, emptyMap, smallMap, bigIntMap, int64StrMap, growingMap, bigKVMap, structMap, strMap, nestedMap, cptrMap, tombMap, flagMap, ptrKeyMap, cfg.byName, namedMap, zeroKeyMap, zeroValMap}
 }
 
 // ---- Go heap objects of several kinds ----

@@ -40,6 +40,8 @@ type Addr struct {
 // MapTruth describes one Go map reachable from a global.
 type MapTruth struct {
 	Name      string         `json:"name"`
+	Type      string         `json:"type"` // as reflect names it: main.Header, map[string]int
+	Named     bool           `json:"named,omitempty"`
 	Addr      string         `json:"addr,omitempty"`
 	KeyType   string         `json:"key_type"`
 	ElemType  string         `json:"elem_type"`
@@ -197,6 +199,8 @@ func mapTruth(name string, m any) MapTruth {
 	}
 	mt := MapTruth{
 		Name:     name,
+		Type:     v.Type().String(),
+		Named:    v.Type().Name() != "",
 		KeyType:  v.Type().Key().String(),
 		ElemType: v.Type().Elem().String(),
 		Count:    v.Len(),
@@ -210,6 +214,7 @@ func mapTruth(name string, m any) MapTruth {
 	mt.Addr = hexp(uintptr(h))
 	mt.Growing = mapGrowing(h)
 	mt.Internals = mapInternals(h)
+	mapGrowthTruth(h, v.Type(), mt.Internals)
 	mt.Entries = mapEntries(v)
 	if len(mt.Entries) != mt.Count {
 		die("mapTruth %s: %d entries but len %d", name, len(mt.Entries), mt.Count)
