@@ -1,0 +1,331 @@
+"""gdb printers for Go values in Go's runtime-gdb.py format, on the cores of
+samples/go/gdbvalues (build/samples-gdbvalues/<toolchain>/, every toolchain):
+slices, strings, channels (partly full, wrapped around, closed, nil,
+unbuffered with a blocked sender), interfaces (eface and iface holding a
+pointer, a struct, an int, a string; nil), in globals and in the locals of a
+parked goroutine; `$len`, `$cap`, `$dtype`; `set coretool verbose on`; and
+both load orders with Go's own runtime-gdb.py.
+
+Every expected string is built from what the program recorded about itself
+(truth.json) in the syntax Go's runtime-gdb_test.go checks (`[]string =
+{"f", "g", "h"}`, `chan int = {99, 11}`), never from the printers' output.
+One gdb run per core makes every print (and one more per core for the other
+load order).
+"""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import textwrap
+
+import pytest
+
+from conftest import ROOT
+
+GDB = shutil.which("gdb")
+ENTRY = ROOT / "gdbext" / "coretool-gdb.py"
+LIB = ROOT / "build" / "libcoretool.so"
+TOOLCHAINS = ROOT / "build" / "toolchains"
+SAMPLES = ROOT / "build" / "samples-gdbvalues"
+GDB_ENV = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8", CORETOOL_LIB=str(LIB))
+PLAIN = ["set pagination off", "set width 0", "set height 0", "set print pretty off",
+         "set print elements unlimited", "set print repeats unlimited", "set charset UTF-8",
+         "set confirm off"]
+
+
+def toolchains():
+    lst = TOOLCHAINS / "list"
+    if not lst.exists():
+        return ["(no build/toolchains/list: run make toolchains)"]
+    return [line.split()[0] for line in lst.read_text().splitlines() if line.strip()]
+
+
+def sample(tc):
+    d = SAMPLES / tc
+    for f in ("exe", "core", "truth.json"):
+        assert (d / f).exists(), f"{d / f} is missing: run `bash samples/gdbvalues.sh` " \
+                                 "(part of `make samples`)"
+    return d, json.loads((d / "truth.json").read_text())
+
+
+# ---- expected text, from the truth, in Go's format ----
+
+def go_str(s):
+    """A Go string as gdb prints it with charset UTF-8."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def elem(e):
+    return go_str(e) if isinstance(e, str) else str(e)
+
+
+def elems(tv):
+    return "{" + ", ".join(elem(e) for e in tv["elems"]) + "}" if tv.get("elems") else ""
+
+
+def expect(tv, verbose):
+    k = tv["kind"]
+    if k == "string":
+        return go_str(tv["str"])
+    if k == "slice":
+        head = tv["type"] + (f" len {tv['len']} cap {tv['cap']}" if verbose else "")
+        return head + (" = " + elems(tv) if tv.get("elems") else "")
+    if k == "chan":
+        if tv["nil"]:
+            return f"({tv['type']}) 0x0"
+        head = tv["type"]
+        if verbose:
+            head += f" len {tv['len']} cap {tv['cap']}" + (" closed" if tv.get("closed") else "")
+            head += f" waiting: {tv['sendq']} to send, {tv['recvq']} to receive"
+        return head + (" = " + elems(tv) if tv.get("elems") else "")
+    if tv["nil"]:
+        return "0x0"  # Go's IfacePrinter: a nil data word
+    if tv["dtype"].startswith("*"):
+        return f"({tv['dtype']}) {tv['ptr']}"
+    v = tv["dvalue"]
+    if isinstance(v, dict):
+        text = "{" + ", ".join(f"{f} = {elem(x)}" for f, x in v.items()) + "}"
+    else:
+        text = elem(v)
+    return f"({tv['dtype']}) {text}" if verbose else text
+
+
+def value_of(out):
+    """`$N = TEXT` -> TEXT."""
+    out = out.strip()
+    assert out.startswith("$") and " = " in out, out
+    return out.split(" = ", 1)[1]
+
+
+# ---- the gdb run ----
+
+# Runs inside gdb; P (the parameters) is prepended by run_driver.
+DRIVER = r"""
+import json, gdb
+R = {"globals": {}, "verbose": {}, "len": {}, "cap": {}, "dtype": {}, "locals": {},
+     "after_go": {}}
+T = json.load(open(P["truth"]))
+G = T["globals"]
+
+
+def cmd(c):
+    try:
+        return gdb.execute(c, to_string=True)
+    except gdb.error as e:
+        return "ERROR " + str(e)
+
+
+def dtype_probe(e, tv):
+    if tv["kind"] not in ("eface", "iface") or tv["nil"]:
+        return None
+    v = tv["dvalue"]
+    if tv["dtype"].startswith("*"):
+        return cmd("print $dtype(%s).B" % e)
+    if isinstance(v, dict):
+        return cmd("print $dtype(%s).%s" % (e, sorted(v)[0]))
+    if isinstance(v, int):
+        return cmd("print $dtype(%s) + 1" % e)
+    return cmd("print $dtype(%s)" % e)
+
+
+def probe_locals():
+    # runs inside `goroutine N python ...`: the parked goroutine's frames
+    f = gdb.selected_frame()
+    while f is not None and f.name() != T["holder_func"]:
+        f = f.older()
+    f.select()
+    for n in T["locals"]:
+        R["locals"][n] = cmd("print " + n)
+        if T["locals"][n]["kind"] in ("string", "slice", "chan"):
+            R["len"]["local:" + n] = cmd("print $len(%s)" % n)
+
+
+try:
+    for n, tv in G.items():
+        e = "'%s'" % n
+        R["globals"][n] = cmd("print " + e)
+        if tv["kind"] in ("string", "slice", "chan"):
+            R["len"][n] = cmd("print $len(%s)" % e)
+        if tv["kind"] in ("slice", "chan"):
+            R["cap"][n] = cmd("print $cap(%s)" % e)
+        d = dtype_probe(e, tv)
+        if d is not None:
+            R["dtype"][n] = d
+    gdb.execute("set coretool verbose on")
+    for n in G:
+        R["verbose"][n] = cmd("print '%s'" % n)
+    gdb.execute("set coretool verbose off")
+    import __main__
+    __main__.probe_locals = probe_locals
+    R["goroutine"] = cmd("goroutine %d python probe_locals()" % T["holder_goid"])
+    if P["go_script"]:
+        # Go's own script loaded after ours: ours must still answer
+        cmd("source " + P["go_script"])
+        for n in P["after"]:
+            e = "'%s'" % n
+            R["after_go"][n] = cmd("print " + e)
+            R["after_go"]["dtype:" + n] = dtype_probe(e, G[n]) or ""
+            R["after_go"]["len:" + n] = cmd("print $len(%s)" % e) \
+                if G[n]["kind"] == "chan" else ""
+        # Go's printers have no verbose form: this is ours
+        gdb.execute("set coretool verbose on")
+        R["after_go"]["verbose"] = cmd("print 'main.gChanWrap'")
+        gdb.execute("set coretool verbose off")
+finally:
+    with open(P["out"], "w") as f:
+        json.dump(R, f)
+"""
+
+AFTER = ["main.gEfaceStruct", "main.gIfaceInt", "main.gChanWrap"]
+
+
+def run_driver(tmp_path, d, before=(), go_script=""):
+    out = tmp_path / "r.json"
+    script = tmp_path / "drv.py"
+    params = {"truth": str(d / "truth.json"), "out": str(out), "go_script": str(go_script),
+              "after": AFTER}
+    script.write_text("P = %r\n" % params + DRIVER)
+    argv = [GDB, "-nx", "-batch"]
+    for c in PLAIN + list(before) + [f"source {ENTRY}", f"source {script}"]:
+        argv += ["-ex", c]
+    p = subprocess.run(argv + [str(d / "exe"), str(d / "core")], capture_output=True,
+                       text=True, timeout=300, env=GDB_ENV, cwd=ROOT)
+    assert "Fatal signal" not in p.stderr, p.stderr[-3000:]
+    assert out.exists(), f"driver did not finish:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}"
+    return json.loads(out.read_text())
+
+
+def runtime_gdb(tc):
+    p = TOOLCHAINS / tc / "src" / "runtime" / "runtime-gdb.py"
+    assert p.exists(), f"{p} missing"
+    return p
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    cache = {}
+
+    def get(tc):
+        if tc not in cache:
+            d, truth = sample(tc)
+            cache[tc] = (run_driver(tmp_path_factory.mktemp(tc), d, go_script=runtime_gdb(tc)),
+                         truth)
+        return cache[tc]
+    return get
+
+
+if not GDB:
+    pytest.fail("gdb is not installed", pytrace=False)
+
+
+@pytest.mark.parametrize("tc", toolchains())
+def test_values_go_format(tc, results):
+    """Default (`set coretool verbose off`): exactly Go's format, globals and
+    the parked goroutine's locals."""
+    r, truth = results(tc)
+    bad = []
+    for n, tv in truth["globals"].items():
+        got, want = value_of(r["globals"][n]), expect(tv, False)
+        if got != want:
+            bad.append(f"{n}: got {got!r}, want {want!r}")
+    assert "ERROR" not in r.get("goroutine", ""), r.get("goroutine")
+    for n, tv in truth["locals"].items():
+        got, want = value_of(r["locals"].get(n, "<not printed>")), expect(tv, False)
+        if got != want:
+            bad.append(f"local {n}: got {got!r}, want {want!r}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("tc", toolchains())
+def test_values_verbose(tc, results):
+    """`set coretool verbose on`: slices with len/cap, channels with length,
+    capacity, closed and the goroutines waiting; interfaces name their
+    dynamic type."""
+    r, truth = results(tc)
+    bad = []
+    for n, tv in truth["globals"].items():
+        got, want = value_of(r["verbose"][n]), expect(tv, True)
+        if got != want:
+            bad.append(f"{n}: got {got!r}, want {want!r}")
+    assert not bad, "\n".join(bad)
+    # the unbuffered channel really has its blocked sender counted
+    assert truth["globals"]["main.gChanUnbuf"]["sendq"] == 1
+
+
+@pytest.mark.parametrize("tc", toolchains())
+def test_len_cap_dtype(tc, results):
+    """$len / $cap against Go's len() and cap() as the program recorded them;
+    $dtype gives a value of the dynamic type (a field, an arithmetic)."""
+    r, truth = results(tc)
+    bad = []
+    for n, tv in truth["globals"].items():
+        if n in r["len"] and value_of(r["len"][n]) != str(tv["len"]):
+            bad.append(f"$len({n}) = {r['len'][n]!r}, want {tv['len']}")
+        if n in r["cap"] and value_of(r["cap"][n]) != str(tv["cap"]):
+            bad.append(f"$cap({n}) = {r['cap'][n]!r}, want {tv['cap']}")
+        if tv["kind"] in ("string", "slice", "chan") and n not in r["len"]:
+            bad.append(f"$len({n}) not run")
+        if tv["kind"] in ("eface", "iface") and not tv["nil"]:
+            v = tv["dvalue"]
+            if tv["dtype"].startswith("*"):
+                want = go_str(v["B"])
+            elif isinstance(v, dict):
+                want = elem(v[sorted(v)[0]])
+            elif isinstance(v, int):
+                want = str(v + 1)
+            else:
+                want = elem(v)
+            got = r["dtype"].get(n, "<not run>")
+            if got.startswith("ERROR") or value_of(got) != want:
+                bad.append(f"$dtype({n}): got {got!r}, want {want!r}")
+    for n in ("lSlice", "lChan", "lStr"):
+        got = r["len"].get("local:" + n, "<not run>")
+        if got.startswith("ERROR") or value_of(got) != str(truth["locals"][n]["len"]):
+            bad.append(f"$len(local {n}) = {got!r}, want {truth['locals'][n]['len']}")
+    assert not bad, "\n".join(bad)
+
+
+def _check_after_go(r, truth):
+    bad = []
+    want = expect(truth["globals"]["main.gChanWrap"], True)
+    if value_of(r["after_go"]["verbose"]) != want:
+        bad.append(f"verbose main.gChanWrap: {r['after_go']['verbose']!r}, want {want!r}")
+    for n in AFTER:
+        tv = truth["globals"][n]
+        got, want = value_of(r["after_go"][n]), expect(tv, False)
+        if got != want:
+            bad.append(f"{n}: got {got!r}, want {want!r}")
+        if tv["kind"] == "chan" and value_of(r["after_go"]["len:" + n]) != str(tv["len"]):
+            bad.append(f"$len({n}): {r['after_go']['len:' + n]!r}")
+        d = r["after_go"]["dtype:" + n]
+        if tv["kind"] in ("eface", "iface") and (d.startswith("ERROR") or not d.strip()):
+            bad.append(f"$dtype({n}): {d!r}")
+    return bad
+
+
+@pytest.mark.parametrize("tc", toolchains())
+def test_go_script_loaded_after(tc, results):
+    """Go's runtime-gdb.py sourced after coretool: coretool's printers and
+    functions still answer (Go's interface printer says `<bad dynamic type>`
+    on these runtimes and its $dtype cannot reach a struct's field)."""
+    r, truth = results(tc)
+    bad = _check_after_go(r, truth)
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("tc", [t for t in toolchains()][-1:] + [t for t in toolchains()][:1])
+def test_go_script_loaded_before(tc, tmp_path):
+    """Go's runtime-gdb.py sourced before coretool (the first and the last
+    toolchain): the same prints, in Go's format, by coretool."""
+    d, truth = sample(tc)
+    r = run_driver(tmp_path, d, before=[f"source {runtime_gdb(tc)}"])
+    bad = []
+    for n, tv in truth["globals"].items():
+        got, want = value_of(r["globals"][n]), expect(tv, False)
+        if got != want:
+            bad.append(f"{n}: got {got!r}, want {want!r}")
+    for n in r["dtype"]:
+        if r["dtype"][n].startswith("ERROR"):
+            bad.append(f"$dtype({n}): {r['dtype'][n]}")
+    assert not bad, "\n".join(bad)
