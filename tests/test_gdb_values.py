@@ -15,6 +15,7 @@ load order).
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import textwrap
@@ -329,3 +330,27 @@ def test_go_script_loaded_before(tc, tmp_path):
         if r["dtype"][n].startswith("ERROR"):
             bad.append(f"$dtype({n}): {r['dtype'][n]}")
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("tc", toolchains())
+def test_functions_win_over_autoloaded_go_script(tc):
+    """coretool first (-iex, as from a gdbinit), then Go's runtime-gdb.py
+    auto-loaded with the executable, and in batch mode no event between them:
+    $len/$cap/$dtype are still coretool's, Go's stay reachable as $go_len."""
+    d, truth = sample(tc)
+    tv = truth["globals"]["main.gEfaceStruct"]
+    sl = truth["globals"]["main.gStrSlice"]
+    argv = [GDB, "-nx", "-batch", "-iex", "set auto-load safe-path /", "-iex", f"source {ENTRY}"]
+    for c in PLAIN + ["info auto-load python-scripts",
+                      "print $dtype('main.gEfaceStruct').X",
+                      "print $cap('main.gChanWrap')",
+                      "print $go_len('main.gStrSlice')"]:
+        argv += ["-ex", c]
+    p = subprocess.run(argv + [str(d / "exe"), str(d / "core")], capture_output=True,
+                       text=True, timeout=120, env=GDB_ENV, cwd=ROOT)
+    assert re.search(r"Yes\s+\S*runtime-gdb\.py", p.stdout), \
+        f"Go's script was not auto-loaded:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}"
+    printed = [l for l in p.stdout.splitlines() if l.startswith("$")]
+    assert printed == [f"$1 = {tv['dvalue']['X']}",
+                       f"$2 = {truth['globals']['main.gChanWrap']['cap']}",
+                       f"$3 = {sl['len']}"], p.stdout[-2000:] + p.stderr[-2000:]

@@ -9,10 +9,14 @@ cores too):
   pointer (`$dtype(e)->A`), any other as the value behind the data word
   (`$dtype(e).X`, `$dtype(n) + 1`); other values unchanged.
 
-Go's script defines functions of the same names; gdb keeps the last one
-defined, so ours are defined again whenever Go's were (re)loaded after them
-(the same events as the printers and goroutine commands: an objfile loaded,
-a `source`, a prompt).
+Go's script defines functions of the same names and gdb keeps the last one
+defined. Go's is usually auto-loaded with the executable, after ours when
+coretool comes from a gdbinit or `-iex`, and in batch mode no event comes
+between that auto-load and the user's commands. So gdb.Function, as other
+scripts see it, is a subclass that defines any other script's `len`, `cap`
+or `dtype` as `$go_len`, `$go_cap`, `$go_dtype` once ours exist (Go's stay
+reachable under those names); ours are also defined again whenever Go's
+classes were (re)loaded (an objfile loaded, a `source`, a prompt).
 """
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ from typing import Any, List
 import gdb
 
 from .libct import CoretoolError
+
+# gdb's own Function class (this module, loaded again, finds ours in its place)
+_CFunction = getattr(gdb.Function, "coretool_base", gdb.Function)
 
 
 def _printers() -> Any:
@@ -50,7 +57,7 @@ def _map_count(val: gdb.Value) -> Any:
     return session.current().handle.map_info(p.addr, p.type_name).count
 
 
-class GoLen(gdb.Function):
+class GoLen(_CFunction):
     """Length of a Go string, slice, map or channel: $len(x)."""
 
     def __init__(self) -> None:
@@ -72,7 +79,7 @@ class GoLen(gdb.Function):
         raise gdb.GdbError(f"$len: {val.type} is not a Go string, slice, map or channel")
 
 
-class GoCap(gdb.Function):
+class GoCap(_CFunction):
     """Capacity of a Go slice or channel: $cap(x)."""
 
     def __init__(self) -> None:
@@ -91,7 +98,7 @@ class GoCap(gdb.Function):
         raise gdb.GdbError(f"$cap: {val.type} is not a Go slice or channel")
 
 
-class GoDType(gdb.Function):
+class GoDType(_CFunction):
     """A Go interface as its dynamic value: $dtype(iface). Other values are
 returned unchanged."""
 
@@ -114,6 +121,18 @@ returned unchanged."""
 
 _registered: List[Any] = []
 _go_seen: List[Any] = []
+_OURS = ("len", "cap", "dtype")
+
+
+class _Function(_CFunction):  # type: ignore[misc, valid-type]
+    """gdb.Function for every other script: our names become go_NAME."""
+
+    coretool_base = _CFunction
+
+    def __init__(self, name: str, *args: Any) -> None:
+        if name in _OURS and _registered and not isinstance(self, (GoLen, GoCap, GoDType)):
+            name = "go_" + name
+        _CFunction.__init__(self, name, *args)
 
 
 def _define() -> None:
@@ -135,6 +154,7 @@ def register() -> None:
     if _registered:
         return
     _define()
+    gdb.Function = _Function
     gdb.events.new_objfile.connect(reassert)
     gdb.events.before_prompt.connect(reassert)
     reassert()
