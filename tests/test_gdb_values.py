@@ -354,3 +354,128 @@ def test_functions_win_over_autoloaded_go_script(tc):
     assert printed == [f"$1 = {tv['dvalue']['X']}",
                        f"$2 = {truth['globals']['main.gChanWrap']['cap']}",
                        f"$3 = {sl['len']}"], p.stdout[-2000:] + p.stderr[-2000:]
+
+
+# ---- the channel model on damaged memory (libcoretool through ctypes, no gdb) ----
+
+def _segments(path, ptype=1):
+    """(vaddr, file offset, filesz) of the PT_LOAD segments of a 64-bit ELF."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(64)
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    out = []
+    for i in range(phnum):
+        t, _, off, vaddr, _, filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
+        if t == ptype and filesz:
+            out.append((vaddr, off, filesz))
+    return out
+
+
+class PatchedCore:
+    """The process's memory as the core (then the executable's file) holds
+    it, with some words overwritten: what a damaged process would show."""
+
+    def __init__(self, d):
+        self.files = [(open(d / "core", "rb"), _segments(d / "core")),
+                      (open(d / "exe", "rb"), _segments(d / "exe"))]
+        self.patches = {}
+        self.reads = 0
+
+    def read(self, addr, n):
+        self.reads += 1
+        for f, segs in self.files:
+            for vaddr, off, size in segs:
+                if vaddr <= addr and addr + n <= vaddr + size:
+                    f.seek(off + addr - vaddr)
+                    data = bytearray(f.read(n))
+                    for a, b in self.patches.items():
+                        for i, byte in enumerate(b):
+                            if addr <= a + i < addr + n:
+                                data[a + i - addr] = byte
+                    return 0, bytes(data)
+        return 1, b""
+
+    def put(self, addr, value, size=8):
+        self.patches[addr] = value.to_bytes(size, "little")
+
+
+def _hchan_layout(d):
+    """gChanWrap's hchan address and the offsets of hchan/waitq/sudog fields,
+    as gdb reads them from the DWARF."""
+    q = ("import gdb, json\n"
+         "v = gdb.parse_and_eval(\"'main.gChanWrap'\")\n"
+         "h = v.type.strip_typedefs().target()\n"
+         "o = {f.name: f.bitpos // 8 for f in h.fields()}\n"
+         "w = h['sendq'].type.strip_typedefs()\n"
+         "o['waitq.first'] = w['first'].bitpos // 8\n"
+         "s = w['first'].type.strip_typedefs().target()\n"
+         "o['sudog.next'] = s['next'].bitpos // 8\n"
+         "o['addr'] = int(v)\n"
+         "print('LAYOUT ' + json.dumps(o))\n")
+    p = subprocess.run([GDB, "-nx", "-batch", "-ex", "python\n" + q + "end",
+                        str(d / "exe"), str(d / "core")], capture_output=True, text=True,
+                       timeout=120, env=GDB_ENV)
+    line = [l for l in p.stdout.splitlines() if l.startswith("LAYOUT ")]
+    assert line, p.stdout[-2000:] + p.stderr[-2000:]
+    return json.loads(line[0][len("LAYOUT "):])
+
+
+@pytest.fixture(scope="module")
+def libct_mod():
+    # the binding alone (its package needs gdb's Python)
+    import importlib.util
+    os.environ["CORETOOL_LIB"] = str(LIB)
+    spec = importlib.util.spec_from_file_location(
+        "ct_libct", ROOT / "gdbext" / "coretool_gdb" / "libct.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("damage", ["qcount", "recvx", "dataqsiz", "sendq-cycle", "buf"])
+def test_chan_model_on_damaged_memory(damage, libct_mod):
+    """ct_chan_info on gChanWrap's real hchan with one field damaged: the
+    header is reported bad (no slot is handed out) or the waiters count stops
+    at its bound, and every read stays bounded. Undamaged, it matches the
+    truth."""
+    tc = toolchains()[-1]
+    d, truth = sample(tc)
+    lay = _hchan_layout(d)
+    tv = truth["globals"]["main.gChanWrap"]
+    mem = PatchedCore(d)
+    h = libct_mod.Handle.open_memory(mem.read, str(d / "exe"), 0)
+    try:
+        c = libct_mod.chan_info(h, lay["addr"], "chan int")
+        assert (c.qcount, c.dataqsiz, c.sendq, c.recvq, c.bad) == \
+            (tv["len"], tv["cap"], 0, 0, b"")
+        assert c.recvx != 0, "the sample's wrapped channel did not wrap"
+        a = lay["addr"]
+        if damage == "qcount":
+            mem.put(a + lay["qcount"], 1 << 40)
+        elif damage == "recvx":
+            mem.put(a + lay["recvx"], tv["cap"] + 3)
+        elif damage == "dataqsiz":
+            mem.put(a + lay["dataqsiz"], 1 << 62)
+            mem.put(a + lay["qcount"], 1 << 61)
+        elif damage == "buf":
+            mem.put(a + lay["buf"], 0)
+        else:
+            # a sudog that is its own successor, on the send queue
+            sudog = a  # the hchan's own first words serve as the sudog
+            mem.put(a + lay["sendq"] + lay["waitq.first"], sudog)
+            mem.put(sudog + lay["sudog.next"], sudog)
+        mem.reads = 0
+        c = libct_mod.chan_info(h, a, "chan int")
+        if damage == "sendq-cycle":
+            assert c.waiters_partial and c.sendq == 100000, (c.sendq, c.waiters_partial)
+            assert mem.reads < 100100
+        else:
+            assert c.bad, f"damaged {damage} not reported"
+            assert libct_mod.chan_slot(c, 0) == 0
+            assert mem.reads < 100
+    finally:
+        h.close()
