@@ -333,10 +333,11 @@ def test_go_script_loaded_before(tc, tmp_path):
 
 
 @pytest.mark.parametrize("tc", toolchains())
-def test_functions_win_over_autoloaded_go_script(tc):
+def test_coretool_wins_over_autoloaded_go_script(tc):
     """coretool first (-iex, as from a gdbinit), then Go's runtime-gdb.py
     auto-loaded with the executable, and in batch mode no event between them:
-    $len/$cap/$dtype are still coretool's, Go's stay reachable as $go_len."""
+    $len/$cap/$dtype are still coretool's (Go's stay reachable as $go_len),
+    and so are the printers (Go's have no verbose form)."""
     d, truth = sample(tc)
     tv = truth["globals"]["main.gEfaceStruct"]
     sl = truth["globals"]["main.gStrSlice"]
@@ -344,7 +345,8 @@ def test_functions_win_over_autoloaded_go_script(tc):
     for c in PLAIN + ["info auto-load python-scripts",
                       "print $dtype('main.gEfaceStruct').X",
                       "print $cap('main.gChanWrap')",
-                      "print $go_len('main.gStrSlice')"]:
+                      "print $go_len('main.gStrSlice')",
+                      "set coretool verbose on", "print 'main.gStrSlice'"]:
         argv += ["-ex", c]
     p = subprocess.run(argv + [str(d / "exe"), str(d / "core")], capture_output=True,
                        text=True, timeout=120, env=GDB_ENV, cwd=ROOT)
@@ -353,7 +355,8 @@ def test_functions_win_over_autoloaded_go_script(tc):
     printed = [l for l in p.stdout.splitlines() if l.startswith("$")]
     assert printed == [f"$1 = {tv['dvalue']['X']}",
                        f"$2 = {truth['globals']['main.gChanWrap']['cap']}",
-                       f"$3 = {sl['len']}"], p.stdout[-2000:] + p.stderr[-2000:]
+                       f"$3 = {sl['len']}",
+                       f"$4 = {expect(sl, True)}"], p.stdout[-2000:] + p.stderr[-2000:]
 
 
 # ---- the channel model on damaged memory (libcoretool through ctypes, no gdb) ----

@@ -17,7 +17,7 @@ from typing import Callable, List, Optional
 import gdb
 import gdb.printing
 
-from . import gochan, gomap, gotypes, govalues, params
+from . import gochan, gomap, goscript, gotypes, govalues, params
 
 NAME = "coretool"
 
@@ -105,5 +105,6 @@ def register(objfile: Optional[gdb.Objfile] = None) -> None:
         gdb.events.clear_objfiles.connect(gotypes.clear_cache)
         gdb.events.before_prompt.connect(ensure_first)
         _install_source_hook()
+        goscript.install(lambda: _printer)
     gdb.printing.register_pretty_printer(None, _printer, replace=True)
     ensure_first()
