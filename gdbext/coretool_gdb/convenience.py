@@ -52,9 +52,18 @@ def _map_count(val: gdb.Value) -> Any:
     from . import session
     _, gomap, _ = _printers()
     p = gomap.lookup(val)
-    if p is None:
+    if p is not None:
+        return session.current().handle.map_info(p.addr, p.type_name).count
+    # a named map type (`type Header map[string][]string`): a typedef of a
+    # pointer that the library, by the DWARF's Go kind, calls a map or not
+    t = val.type.unqualified()
+    if t.code != gdb.TYPE_CODE_TYPEDEF or not t.name or \
+            t.strip_typedefs().code != gdb.TYPE_CODE_PTR:
         return None
-    return session.current().handle.map_info(p.addr, p.type_name).count
+    try:
+        return session.current().handle.map_info(int(val) & 0xFFFFFFFFFFFFFFFF, t.name).count
+    except CoretoolError:
+        return None
 
 
 class GoLen(_CFunction):
@@ -68,12 +77,12 @@ class GoLen(_CFunction):
         try:
             if govalues.lookup_string(val) or govalues.lookup_slice(val):
                 return gdb.Value(int(val["len"]))
-            n = _map_count(val)
-            if n is not None:
-                return gdb.Value(int(n))
             c = _chan(val)
             if c is not None:
                 return gdb.Value(int(c.qcount))
+            n = _map_count(val)
+            if n is not None:
+                return gdb.Value(int(n))
         except CoretoolError as e:
             raise gdb.GdbError(f"$len: {e}") from None
         raise gdb.GdbError(f"$len: {val.type} is not a Go string, slice, map or channel")

@@ -63,11 +63,19 @@ var (
 	gIfaceInt    fmt.Stringer
 	gIfaceNil    fmt.Stringer
 
+	// for $len only (the map printers have their own samples)
+	gMap      = map[string]int{}
+	gNilMap   map[string]int
+	gNamedMap Header
+
 	block = make(chan struct{})
 )
 
+// Header is a named map type, as net/http's.
+type Header map[string][]string
+
 type truthVal struct {
-	Kind   string        `json:"kind"` // slice, string, chan, iface, eface
+	Kind   string        `json:"kind"` // slice, string, chan, iface, eface, map
 	Type   string        `json:"type"` // the static Go type
 	Len    int           `json:"len"`
 	Cap    int           `json:"cap"`
@@ -205,6 +213,11 @@ func main() {
 	gChanUnbuf = make(chan int)
 	go func() { gChanUnbuf <- 42 }()
 
+	for i := 0; i < 37; i++ {
+		gMap[strconv.Itoa(i)] = i
+	}
+	gNamedMap = Header{"a": {"b"}, "c": nil}
+
 	gEfacePtr = &T{A: 1, B: "x"}
 	gEfaceStruct = V{X: 3, Y: 4}
 	gEfaceInt = 42
@@ -241,6 +254,9 @@ func main() {
 		"main.gIfaceStruct": ifaceTruth("iface", "fmt.Stringer", gIfaceStruct),
 		"main.gIfaceInt":    ifaceTruth("iface", "fmt.Stringer", gIfaceInt),
 		"main.gIfaceNil":    ifaceTruth("iface", "fmt.Stringer", gIfaceNil),
+		"main.gMap":         {Kind: "map", Type: "map[string]int", Len: len(gMap)},
+		"main.gNilMap":      {Kind: "map", Type: "map[string]int", Len: len(gNilMap), Nil: true},
+		"main.gNamedMap":    {Kind: "map", Type: "main.Header", Len: len(gNamedMap)},
 	}
 	// the sender of gChanUnbuf must be parked in its send before the core
 	for i := 0; i < 200 && runtime.NumGoroutine() < 3; i++ {
