@@ -315,8 +315,8 @@ def _check_after_go(r, truth):
 @pytest.mark.parametrize("tc", toolchains())
 def test_go_script_loaded_after(tc, results):
     """Go's runtime-gdb.py sourced after coretool: coretool's printers and
-    functions still answer (Go's interface printer says `<bad dynamic type>`
-    on these runtimes and its $dtype cannot reach a struct's field)."""
+    functions still answer (Go's interface printer does not recognise these
+    runtimes' interface types, its $dtype fails, it has no verbose form)."""
     r, truth = results(tc)
     bad = _check_after_go(r, truth)
     assert not bad, "\n".join(bad)
