@@ -1,7 +1,8 @@
 """gdb printers for Go values in Go's runtime-gdb.py format, on the cores of
 samples/go/gdbvalues (build/samples-gdbvalues/<toolchain>/, every toolchain):
 slices, strings, channels (partly full, wrapped around, closed, nil,
-unbuffered with a blocked sender), interfaces (eface and iface holding a
+unbuffered with a blocked sender, one with a blocked receiver, struct and
+zero-size elements), interfaces (eface and iface holding a
 pointer, a struct, an int, a string; nil), in globals and in the locals of a
 parked goroutine; `$len`, `$cap`, `$dtype` (also of maps: classic, Swiss, a
 named map type); `set coretool verbose on`; and
@@ -59,6 +60,10 @@ def go_str(s):
 
 
 def elem(e):
+    if e == {}:  # struct{}: gdb's own words for a struct without fields
+        return "{<No data fields>}"
+    if isinstance(e, dict):  # a struct, fields in declaration order
+        return "{" + ", ".join(f"{f} = {elem(x)}" for f, x in e.items()) + "}"
     return go_str(e) if isinstance(e, str) else str(e)
 
 
@@ -85,11 +90,7 @@ def expect(tv, verbose):
         return "0x0"  # Go's IfacePrinter: a nil data word
     if tv["dtype"].startswith("*"):
         return f"({tv['dtype']}) {tv['ptr']}"
-    v = tv["dvalue"]
-    if isinstance(v, dict):
-        text = "{" + ", ".join(f"{f} = {elem(x)}" for f, x in v.items()) + "}"
-    else:
-        text = elem(v)
+    text = elem(tv["dvalue"])
     return f"({tv['dtype']}) {text}" if verbose else text
 
 

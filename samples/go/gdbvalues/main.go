@@ -52,6 +52,8 @@ var (
 	gChanClosed chan int
 	gChanNil    chan int
 	gChanUnbuf  chan int
+	gChanT      chan T
+	gChanEmpty  chan struct{}
 
 	gEfacePtr    interface{}
 	gEfaceStruct interface{}
@@ -115,8 +117,12 @@ func strTruth(s string) truthVal {
 // chanTruth: what the channel holds, read back by draining a copy of the
 // queue: the values were put there by this program, so it knows them.
 func chanTruth[E any](typ string, c chan E, elems []E, closed bool, sendq int) truthVal {
+	return chanTruthQ(typ, c, elems, closed, sendq, 0)
+}
+
+func chanTruthQ[E any](typ string, c chan E, elems []E, closed bool, sendq, recvq int) truthVal {
 	tv := truthVal{Kind: "chan", Type: typ, Len: len(c), Cap: cap(c), Nil: c == nil,
-		Closed: closed, Sendq: sendq, Elems: []interface{}{}}
+		Closed: closed, Sendq: sendq, Recvq: recvq, Elems: []interface{}{}}
 	for _, e := range elems {
 		tv.Elems = append(tv.Elems, e)
 	}
@@ -212,6 +218,11 @@ func main() {
 	close(gChanClosed)
 	gChanUnbuf = make(chan int)
 	go func() { gChanUnbuf <- 42 }()
+	gChanT = make(chan T, 2)
+	gChanT <- T{A: 8, B: "q"}
+	gChanEmpty = make(chan struct{}, 5)
+	gChanEmpty <- struct{}{}
+	gChanEmpty <- struct{}{}
 
 	for i := 0; i < 37; i++ {
 		gMap[strconv.Itoa(i)] = i
@@ -231,20 +242,26 @@ func main() {
 	tr := <-ready
 	tr.Go = runtime.Version()
 	tr.Globals = map[string]truthVal{
-		"main.gNilSlice":    sliceTruth("[]int", gNilSlice),
-		"main.gEmptySlice":  sliceTruth("[]int", gEmptySlice),
-		"main.gStrSlice":    sliceTruth("[]string", gStrSlice),
-		"main.gIntSlice":    sliceTruth("[]int", gIntSlice),
-		"main.gLargeSlice":  sliceTruth("[]int", gLargeSlice),
-		"main.gEmptyStr":    strTruth(gEmptyStr),
-		"main.gStr":         strTruth(gStr),
-		"main.gUniStr":      strTruth(gUniStr),
-		"main.gChanPart":    chanTruth("chan int", gChanPart, []int{99, 11}, false, 0),
-		"main.gChanWrap":    chanTruth("chan int", gChanWrap, []int{3, 4, 5, 6}, false, 0),
-		"main.gChanStr":     chanTruth("chan string", gChanStr, []string{"spongepants", "squarebob"}, false, 0),
-		"main.gChanClosed":  chanTruth("chan int", gChanClosed, []int{7}, true, 0),
-		"main.gChanNil":     chanTruth("chan int", gChanNil, nil, false, 0),
-		"main.gChanUnbuf":   chanTruth("chan int", gChanUnbuf, nil, false, 1),
+		"main.gNilSlice":   sliceTruth("[]int", gNilSlice),
+		"main.gEmptySlice": sliceTruth("[]int", gEmptySlice),
+		"main.gStrSlice":   sliceTruth("[]string", gStrSlice),
+		"main.gIntSlice":   sliceTruth("[]int", gIntSlice),
+		"main.gLargeSlice": sliceTruth("[]int", gLargeSlice),
+		"main.gEmptyStr":   strTruth(gEmptyStr),
+		"main.gStr":        strTruth(gStr),
+		"main.gUniStr":     strTruth(gUniStr),
+		"main.gChanPart":   chanTruth("chan int", gChanPart, []int{99, 11}, false, 0),
+		"main.gChanWrap":   chanTruth("chan int", gChanWrap, []int{3, 4, 5, 6}, false, 0),
+		"main.gChanStr":    chanTruth("chan string", gChanStr, []string{"spongepants", "squarebob"}, false, 0),
+		"main.gChanClosed": chanTruth("chan int", gChanClosed, []int{7}, true, 0),
+		"main.gChanNil":    chanTruth("chan int", gChanNil, nil, false, 0),
+		"main.gChanUnbuf":  chanTruth("chan int", gChanUnbuf, nil, false, 1),
+		"main.gChanT": chanTruth("chan main.T", gChanT,
+			[]T{{A: 8, B: "q"}}, false, 0),
+		"main.gChanEmpty": chanTruth("chan struct {}", gChanEmpty,
+			[]struct{}{{}, {}}, false, 0),
+		// the holder goroutine is parked receiving from it
+		"main.block":        chanTruthQ("chan struct {}", block, nil, false, 0, 1),
 		"main.gEfacePtr":    ifaceTruth("eface", "interface {}", gEfacePtr),
 		"main.gEfaceStruct": ifaceTruth("eface", "interface {}", gEfaceStruct),
 		"main.gEfaceInt":    ifaceTruth("eface", "interface {}", gEfaceInt),
