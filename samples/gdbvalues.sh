@@ -3,6 +3,8 @@
 # strings, channels, interfaces) with every toolchain of build/toolchains/list
 # and crashes it into a core with its ground truth:
 #   build/samples-gdbvalues/<toolchain>/{exe,core,truth.json,stdout.txt,stderr.txt,status}
+# (CORE_MODE=gdb SAMPLES_OUT=build/samples-gdbvalues-gcore: the core is gdb's gcore at the
+# fatal signal, as `make samples` also builds it.)
 # Built with -N -l so that the parked goroutine's locals stay in its frame.
 # Incremental: rebuilt when a source is newer than the binary, re-run when the
 # core or truth.json is older than the binary (FORCE=1: always).

@@ -30,7 +30,9 @@ GDB = shutil.which("gdb")
 ENTRY = ROOT / "gdbext" / "coretool-gdb.py"
 LIB = ROOT / "build" / "libcoretool.so"
 TOOLCHAINS = ROOT / "build" / "toolchains"
-SAMPLES = ROOT / "build" / "samples-gdbvalues"
+# the kernel's cores, and gdb's gcore at the same crash
+SAMPLES = {"kernel": ROOT / "build" / "samples-gdbvalues",
+           "gcore": ROOT / "build" / "samples-gdbvalues-gcore"}
 GDB_ENV = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8", CORETOOL_LIB=str(LIB))
 PLAIN = ["set pagination off", "set width 0", "set height 0", "set print pretty off",
          "set print elements unlimited", "set print repeats unlimited", "set charset UTF-8",
@@ -44,8 +46,14 @@ def toolchains():
     return [line.split()[0] for line in lst.read_text().splitlines() if line.strip()]
 
 
-def sample(tc):
-    d = SAMPLES / tc
+def cores():
+    """kernel/go1.22, ..., gcore/go1.27: every toolchain, both ways of coring."""
+    return [f"{kind}/{tc}" for kind in SAMPLES for tc in toolchains()]
+
+
+def sample(which):
+    kind, tc = which.split("/") if "/" in which else ("kernel", which)
+    d = SAMPLES[kind] / tc
     for f in ("exe", "core", "truth.json"):
         assert (d / f).exists(), f"{d / f} is missing: run `bash samples/gdbvalues.sh` " \
                                  "(part of `make samples`)"
@@ -218,8 +226,8 @@ def results(tmp_path_factory):
     def get(tc):
         if tc not in cache:
             d, truth = sample(tc)
-            cache[tc] = (run_driver(tmp_path_factory.mktemp(tc), d, go_script=runtime_gdb(tc)),
-                         truth)
+            cache[tc] = (run_driver(tmp_path_factory.mktemp(tc.replace("/", "-")), d,
+                                    go_script=runtime_gdb(tc.split("/")[-1])), truth)
         return cache[tc]
     return get
 
@@ -228,7 +236,7 @@ if not GDB:
     pytest.fail("gdb is not installed", pytrace=False)
 
 
-@pytest.mark.parametrize("tc", toolchains())
+@pytest.mark.parametrize("tc", cores())
 def test_values_go_format(tc, results):
     """Default (`set coretool verbose off`): exactly Go's format, globals and
     the parked goroutine's locals."""
@@ -246,7 +254,7 @@ def test_values_go_format(tc, results):
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.parametrize("tc", toolchains())
+@pytest.mark.parametrize("tc", cores())
 def test_values_verbose(tc, results):
     """`set coretool verbose on`: slices with len/cap, channels with length,
     capacity, closed and the goroutines waiting; interfaces name their
@@ -262,7 +270,7 @@ def test_values_verbose(tc, results):
     assert truth["globals"]["main.gChanUnbuf"]["sendq"] == 1
 
 
-@pytest.mark.parametrize("tc", toolchains())
+@pytest.mark.parametrize("tc", cores())
 def test_len_cap_dtype(tc, results):
     """$len / $cap against Go's len() and cap() as the program recorded them;
     $dtype gives a value of the dynamic type (a field, an arithmetic)."""
@@ -313,7 +321,7 @@ def _check_after_go(r, truth):
     return bad
 
 
-@pytest.mark.parametrize("tc", toolchains())
+@pytest.mark.parametrize("tc", cores())
 def test_go_script_loaded_after(tc, results):
     """Go's runtime-gdb.py sourced after coretool: coretool's printers and
     functions still answer (Go's interface printer does not recognise these
