@@ -1,5 +1,6 @@
 """gdb printers for Go values in Go's runtime-gdb.py format, on the cores of
-samples/go/gdbvalues (build/samples-gdbvalues/<toolchain>/, every toolchain):
+samples/go/gdbvalues (build/samples-gdbvalues{,-gcore}/<toolchain>/: the
+kernel's core and gdb's gcore, every toolchain) and on the live program:
 slices, strings, channels (partly full, wrapped around, closed, nil,
 unbuffered with a blocked sender, one with a blocked receiver, struct and
 zero-size elements), interfaces (eface and iface holding a
@@ -197,17 +198,25 @@ finally:
 AFTER = ["main.gEfaceStruct", "main.gIfaceInt", "main.gChanWrap"]
 
 
-def run_driver(tmp_path, d, before=(), go_script=""):
+def run_driver(tmp_path, d, before=(), go_script="", live=False):
+    """The driver on d's core, or (live) on d's program run under gdb to its
+    panic, with its truth written by that run into tmp_path."""
     out = tmp_path / "r.json"
     script = tmp_path / "drv.py"
-    params = {"truth": str(d / "truth.json"), "out": str(out), "go_script": str(go_script),
+    truth = tmp_path / "truth.json" if live else d / "truth.json"
+    params = {"truth": str(truth), "out": str(out), "go_script": str(go_script),
               "after": AFTER}
     script.write_text("P = %r\n" % params + DRIVER)
     argv = [GDB, "-nx", "-batch"]
-    for c in PLAIN + list(before) + [f"source {ENTRY}", f"source {script}"]:
+    start = ["break runtime.gopanic", "run"] if live else []
+    for c in PLAIN + list(before) + [f"source {ENTRY}"] + start + [f"source {script}"]:
         argv += ["-ex", c]
-    p = subprocess.run(argv + [str(d / "exe"), str(d / "core")], capture_output=True,
-                       text=True, timeout=300, env=GDB_ENV, cwd=ROOT)
+    if live:
+        argv += ["-ex", "kill", "--args", str(d / "exe"), str(tmp_path)]
+    else:
+        argv += [str(d / "exe"), str(d / "core")]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=GDB_ENV,
+                       cwd=ROOT)
     assert "Fatal signal" not in p.stderr, p.stderr[-3000:]
     assert out.exists(), f"driver did not finish:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}"
     return json.loads(out.read_text())
@@ -498,3 +507,26 @@ def test_chan_model_on_damaged_memory(damage, libct_mod):
             assert mem.reads < 100
     finally:
         h.close()
+
+
+@pytest.mark.parametrize("tc", toolchains()[:1] + toolchains()[-1:])
+def test_values_live_process(tc, tmp_path):
+    """The same prints on the live program stopped at its panic (the first
+    and the last toolchain): the library reads the process through gdb."""
+    d, _ = sample(tc)
+    r = run_driver(tmp_path, d, live=True)
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    bad = []
+    for n, tv in printed(truth["globals"]):
+        for key, verbose in (("globals", False), ("verbose", True)):
+            got, want = value_of(r[key][n]), expect(tv, verbose)
+            if got != want:
+                bad.append(f"{key} {n}: got {got!r}, want {want!r}")
+    for n, tv in truth["locals"].items():
+        got, want = value_of(r["locals"].get(n, "<not printed>")), expect(tv, False)
+        if got != want:
+            bad.append(f"local {n}: got {got!r}, want {want!r}")
+    for n, tv in truth["globals"].items():
+        if n in r["len"] and value_of(r["len"][n]) != str(tv["len"]):
+            bad.append(f"$len({n}) = {r['len'][n]!r}, want {tv['len']}")
+    assert not bad, "\n".join(bad)
