@@ -530,3 +530,25 @@ def test_values_live_process(tc, tmp_path):
         if n in r["len"] and value_of(r["len"][n]) != str(tv["len"]):
             bad.append(f"$len({n}) = {r['len'][n]!r}, want {tv['len']}")
     assert not bad, "\n".join(bad)
+
+
+def test_chan_children_through_mi():
+    """IDEs (gdb --interpreter=mi): a channel's children have unique names and
+    the buffered values in queue order (the wrapped-around one)."""
+    tc = toolchains()[-1]
+    d, truth = sample(tc)
+    tv = truth["globals"]["main.gChanWrap"]
+    script = "\n".join([f'-interpreter-exec console "source {ENTRY}"', "-enable-pretty-printing",
+                        "-var-create ch * 'main.gChanWrap'",
+                        "-var-list-children --all-values ch", "-gdb-exit", ""])
+    p = subprocess.run([GDB, "-nx", "--interpreter=mi", str(d / "exe"), str(d / "core")],
+                       input=script, capture_output=True, text=True, timeout=120, env=GDB_ENV)
+    created = [l for l in p.stdout.splitlines() if l.startswith('^done,name="ch"')]
+    assert created and 'type="chan int"' in created[0], p.stdout[-3000:]
+    listed = [l for l in p.stdout.splitlines() if l.startswith("^done,numchild=")]
+    assert listed, p.stdout[-3000:]
+    names = re.findall(r'child=\{name="([^"]+)"', listed[0])
+    values = re.findall(r'child=\{name="[^"]+",exp="[^"]+",numchild="\d+",value="([^"]*)"',
+                        listed[0])
+    assert len(set(names)) == len(names) == tv["len"], listed[0]
+    assert values == [str(e) for e in tv["elems"]], listed[0]
