@@ -83,15 +83,19 @@ struct ct_error *gochan_read(const struct go_rt *rt, Dwarf_Die *chan_type, uint6
 	    (err = chan_load(rt, hchan, "recvx", addr, &ret->recvx)))
 		return err;
 	ret->closed = closed != 0;
-	uint64_t off;
-	if (!(err = dw_member_offset(rt->dw, hchan, "recvq", &off)))
-		ret->nrecvq = chan_waiters(rt, addr + off, &ret->waiters_partial);
-	else
-		ct_error_destroy(err), ret->waiters_partial = true;
-	if (!(err = dw_member_offset(rt->dw, hchan, "sendq", &off)))
-		ret->nsendq = chan_waiters(rt, addr + off, &ret->waiters_partial);
-	else
-		ct_error_destroy(err), ret->waiters_partial = true;
+	/* The wait queues only add counts: a queue we cannot walk marks them
+	 * partial instead of failing the channel. */
+	static const char *const queues[2] = { "recvq", "sendq" };
+	uint64_t *counts[2] = { &ret->nrecvq, &ret->nsendq };
+	for (int q = 0; q < 2; q++) {
+		uint64_t off;
+		if ((err = dw_member_offset(rt->dw, hchan, queues[q], &off))) {
+			ct_error_destroy(err);
+			ret->waiters_partial = true;
+			continue;
+		}
+		*counts[q] = chan_waiters(rt, addr + off, &ret->waiters_partial);
+	}
 
 	uint64_t esize = 0;
 	if (ret->elem_ok && dw_size(&ret->elem, &esize) && esize != ret->elemsize)
