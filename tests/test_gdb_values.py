@@ -99,7 +99,8 @@ def expect(tv, verbose):
         return "0x0"  # Go's IfacePrinter: a nil data word
     if tv["dtype"].startswith("*"):
         return f"({tv['dtype']}) {tv['ptr']}"
-    text = elem(tv["dvalue"])
+    v = tv["dvalue"]
+    text = expect(v, verbose) if isinstance(v, dict) and v.get("kind") else elem(v)
     return f"({tv['dtype']}) {text}" if verbose else text
 
 
@@ -140,6 +141,8 @@ def dtype_probe(e, tv):
     v = tv["dvalue"]
     if tv["dtype"].startswith("*"):
         return cmd("print $dtype(%s).B" % e)
+    if isinstance(v, dict) and v.get("kind") == "chan":
+        return cmd("print $len($dtype(%s))" % e)
     if isinstance(v, dict):
         return cmd("print $dtype(%s).%s" % (e, sorted(v)[0]))
     if isinstance(v, int):
@@ -296,6 +299,8 @@ def test_len_cap_dtype(tc, results):
             v = tv["dvalue"]
             if tv["dtype"].startswith("*"):
                 want = go_str(v["B"])
+            elif isinstance(v, dict) and v.get("kind") == "chan":
+                want = str(v["len"])  # $len($dtype(e))
             elif isinstance(v, dict):
                 want = elem(v[sorted(v)[0]])
             elif isinstance(v, int):

@@ -106,8 +106,8 @@ class GoInterfacePrinter:
     """Go interface (runtime.eface / runtime.iface) in gdb syntax, as Go's
     runtime-gdb.py means it: a nil data word prints `0x0`; a value held behind
     the data word prints as that value of its dynamic type (`42`, `"hi"`,
-    `{X = 3, Y = 4}`); a pointer-shaped one (the data word is the value)
-    `(*main.T) 0xc000012345`; a dynamic type gdb does not know `(name) 0x...`
+    `{X = 3, Y = 4}`), and so does a channel or map (`chan int = {99, 11}`);
+    a pointer `(*main.T) 0xc000012345`; a dynamic type gdb does not know `(name) 0x...`
     with the runtime's name. The dynamic type comes from libcoretool (the
     type descriptor the type/itab word points at). `set coretool verbose on`
     also names the dynamic type of a value held behind the data word."""
@@ -132,8 +132,10 @@ class GoInterfacePrinter:
         if d.data == 0:
             return "0x0"
         name = d.name or "?"
-        if d.value is None or d.direct:
+        if d.value is None or (d.direct and (name.startswith("*") or name == "unsafe.Pointer")):
             return f"({name}) 0x{d.data:x}"
+        # a value behind the data word, or a pointer-shaped one that is not a
+        # pointer (a channel, a map, a func): printed as that value
         if params.verbose():
             return f"({name}) {d.value.format_string()}"
         return d.value

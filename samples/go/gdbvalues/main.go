@@ -60,6 +60,7 @@ var (
 	gEfaceInt    interface{}
 	gEfaceStr    interface{}
 	gEfaceNil    interface{}
+	gEfaceChan   interface{} // a pointer-shaped dynamic type that is not a pointer
 	gIfacePtr    fmt.Stringer
 	gIfaceStruct fmt.Stringer
 	gIfaceInt    fmt.Stringer
@@ -143,6 +144,9 @@ func ifaceTruth(kind, typ string, v interface{}) truthVal {
 		tv.DValue = map[string]interface{}{"X": x.X, "Y": x.Y}
 	case N:
 		tv.DValue = int(x)
+	case chan int:
+		// what it holds: the caller fills DValue (receiving would change it)
+		tv.DValue = nil
 	default:
 		tv.DValue = x
 	}
@@ -233,6 +237,7 @@ func main() {
 	gEfaceStruct = V{X: 3, Y: 4}
 	gEfaceInt = 42
 	gEfaceStr = "hi"
+	gEfaceChan = gChanPart
 	gIfacePtr = &T{A: 2, B: "y"}
 	gIfaceStruct = V{X: 5, Y: 6}
 	gIfaceInt = N(7)
@@ -267,6 +272,7 @@ func main() {
 		"main.gEfaceInt":    ifaceTruth("eface", "interface {}", gEfaceInt),
 		"main.gEfaceStr":    ifaceTruth("eface", "interface {}", gEfaceStr),
 		"main.gEfaceNil":    ifaceTruth("eface", "interface {}", gEfaceNil),
+		"main.gEfaceChan":   ifaceTruth("eface", "interface {}", gEfaceChan),
 		"main.gIfacePtr":    ifaceTruth("iface", "fmt.Stringer", gIfacePtr),
 		"main.gIfaceStruct": ifaceTruth("iface", "fmt.Stringer", gIfaceStruct),
 		"main.gIfaceInt":    ifaceTruth("iface", "fmt.Stringer", gIfaceInt),
@@ -275,6 +281,9 @@ func main() {
 		"main.gNilMap":      {Kind: "map", Type: "map[string]int", Len: len(gNilMap), Nil: true},
 		"main.gNamedMap":    {Kind: "map", Type: "main.Header", Len: len(gNamedMap)},
 	}
+	ec := tr.Globals["main.gEfaceChan"]
+	ec.DValue = tr.Globals["main.gChanPart"]
+	tr.Globals["main.gEfaceChan"] = ec
 	// the sender of gChanUnbuf must be parked in its send before the core
 	for i := 0; i < 200 && runtime.NumGoroutine() < 3; i++ {
 		time.Sleep(5 * time.Millisecond)
