@@ -104,6 +104,8 @@ samples: toolchains glibc delve
 	bash samples/systemd-cores.sh
 	bash samples/libsuite/build.sh
 	CORE_MODE=gdb SAMPLES_OUT=build/samples-gcore BIN_FROM=build/samples DLV=build/delve/dlv bash samples/build.sh
+	bash samples/gdbvalues.sh
+	CORE_MODE=gdb SAMPLES_OUT=build/samples-gdbvalues-gcore bash samples/gdbvalues.sh
 
 # The main job on sample cores: what the core says, then what really happened.
 DEMO_CORE := build/samples/go1.26/c-uaf-map/core

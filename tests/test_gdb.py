@@ -396,7 +396,7 @@ def test_disable_pretty_printer():
                 [f"source {ENTRY}", "info pretty-printer", "print 'main.smallMap'",
                  "disable pretty-printer global coretool;map", "print 'main.smallMap'",
                  "enable pretty-printer global coretool;map", "print 'main.smallMap'"])
-    assert re.search(r"  coretool\n    interface\n    map\n    slice\n    string", p.stdout)
+    assert re.search(r"  coretool\n    chan\n    interface\n    map\n    slice\n    string", p.stdout)
     printed = [l for l in p.stdout.splitlines() if l.startswith("$")]
     assert printed[0].startswith("$1 = map[string]int <len 5> = {")
     assert re.match(r"\$2 = \(map\[string\]int\) 0x[0-9a-f]+$", printed[1]), printed[1]

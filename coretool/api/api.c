@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "gochan.h"
 #include "gomap.h"
 #include "gotype.h"
 #include "govalue.h"
@@ -446,6 +447,93 @@ int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **o
 	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 }
 
+/* ---- channels and interfaces ---- */
+
+static struct ct_error *api_type(ct_session *s, const char *type, Dwarf_Die *die)
+{
+	struct ct_error *err;
+	if ((err = api_models(s)))
+		return err;
+	if (!type || !dw_type(s->t->dw, type, die))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "no type '%s' in the DWARF", type ? type : "");
+	return NULL;
+}
+
+int ct_chan_info(ct_session *s, uint64_t addr, const char *type, struct ct_chan_info *ret,
+		 char **errmsg)
+{
+	struct ct_error *err;
+	Dwarf_Die die;
+	struct gochan c;
+	memset(ret, 0, sizeof(*ret));
+	s->cancelled = false;
+	if ((err = api_type(s, type, &die)) || (err = gochan_read(s->t->go, &die, addr, &c))) {
+		if (s->cancelled) {
+			ct_error_destroy(err);
+			return api_interrupted(errmsg);
+		}
+		return api_fail(err, errmsg);
+	}
+	if (s->cancelled)
+		return api_interrupted(errmsg);
+	ret->addr = c.addr;
+	ret->qcount = c.qcount;
+	ret->dataqsiz = c.dataqsiz;
+	ret->buf = c.buf;
+	ret->elemsize = c.elemsize;
+	ret->sendx = c.sendx;
+	ret->recvx = c.recvx;
+	ret->closed = c.closed;
+	ret->waiters_partial = c.waiters_partial;
+	ret->recvq = c.nrecvq;
+	ret->sendq = c.nsendq;
+	if (c.elem_ok) {
+		ret->elem_type = govalue_type_name(&c.elem);
+		dw_size(&c.elem, &ret->elem_type_size);
+	}
+	snprintf(ret->bad, sizeof(ret->bad), "%s", c.bad);
+	return CT_EXIT_OK;
+}
+
+uint64_t ct_chan_slot(const struct ct_chan_info *c, uint64_t i)
+{
+	struct gochan g = { .qcount = c->qcount, .dataqsiz = c->dataqsiz, .buf = c->buf,
+			    .elemsize = c->elemsize, .recvx = c->recvx };
+	snprintf(g.bad, sizeof(g.bad), "%s", c->bad);
+	return gochan_slot(&g, i);
+}
+
+int ct_iface_info(ct_session *s, const char *type, uint64_t type_word, uint64_t data_word,
+		  struct ct_iface_info *ret, char **errmsg)
+{
+	struct ct_error *err;
+	Dwarf_Die die, st;
+	memset(ret, 0, sizeof(*ret));
+	s->cancelled = false;
+	if ((err = api_type(s, type, &die)))
+		return api_fail(err, errmsg);
+	struct govalue_iface fi;
+	bool direct = false;
+	if (!dw_peel(&die, &st) || !govalue_iface_words(s->gv, &st, type_word, data_word, &fi, &direct))
+		return api_fail(ct_error_fmt(CT_ERR_USAGE, "'%s' is not a Go interface type", type),
+				errmsg);
+	ret->nil = fi.nil;
+	ret->rtype = fi.rtype;
+	ret->data = fi.data;
+	if (!fi.nil && fi.rtype)
+		govalue_rtype_name(s->gv, fi.rtype, ret->rt_name, sizeof(ret->rt_name));
+	if (s->cancelled)
+		return api_interrupted(errmsg);
+	ret->known = fi.known;
+	ret->direct = direct;
+	ret->value_addr = fi.value_addr;
+	if (fi.known) {
+		ret->type = govalue_type_name(&fi.type);
+		dw_size(&fi.type, &ret->size);
+	}
+	return CT_EXIT_OK;
+}
+
 /* ---- goroutines ---- */
 
 _Static_assert(CT_NREGS == CORE_NREGS, "ct_thread_regs mirrors NT_PRSTATUS");
@@ -655,6 +743,10 @@ size_t ct_struct_size(const char *name)
 		return sizeof(struct ct_thread);
 	if (!strcmp(name, "ct_type_info"))
 		return sizeof(struct ct_type_info);
+	if (!strcmp(name, "ct_chan_info"))
+		return sizeof(struct ct_chan_info);
+	if (!strcmp(name, "ct_iface_info"))
+		return sizeof(struct ct_iface_info);
 	return 0;
 }
 

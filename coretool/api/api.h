@@ -185,6 +185,44 @@ struct ct_type_info {
 CT_API int ct_type_info(ct_session *s, const char *type_name, struct ct_type_info *out,
 			char **errmsg);
 
+/* ---- channels and interfaces, for printers that build values themselves ----
+ * (gdb's `chan T` and interface printers, `$len`/`$cap`/`$dtype`): the
+ * runtime's layout stays here, the front end gets addresses and type names. */
+/* A channel (gochan.h). Strings are owned by the session. */
+struct ct_chan_info {
+	uint64_t addr;            /* the hchan (the channel value); 0: a nil channel */
+	uint64_t qcount, dataqsiz, buf, elemsize, sendx, recvx;
+	int32_t closed;
+	int32_t waiters_partial;  /* a wait queue was unreadable or too long to count */
+	uint64_t recvq, sendq;    /* goroutines blocked receiving / sending */
+	const char *elem_type;    /* T of chan T as the DWARF names it; NULL: unknown */
+	uint64_t elem_type_size;
+	char bad[128];            /* "" or why the header is inconsistent: no slots then */
+};
+/* The channel of type `type` ("chan int", or a named channel type) whose hchan
+ * is at addr. Returns 0, or 2 with a message in *errmsg (ct_free). */
+CT_API int ct_chan_info(ct_session *s, uint64_t addr, const char *type, struct ct_chan_info *ret,
+			char **errmsg);
+/* Where the i-th buffered element is, in queue order (the next receive
+ * first); 0 when i >= qcount or the header is bad. */
+CT_API uint64_t ct_chan_slot(const struct ct_chan_info *c, uint64_t i);
+/* An interface value's dynamic type, from its two words (the type word of an
+ * eface or the itab word of an iface, and the data word) and its static type
+ * (a DWARF type name: "interface {}", "error", "fmt.Stringer"). */
+struct ct_iface_info {
+	int32_t nil;              /* no dynamic type */
+	int32_t known;            /* the dynamic type is in the DWARF (type, size) */
+	int32_t direct;           /* pointer-shaped: the data word is the value itself */
+	uint64_t rtype;           /* its runtime type descriptor; 0 if unreadable */
+	uint64_t data;
+	uint64_t value_addr;      /* where the value is (data), 0 when direct */
+	const char *type;         /* DWARF name of the dynamic type; NULL: unknown */
+	uint64_t size;
+	char rt_name[256];        /* the runtime's own name for it; "" if unreadable */
+};
+CT_API int ct_iface_info(ct_session *s, const char *type, uint64_t type_word, uint64_t data_word,
+			 struct ct_iface_info *ret, char **errmsg);
+
 /* ---- goroutines, for front ends that switch to them (gdb's `goroutine N CMD`) ----
  * The goroutines verb's own model (gview.h): which registers a goroutine's
  * frames start from, its status, wait reason, thread and frames. */

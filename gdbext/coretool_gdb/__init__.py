@@ -13,7 +13,7 @@ from typing import List
 
 import gdb
 
-from . import goroutine_cmds, session
+from . import convenience, goroutine_cmds, session
 from .command import CoretoolPrefix, VerbCommand
 
 _registered: List[gdb.Command] = []
@@ -40,6 +40,7 @@ def register() -> None:
     for cls in command_classes():
         _registered.append(cls())
     goroutine_cmds.register()
+    convenience.register()
     session.connect_events()
     gdb.events.new_objfile.connect(_announce)
     gdb.events.before_prompt.connect(lambda: _announce(None))

@@ -188,6 +188,35 @@ class TypeInfo(ctypes.Structure):
         ("map_error", ctypes.c_char * 160),
     ]
 
+
+class ChanInfo(ctypes.Structure):
+    """struct ct_chan_info."""
+    _fields_ = [(n, ctypes.c_uint64) for n in
+                ("addr", "qcount", "dataqsiz", "buf", "elemsize", "sendx", "recvx")] + [
+        ("closed", ctypes.c_int32),
+        ("waiters_partial", ctypes.c_int32),
+        ("recvq", ctypes.c_uint64),
+        ("sendq", ctypes.c_uint64),
+        ("elem_type", ctypes.c_char_p),
+        ("elem_type_size", ctypes.c_uint64),
+        ("bad", ctypes.c_char * 128),
+    ]
+
+
+class IfaceInfo(ctypes.Structure):
+    """struct ct_iface_info."""
+    _fields_ = [
+        ("nil", ctypes.c_int32),
+        ("known", ctypes.c_int32),
+        ("direct", ctypes.c_int32),
+        ("rtype", ctypes.c_uint64),
+        ("data", ctypes.c_uint64),
+        ("value_addr", ctypes.c_uint64),
+        ("type", ctypes.c_char_p),
+        ("size", ctypes.c_uint64),
+        ("rt_name", ctypes.c_char * 256),
+    ]
+
 _lib: Optional[ctypes.CDLL] = None
 
 
@@ -257,6 +286,14 @@ def _bind(lib: ctypes.CDLL) -> None:
     if hasattr(lib, "ct_map_legend_json"):
         lib.ct_map_legend_json.restype = vp
         lib.ct_map_legend_json.argtypes = []
+    if hasattr(lib, "ct_chan_info"):
+        lib.ct_chan_info.restype = ctypes.c_int
+        lib.ct_chan_info.argtypes = [vp, u64, cp, ctypes.POINTER(ChanInfo), pcp]
+        lib.ct_chan_slot.restype = u64
+        lib.ct_chan_slot.argtypes = [ctypes.POINTER(ChanInfo), u64]
+        lib.ct_iface_info.restype = ctypes.c_int
+        lib.ct_iface_info.argtypes = [vp, cp, u64, u64, ctypes.POINTER(IfaceInfo), pcp]
+        mirrors += [("ct_chan_info", ChanInfo), ("ct_iface_info", IfaceInfo)]
     for name, mirror in mirrors:
         size = lib.ct_struct_size(name.encode())
         if size != ctypes.sizeof(mirror):
@@ -593,3 +630,37 @@ def set_threads(handle: "Handle", threads: List[Tuple[int, List[int]]]) -> None:
 
 def verb_needs_core(verb: str) -> bool:
     return bool(lib().ct_verb_needs_core(verb.encode()))
+
+
+def _values_call(handle: "Handle", fn: str, args: Tuple, what: str) -> None:
+    if not hasattr(lib(), fn):
+        raise CoretoolError(f"libcoretool has no {fn}: run `make`")
+    err = ctypes.c_void_p()
+    rc = getattr(lib(), fn)(handle._p(), *args, ctypes.byref(err))
+    if rc == CT_INTERRUPTED:
+        take_string(err.value)
+    handle._check_interrupted(rc)
+    if rc != 0:
+        raise CoretoolError(take_string(err.value) or what)
+
+
+def chan_info(handle: "Handle", addr: int, type_name: str) -> ChanInfo:
+    """The channel of type type_name whose hchan is at addr (0: nil)."""
+    info = ChanInfo()
+    _values_call(handle, "ct_chan_info", (addr, type_name.encode(), ctypes.byref(info)),
+                 f"cannot read channel at 0x{addr:x}")
+    return info
+
+
+def chan_slot(info: ChanInfo, i: int) -> int:
+    """Address of the i-th buffered element in queue order (0: none)."""
+    return int(lib().ct_chan_slot(ctypes.byref(info), i))
+
+
+def iface_info(handle: "Handle", type_name: str, type_word: int, data_word: int) -> IfaceInfo:
+    """The dynamic type of an interface of static type type_name."""
+    info = IfaceInfo()
+    _values_call(handle, "ct_iface_info",
+                 (type_name.encode(), type_word, data_word, ctypes.byref(info)),
+                 f"cannot read interface {type_name}")
+    return info

@@ -17,7 +17,7 @@ from typing import Callable, List, Optional
 import gdb
 import gdb.printing
 
-from . import gomap, gotypes, govalues, params
+from . import gochan, gomap, goscript, gotypes, govalues, params
 
 NAME = "coretool"
 
@@ -37,6 +37,7 @@ class CoretoolPrettyPrinter(gdb.printing.PrettyPrinter):
             _Sub("string", govalues.lookup_string),
             _Sub("slice", govalues.lookup_slice),
             _Sub("interface", govalues.lookup_interface),
+            _Sub("chan", gochan.lookup),
         ])
 
     def __call__(self, val: gdb.Value) -> Optional[object]:
@@ -88,6 +89,7 @@ def _install_source_hook() -> None:
     gdb.execute("define hookpost-source\n"
                 "python import coretool_printers; coretool_printers.ensure_first()\n"
                 "python import coretool_gdb.goroutine_cmds as g; g.reassert()\n"
+                "python import coretool_gdb.convenience as c; c.reassert()\n"
                 "end", to_string=True)
 
 
@@ -103,5 +105,6 @@ def register(objfile: Optional[gdb.Objfile] = None) -> None:
         gdb.events.clear_objfiles.connect(gotypes.clear_cache)
         gdb.events.before_prompt.connect(ensure_first)
         _install_source_hook()
+        goscript.install(lambda: _printer)
     gdb.printing.register_pretty_printer(None, _printer, replace=True)
     ensure_first()

@@ -46,6 +46,16 @@ def _search(root: gdb.Type, name: str) -> Optional[gdb.Type]:
 
 
 def _lookup(name: str) -> Optional[gdb.Type]:
+    # The DWARF's own type of that name first: gdb.lookup_type gives the
+    # language's built-in types before it ("int" is gdb's 4-byte Go int, not
+    # the program's 8-byte one) and finds no struct by its bare name ("string").
+    for domain in (gdb.SYMBOL_VAR_DOMAIN, gdb.SYMBOL_STRUCT_DOMAIN):
+        try:
+            sym = gdb.lookup_static_symbol(name, domain)
+        except gdb.error:
+            sym = None
+        if sym is not None and sym.addr_class == gdb.SYMBOL_LOC_TYPEDEF:
+            return sym.type
     try:
         return gdb.lookup_type(name)
     except gdb.error:

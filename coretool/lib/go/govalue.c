@@ -576,6 +576,9 @@ static void gv_map(struct govalue *gv, struct out *o, Dwarf_Die *type, uint64_t 
 	}
 }
 
+static void gv_iface_words(struct govalue *gv, Dwarf_Die *st, bool eface, uint64_t tword,
+			   uint64_t data, struct govalue_iface *ret);
+
 enum mem_status govalue_iface(struct govalue *gv, Dwarf_Die *st, uint64_t addr,
 			      struct govalue_iface *ret)
 {
@@ -592,11 +595,21 @@ enum mem_status govalue_iface(struct govalue *gv, Dwarf_Die *st, uint64_t addr,
 	enum mem_status s = mem_read(gv->rt->mem, addr, b, 16);
 	if (s != MEM_OK)
 		return s;
-	uint64_t tword = mem_load(b + toff, 8);
-	ret->data = mem_load(b + doff, 8);
+	gv_iface_words(gv, st, eface, mem_load(b + toff, 8), mem_load(b + doff, 8), ret);
+	/* A pointer-shaped dynamic value is the data word itself; others are behind it. */
+	ret->value_addr = ret->known && gv_direct_iface(&ret->type, 0) ? addr + doff : ret->data;
+	return MEM_OK;
+}
+
+/* The dynamic type of an interface from its two words (the type or itab
+ * word and the data word). */
+static void gv_iface_words(struct govalue *gv, Dwarf_Die *st, bool eface, uint64_t tword,
+			   uint64_t data, struct govalue_iface *ret)
+{
+	ret->data = data;
 	ret->nil = tword == 0;
 	if (ret->nil)
-		return MEM_OK;
+		return;
 	ret->rtype = tword;
 	if (!eface) {
 		/* iface: tab is an *itab whose type field (runtime.itab._type up to 1.21,
@@ -613,9 +626,24 @@ enum mem_status govalue_iface(struct govalue *gv, Dwarf_Die *st, uint64_t addr,
 			ret->rtype = mem_load(tb, 8);
 	}
 	ret->known = ret->rtype && govalue_type_of_rtype(gv, ret->rtype, &ret->type);
-	/* A pointer-shaped dynamic value is the data word itself; others are behind it. */
-	ret->value_addr = ret->known && gv_direct_iface(&ret->type, 0) ? addr + doff : ret->data;
-	return MEM_OK;
+}
+
+bool govalue_iface_words(struct govalue *gv, Dwarf_Die *st, uint64_t tword, uint64_t data,
+			 struct govalue_iface *ret, bool *direct)
+{
+	memset(ret, 0, sizeof(*ret));
+	bool eface = dw_member(st, "_type", NULL, NULL);
+	if (!eface && !dw_member(st, "tab", NULL, NULL))
+		return false;
+	gv_iface_words(gv, st, eface, tword, data, ret);
+	*direct = ret->known && gv_direct_iface(&ret->type, 0);
+	ret->value_addr = *direct ? 0 : ret->data;
+	return true;
+}
+
+bool govalue_rtype_name(struct govalue *gv, uint64_t rtype, char *buf, size_t cap)
+{
+	return rtype && rt_name(gv, rtype, buf, cap);
 }
 
 static void gv_interface(struct govalue *gv, struct out *o, Dwarf_Die *st, uint64_t addr,

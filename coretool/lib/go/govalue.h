@@ -68,6 +68,14 @@ struct govalue_iface {
 };
 enum mem_status govalue_iface(struct govalue *gv, Dwarf_Die *st, uint64_t addr,
 			      struct govalue_iface *ret);
+/* The same from the interface's two words (a value gdb has in registers):
+ * *direct says the data word is the value (value_addr is then 0). False if
+ * st is not an interface. */
+bool govalue_iface_words(struct govalue *gv, Dwarf_Die *st, uint64_t tword, uint64_t data,
+			 struct govalue_iface *ret, bool *direct);
+/* The runtime's own name of the type descriptor at rtype ("*main.T"); false
+ * if unreadable. */
+bool govalue_rtype_name(struct govalue *gv, uint64_t rtype, char *buf, size_t cap);
 
 
 #endif

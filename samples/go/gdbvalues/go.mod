@@ -1,0 +1,3 @@
+module coretool/samples/gdbvalues
+
+go 1.22
