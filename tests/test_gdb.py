@@ -144,7 +144,7 @@ def check_map_json(m, got):
         assert data["to_string"] == f"{type_name} <nil>", name
         assert data["entries"] == []
         return
-    assert data["to_string"] == f"{type_name} <len {m['count']}>", name
+    assert data["to_string"] == type_name, name  # Go's format: no <len N> unless verbose
     assert "stopped" not in data and "damaged" not in data, (name, data)
     assert_entries_equal(name, data["entries"], m["entries"])
 
@@ -170,7 +170,8 @@ def test_map_printer_children_match_truth(case, tmp_path):
 
 
 # A parser of gdb's value syntax as `print` writes it with PLAIN_PRINT:
-# "str", 12, -1.5, true, {a, b}, {F = v, G = w}, map[K]V <len N> = {[k] = v, ...}.
+# "str", 12, -1.5, true, {a, b}, {F = v, G = w}, map[K]V = {[k] = v, ...} (Go's format;
+# `map[K]V <len N> = ...` with `set coretool verbose on`)."
 _ESC = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
         "e": "\x1b", '"': '"', "\\": "\\", "'": "'"}
 
@@ -230,7 +231,7 @@ class PrintParser:
         return out.decode("utf-8")
 
     def map_value(self):
-        m = re.compile(r"(map\[.*?\]\S*) <(len (\d+)|nil)>").match(self.s, self.i)
+        m = re.compile(r"(map\[.*?\]\S*)( <(len (\d+)|nil)>)?").match(self.s, self.i)
         if not m:
             self.error("a map header")
         self.i = m.end()
@@ -301,7 +302,7 @@ def check_printed(sample, stdout, names):
     assert len(got) == len(names), stdout[-2000:]
     for i, name in enumerate(names, 1):
         m, v = maps[name], got[i]
-        assert v["to_string"] == f"map[{m['key_type']}]{m['elem_type']} <len {m['count']}>"
+        assert v["to_string"] == f"map[{m['key_type']}]{m['elem_type']}"
         assert_entries_equal(name, v["entries"], m["entries"])
 
 
@@ -346,10 +347,30 @@ def test_print_elements_limit(case):
                  "set print elements 1", "print 'main.smallMap'"])
     lines = [l for l in p.stdout.splitlines() if l.startswith("$")]
     assert len(lines) == 2, p.stdout
-    assert lines[0].startswith("$1 = map[int]int <len 3000> = {") and lines[0].endswith("...}")
+    assert lines[0].startswith("$1 = map[int]int = {") and lines[0].endswith("...}")
     assert len(re.findall(r"\[-?\d+\] = -?\d+", lines[0])) == 5, lines[0]
     # one child: the first key (its string cut to one character too), no value
     assert re.search(r' = \{\["\w"\.\.\.\] = \.\.\.\}$', lines[1]), lines[1]
+
+
+@pytest.mark.parametrize("case", maps_samples(), ids=toolchain_ids())
+def test_verbose_adds_len(case):
+    """Go's format by default (`map[K]V = {...}`, as runtime-gdb_test.go
+    expects); `set coretool verbose on` adds the recorded count as <len N>."""
+    sample = case
+    names = ["main.smallMap", "main.bigIntMap"]
+    p = run_gdb([sample.exe, sample.core],
+                [f"source {ENTRY}"] + PLAIN_PRINT + print_commands(names)
+                + ["set coretool verbose on"] + print_commands(names))
+    got = parse_prints(p.stdout)
+    maps = {m["name"]: m for m in sample.truth["maps"]}
+    for i, name in enumerate(names):
+        m = maps[name]
+        t = f"map[{m['key_type']}]{m['elem_type']}"
+        assert got[i + 1]["to_string"] == t, p.stdout[-2000:]
+        assert got[i + 1 + len(names)]["to_string"] == f"{t} <len {m['count']}>"
+        for v in (got[i + 1], got[i + 1 + len(names)]):
+            assert_entries_equal(name, v["entries"], m["entries"])
 
 
 @pytest.mark.parametrize("case", maps_samples(), ids=toolchain_ids())
@@ -398,9 +419,9 @@ def test_disable_pretty_printer():
                  "enable pretty-printer global coretool;map", "print 'main.smallMap'"])
     assert re.search(r"  coretool\n    interface\n    map\n    slice\n    string", p.stdout)
     printed = [l for l in p.stdout.splitlines() if l.startswith("$")]
-    assert printed[0].startswith("$1 = map[string]int <len 5> = {")
+    assert printed[0].startswith("$1 = map[string]int = {")
     assert re.match(r"\$2 = \(map\[string\]int\) 0x[0-9a-f]+$", printed[1]), printed[1]
-    assert printed[2].startswith("$3 = map[string]int <len 5> = {")
+    assert printed[2].startswith("$3 = map[string]int = {")
 
 
 # ---- commands: classify and triage against the truth and the CLI ----
@@ -588,7 +609,7 @@ def test_live_process(case, exe, go_printers, tmp_path):
     for m in truth["maps"]:
         check_map_json(m, res[m["name"]])
     big = next(m for m in truth["maps"] if m["name"] == "main.bigIntMap")
-    assert res["big_to_string"] == f"map[int]int <len {big['count']}>"
+    assert res["big_to_string"] == "map[int]int"
     assert res["big_children"] == big["count"] == 3000
     g = json.loads(res["classify"]["out"])
     assert g["region"] == "go-heap" and g["state"] == "allocated", g

@@ -7,10 +7,25 @@ elements` will show, and only if gdb asks for more is the map walked again
 (skipping what was already handed out), with twice the room each time. A
 damaged map yields what was readable and then a `<stopped>` child saying where
 and why the walk stopped.
+
+The format is that of Go's runtime-gdb.py: `map[string]int = {["a"] = 1}`;
+`set coretool verbose on` adds `<len N>`. Children are named [0], [1], ...
+(unique: MI front ends make a variable object of each).
+
+Speed: for `print`, the library renders whole batches of scalar keys and
+values (ints, floats, bools, plain strings) as gdb would print them
+(ct_map_render_batch), and they are handed to gdb as text; a gdb.Value is
+made only for what gdb must print itself (structs, pointers, nested maps,
+strings its charset settings decide). A gdb.Value per child costs gdb a
+pretty-printer lookup each: 100,000 entries took half a minute that way.
+MI front ends (gdb --interpreter=mi) get gdb.Values for every child: a text
+child would become a char array there, which IDEs show as `[6]`.
 """
 from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple, Union
+
+import os
 
 import gdb
 
@@ -35,6 +50,39 @@ def print_elements() -> Optional[int]:
     except RuntimeError:
         return 200
     return n if n else None
+
+
+def _gdb_limit(name: str) -> int:
+    """gdb's `print elements` / `print repeats` for the library: 0 = unlimited."""
+    try:
+        n = gdb.parameter(name)
+    except RuntimeError:
+        return 0
+    return int(n) if n else 0
+
+
+_mi_cached: Optional[bool] = None
+
+
+def under_mi() -> bool:
+    """True when this gdb talks MI to a front end (started with
+    --interpreter=mi*, -i=mi* or -i mi*): gdb has no Python call for the
+    interpreter in use, its command line says it."""
+    global _mi_cached
+    if _mi_cached is None:
+        try:
+            with open(f"/proc/{os.getpid()}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            argv = []
+        mi = False
+        for i, a in enumerate(argv):
+            if a.startswith((b"--interpreter=mi", b"-interpreter=mi", b"-i=mi")):
+                mi = True
+            elif a in (b"-i", b"--interpreter", b"-interpreter") and i + 1 < len(argv):
+                mi = mi or argv[i + 1].startswith(b"mi")
+        _mi_cached = mi
+    return _mi_cached
 
 
 def ctrl_text(u: MapUnit) -> str:
@@ -101,6 +149,8 @@ class GoMapPrinter:
         self.info: Optional[MapInfo] = None
         self.error: Optional[str] = None
         self.loaded = False
+        # gdb.Values for every key and value, never text (coretool map-json)
+        self.want_values = False
 
     def _load(self) -> None:
         if self.loaded:
@@ -114,11 +164,16 @@ class GoMapPrinter:
 
     def to_string(self) -> str:
         self._load()
+        # the name gdb knows the type by, as Go's printer says it (a named
+        # map type is `main.Header`)
+        shown = str(self.val.type) or self.type_name
         if self.info is None:
-            return f"{self.type_name} <coretool: {self.error}>"
+            return f"{shown} <coretool: {self.error}>"
         if not self.info.addr:
-            return f"{self.type_name} <nil>"
-        s = f"{self.type_name} <len {self.info.count}>"
+            return f"{shown} <nil>"
+        s = shown
+        if params.verbose() or self.layout:
+            s += f" <len {self.info.count}>"
         if self.layout:
             s += f" <{layout_header(self.info)}>"
         return s
@@ -172,7 +227,31 @@ class GoMapPrinter:
         except CoretoolError as e:
             return f"<{what} of type {type_name} at 0x{addr:x}: {e}>"
 
+    def _batches(self, take: int) -> Iterator[Tuple[str, Union[int, str]]]:
+        """The fast path: (tag, payload) of each key and value, then
+        ("health", health) at the end of the walk; see ct_map_render_batch."""
+        done = 0
+        max_string, repeats = _gdb_limit("print elements"), _gdb_limit("print repeats")
+        while True:
+            self.sess = session.current()
+            lines, health = self.sess.handle.map_render_batch(
+                self.addr, self.type_name, done, take, max_string, repeats)
+            for line in lines:
+                yield line[0], line[1:]
+            done += len(lines) // 2
+            if not health.stopped_by_caller:
+                yield "health", health
+                return
+            take *= 2
+
     def children(self) -> Iterator[Child]:
+        n = 0
+        for child in self._children():
+            yield f"[{n}]", child
+            n += 1
+
+    def _children(self) -> Iterator[Union[gdb.Value, str]]:
+        """Keys and values (or layout labels and descriptions) in turn."""
         self._load()
         if self.info is None or not self.info.addr:
             return
@@ -181,33 +260,58 @@ class GoMapPrinter:
         limit = print_elements()
         # Each item is two children (key and value, or label and description).
         take = (limit // 2 + 2) if limit else 4096
+        if not self.layout and not self.want_values and not under_mi() \
+                and self.sess.handle.has_render_batch():
+            yield from self._fast_children(ktype, vtype, kname, vname, take)
+            return
         done = 0
         while True:
             try:
                 items, health = self._walk(done, take)
             except CoretoolError as e:
-                yield "key", "<stopped>"
-                yield "value", f"coretool: {e}"
+                yield "<stopped>"
+                yield f"coretool: {e}"
                 return
             for item in items:
                 if item[0] == "unit":
-                    yield "key", item[1][0]
-                    yield "value", item[1][1]
+                    yield item[1][0]
+                    yield item[1][1]
                     continue
                 _, k, v, flags = item
-                yield "key", self._value(ktype, kname, k, bool(flags & libct.CT_MAP_KEY_BAD), "key")
-                yield "value", self._value(vtype, vname, v,
-                                           bool(flags & libct.CT_MAP_ELEM_BAD), "value")
+                yield self._value(ktype, kname, k, bool(flags & libct.CT_MAP_KEY_BAD), "key")
+                yield self._value(vtype, vname, v, bool(flags & libct.CT_MAP_ELEM_BAD), "value")
             done += len(items)
             if health is not None:
-                if health.stopped:
-                    yield "key", "<stopped>"
-                    yield "value", health.stopped.decode()
-                elif not health.ok:
-                    yield "key", "<damaged>"
-                    yield "value", health.summary.decode()
+                yield from self._health_children(health)
                 return
             take *= 2
+
+    def _fast_children(self, ktype: Optional[gdb.Type], vtype: Optional[gdb.Type], kname: str,
+                       vname: str, take: int) -> Iterator[Union[gdb.Value, str]]:
+        which = 0  # 0: a key, 1: a value
+        try:
+            for tag, payload in self._batches(take):
+                if tag == "=":
+                    yield payload
+                elif tag == "@" or tag == "!":
+                    t, name, what = (ktype, kname, "key") if which == 0 else (vtype, vname, "value")
+                    yield self._value(t, name, int(payload, 16), tag == "!", what)
+                else:
+                    yield from self._health_children(payload)
+                    return
+                which ^= 1
+        except CoretoolError as e:
+            yield "<stopped>"
+            yield f"coretool: {e}"
+
+    @staticmethod
+    def _health_children(health: libct.MapHealth) -> Iterator[str]:
+        if health.stopped:
+            yield "<stopped>"
+            yield health.stopped.decode()
+        elif not health.ok:
+            yield "<damaged>"
+            yield health.summary.decode()
 
 
 def map_type_name(t: gdb.Type) -> Optional[str]:
