@@ -134,6 +134,10 @@ def layout_header(info: MapInfo) -> str:
     return s
 
 
+# The batch renderer for `print` (see the module's doc). Tests turn it off to
+# compare its output with gdb's own printing of the same keys and values.
+FAST = True
+
 # An item of a walk: ("entry", key_addr, elem_addr, flags) or ("unit", child).
 _Item = Tuple
 
@@ -260,7 +264,7 @@ class GoMapPrinter:
         limit = print_elements()
         # Each item is two children (key and value, or label and description).
         take = (limit // 2 + 2) if limit else 4096
-        if not self.layout and not self.want_values and not under_mi() \
+        if FAST and not self.layout and not self.want_values and not under_mi() \
                 and self.sess.handle.has_render_batch():
             yield from self._fast_children(ktype, vtype, kname, vname, take)
             return
