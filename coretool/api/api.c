@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "gdbsyntax.h"
 #include "gomap.h"
+#include "gotype.h"
 #include "govalue.h"
 #include "gview.h"
 #include "target.h"
@@ -552,6 +553,36 @@ int ct_map_render_batch(ct_session *s, uint64_t addr, const char *type, uint64_t
 
 _Static_assert(CT_NREGS == CORE_NREGS, "ct_thread_regs mirrors NT_PRSTATUS");
 
+int ct_type_info(ct_session *s, const char *type_name, struct ct_type_info *out, char **errmsg)
+{
+	struct gotype_info ti;
+	struct ct_error *err;
+	s->cancelled = false;
+	if ((err = api_models(s)) ||
+	    (err = gotype_info_by_name(s->maps, s->t->go->dw, type_name, &ti)))
+		return api_fail(err, errmsg);
+	memset(out, 0, sizeof(*out));
+	out->kind = ti.kind;
+	out->named = ti.named;
+	out->swiss = ti.kind != GO_KIND_MAP || ti.map_impl == GO_MAP_UNKNOWN ? -1
+		     : ti.map_impl == GO_MAP_SWISS;
+	out->key_indirect = ti.key_indirect;
+	out->elem_indirect = ti.elem_indirect;
+	out->size = ti.size;
+	out->len = ti.len;
+	out->key_size = ti.key_size;
+	out->elem_size = ti.elem_size;
+	out->name = ti.name;
+	out->kind_name = ti.kind_name;
+	out->key_type = ti.key;
+	out->elem_type = ti.elem;
+	out->impl = ti.kind != GO_KIND_MAP ? "" : ti.map_impl == GO_MAP_UNKNOWN ? "unknown"
+						 : go_map_impl_name(ti.map_impl);
+	snprintf(out->underlying, sizeof(out->underlying), "%s", ti.underlying);
+	snprintf(out->map_error, sizeof(out->map_error), "%s", ti.map_error);
+	return CT_EXIT_OK;
+}
+
 static void api_copy(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
@@ -687,6 +718,8 @@ size_t ct_struct_size(const char *name)
 		return sizeof(struct ct_thread_regs);
 	if (!strcmp(name, "ct_thread"))
 		return sizeof(struct ct_thread);
+	if (!strcmp(name, "ct_type_info"))
+		return sizeof(struct ct_type_info);
 	return 0;
 }
 

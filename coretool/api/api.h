@@ -156,6 +156,34 @@ CT_API int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_en
  * place), 2 (error: *errmsg). */
 CT_API int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **out, char **errmsg);
 
+/* What a Go type is, from DWARF, so that front ends ask instead of guessing
+ * from the name (`type Header map[string][]string` is a map named
+ * main.Header). The const char * strings are owned by the session. */
+struct ct_type_info {
+	int32_t kind;             /* reflect.Kind (DW_AT_go_kind: 21 map, 23 slice, ...); -1: not a Go type */
+	int32_t named;            /* a defined type (main.Header, time.Duration, int) */
+	int32_t swiss;            /* maps: 1 Swiss tables, 0 classic buckets; -1: not a map or unknown */
+	int32_t key_indirect;     /* maps: the slot holds a pointer to the key (> 128 bytes) */
+	int32_t elem_indirect;
+	int32_t pad_;
+	uint64_t size;            /* of a value (a map, a pointer: 8) */
+	uint64_t len;             /* arrays: the element count */
+	uint64_t key_size, elem_size; /* maps */
+	const char *name;         /* as DWARF names it */
+	const char *kind_name;    /* reflect's kind name ("map", "slice", "string", "chan", "ptr",
+				   * "struct", "int", ...); interfaces: "iface" or "eface"; "" not Go */
+	const char *key_type;     /* maps: K; NULL otherwise */
+	const char *elem_type;    /* maps: V; slices, arrays, chans, pointers: the element */
+	const char *impl;         /* maps: "classic" | "swiss" | "unknown"; "" otherwise */
+	char underlying[256];     /* the underlying type ("map[string][]string"; a type literal:
+				   * itself); "" when DWARF does not spell it (named structs) */
+	char map_error[160];      /* maps whose layout the library cannot read: why */
+};
+
+/* The type named `type_name` in the executable's DWARF. Returns 0, or 2 with
+ * a message in *errmsg (ct_free): no such type, not a Go program. */
+CT_API int ct_type_info(ct_session *s, const char *type_name, struct ct_type_info *out,
+			char **errmsg);
 /* Entries start..start+max-1 (max 0: all) of a walk of that map, rendered
  * for gdb's `print` (gdbsyntax.h): two lines per entry, the key's then the
  * value's, each a tag and a payload:
@@ -234,7 +262,8 @@ CT_API char *ct_verb_help(const char *verb);
  * "uint", "string"), "metavar", "min", "max", "default", "cores_only",
  * "help"}]}]}: front ends build their argument parsers and help from it. */
 CT_API char *ct_verbs_json(void);
-/* sizeof of the structs above ("ct_map_info", "ct_map_unit", "ct_map_health"),
+/* sizeof of the structs above ("ct_map_info", "ct_map_unit", "ct_map_health",
+ * "ct_type_info", ...),
  * so that a binding can check its mirror of them; 0 for an unknown name. */
 CT_API size_t ct_struct_size(const char *name);
 /* 1 if the session was opened on a live process (ct_open_process or

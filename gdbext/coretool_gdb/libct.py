@@ -167,6 +167,27 @@ class Goroutine(ctypes.Structure):
 class ThreadRegs(ctypes.Structure):
     _fields_ = [("tid", ctypes.c_int64), ("regs", ctypes.c_uint64 * CT_NREGS)]
 
+class TypeInfo(ctypes.Structure):
+    _fields_ = [
+        ("kind", ctypes.c_int32),
+        ("named", ctypes.c_int32),
+        ("swiss", ctypes.c_int32),
+        ("key_indirect", ctypes.c_int32),
+        ("elem_indirect", ctypes.c_int32),
+        ("pad_", ctypes.c_int32),
+        ("size", ctypes.c_uint64),
+        ("len", ctypes.c_uint64),
+        ("key_size", ctypes.c_uint64),
+        ("elem_size", ctypes.c_uint64),
+        ("name", ctypes.c_char_p),
+        ("kind_name", ctypes.c_char_p),
+        ("key_type", ctypes.c_char_p),
+        ("elem_type", ctypes.c_char_p),
+        ("impl", ctypes.c_char_p),
+        ("underlying", ctypes.c_char * 256),
+        ("map_error", ctypes.c_char * 160),
+    ]
+
 _lib: Optional[ctypes.CDLL] = None
 
 
@@ -234,6 +255,10 @@ def _bind(lib: ctypes.CDLL) -> None:
         lib.ct_set_threads.restype = ctypes.c_int
         lib.ct_set_threads.argtypes = [vp, ctypes.POINTER(ThreadRegs), ctypes.c_size_t, pcp]
         mirrors += [("ct_goroutine", Goroutine), ("ct_thread_regs", ThreadRegs)]
+    if hasattr(lib, "ct_type_info"):
+        lib.ct_type_info.restype = ctypes.c_int
+        lib.ct_type_info.argtypes = [vp, cp, ctypes.POINTER(TypeInfo), pcp]
+        mirrors += [("ct_type_info", TypeInfo)]
     for name, mirror in mirrors:
         size = lib.ct_struct_size(name.encode())
         if size != ctypes.sizeof(mirror):
@@ -490,6 +515,34 @@ class Handle:
         if rc == 2:
             raise CoretoolError(take_string(err.value) or f"cannot render {type_name}")
         return rc, take_string(out.value)
+
+    def type_info(self, type_name: str) -> Dict[str, Any]:
+        """What the library's DWARF says the Go type `type_name` is (ct_type_info):
+        {"name", "kind" (reflect.Kind number), "kind_name" ("map", "slice", "ptr",
+        "iface", "eface", ...), "named", "underlying", "size", "len", "key_type",
+        "elem_type", and for maps "impl" ("classic"/"swiss"/"unknown"), "swiss"
+        (True/False/None), "key_size", "elem_size", "key_indirect",
+        "elem_indirect", "map_error"}. CoretoolError if the DWARF has no such type."""
+        if not hasattr(lib(), "ct_type_info"):
+            raise CoretoolError("libcoretool is too old for type info (no ct_type_info): run `make`")
+        ti = TypeInfo()
+        err = ctypes.c_void_p()
+        rc = lib().ct_type_info(self._p(), type_name.encode(), ctypes.byref(ti), ctypes.byref(err))
+        if rc == CT_INTERRUPTED:
+            take_string(err.value)
+        self._check_interrupted(rc)
+        if rc != 0:
+            raise CoretoolError(take_string(err.value) or f"no type {type_name}")
+        return {
+            "name": _text(ti.name), "kind": ti.kind, "kind_name": _text(ti.kind_name) or "",
+            "named": bool(ti.named), "underlying": _text(ti.underlying) or "",
+            "size": ti.size, "len": ti.len, "key_type": _text(ti.key_type),
+            "elem_type": _text(ti.elem_type), "impl": _text(ti.impl) or "",
+            "swiss": None if ti.swiss < 0 else bool(ti.swiss), "key_size": ti.key_size,
+            "elem_size": ti.elem_size, "key_indirect": bool(ti.key_indirect),
+            "elem_indirect": bool(ti.elem_indirect),
+            "map_error": _text(ti.map_error) or "",
+        }
 
 
 def _text(b: Optional[bytes]) -> Optional[str]:
