@@ -17,6 +17,8 @@ from typing import Callable, List, Optional
 import gdb
 import gdb.printing
 
+from coretool_gdb import expr
+
 from . import gomap, gotypes, govalues, params
 
 NAME = "coretool"
@@ -101,6 +103,8 @@ def register(objfile: Optional[gdb.Objfile] = None) -> None:
         gdb.events.new_objfile.connect(ensure_first)
         gdb.events.new_objfile.connect(gotypes.clear_cache)
         gdb.events.clear_objfiles.connect(gotypes.clear_cache)
+        gdb.events.new_objfile.connect(expr.clear_map_names)
+        gdb.events.clear_objfiles.connect(expr.clear_map_names)
         gdb.events.before_prompt.connect(ensure_first)
         _install_source_hook()
     gdb.printing.register_pretty_printer(None, _printer, replace=True)

@@ -29,7 +29,7 @@ import os
 
 import gdb
 
-from coretool_gdb import libct, session
+from coretool_gdb import expr, libct, session
 from coretool_gdb.libct import CoretoolError, MapInfo, MapUnit
 
 from . import gotypes, params
@@ -319,13 +319,12 @@ class GoMapPrinter:
 
 
 def map_type_name(t: gdb.Type) -> Optional[str]:
-    """'map[K]V' when t is Go's map typedef (a pointer to the header type)."""
+    """The library's 'map[K]V' when t is a Go map type (a typedef of a pointer
+    to the header: map[K]V itself or a named map type), else None."""
     t = t.unqualified()
-    if t.code != gdb.TYPE_CODE_TYPEDEF or not t.name or not t.name.startswith("map["):
+    if t.code != gdb.TYPE_CODE_TYPEDEF or not t.name:
         return None
-    if t.strip_typedefs().code != gdb.TYPE_CODE_PTR:
-        return None
-    return t.name
+    return expr.map_type_name(t)
 
 
 def lookup(val: gdb.Value) -> Optional[GoMapPrinter]:
