@@ -134,6 +134,10 @@ def layout_header(info: MapInfo) -> str:
     return s
 
 
+# reflect.Kind of pointers (Go's definitions: reflect/type.go)
+_KIND_PTR = 22
+_KIND_UNSAFE_POINTER = 26
+
 # The batch renderer for `print` (see the module's doc). Tests turn it off to
 # compare its output with gdb's own printing of the same keys and values.
 FAST = True
@@ -216,8 +220,23 @@ class GoMapPrinter:
         kname, vname = info.key_type.decode(), info.elem_type.decode()
         ksize = None if info.key_indirect else info.key_size
         vsize = None if info.elem_indirect else info.elem_size
-        return (gotypes.find(self.val.type, kname, ksize),
-                gotypes.find(self.val.type, vname, vsize))
+        return (self._type(kname, ksize), self._type(vname, vsize))
+
+    def _type(self, name: str, size: Optional[int]) -> Optional[gdb.Type]:
+        t = gotypes.find(self.val.type, name, size)
+        if t is not None:
+            return t
+        # A pointer gdb has no type for by that name (unsafe.Pointer): a void *
+        # is a value gdb and MI front ends show as the address it is.
+        try:
+            kind = self.sess.handle.type_info(name)["kind"]
+        except CoretoolError:
+            return None
+        # (ct_type_info has no kind for Go's unsafe.Pointer: the universe
+        # type, by its name in Go's definitions)
+        if kind in (_KIND_PTR, _KIND_UNSAFE_POINTER) or name == "unsafe.Pointer":
+            return gdb.lookup_type("void").pointer()
+        return None
 
     def _value(self, t: Optional[gdb.Type], type_name: str, addr: int, bad: bool,
                what: str) -> Union[gdb.Value, str]:
