@@ -37,10 +37,11 @@ def test_maps_of_the_truth(handle):
     impl = s.truth["map_impl"]
     seen = 0
     for m in s.truth["maps"]:
-        name = f"map[{m['key_type']}]{m['elem_type']}"
+        lit = f"map[{m['key_type']}]{m['elem_type']}"
+        name = m.get("type") or lit
         ti = h.type_info(name)
         assert ti["kind"] == KIND["map"] and ti["kind_name"] == "map", (name, ti)
-        assert not ti["named"] and ti["underlying"] == name, (name, ti)
+        assert ti["named"] == bool(m.get("named")) and ti["underlying"] == lit, (name, ti)
         assert (ti["key_type"], ti["elem_type"]) == (m["key_type"], m["elem_type"]), (name, ti)
         assert ti["impl"] == impl and ti["swiss"] == (impl == "swiss"), (name, ti)
         assert ti["size"] == 8 and not ti["map_error"], (name, ti)
@@ -84,3 +85,65 @@ def test_unknown_type_is_an_error(handle):
     s, h = handle
     with pytest.raises(libct.CoretoolError, match="no type main.noSuchType"):
         h.type_info("main.noSuchType")
+
+
+def test_named_and_zero_sized_maps(handle):
+    """The maps the sample records with reflect's type name: a named map type
+    is a map (kind 21) named main.Header whose underlying type is the literal;
+    zero-sized keys and values have layouts the library reads."""
+    s, h = handle
+    impl = s.truth["map_impl"]
+    typed = [m for m in s.truth["maps"] if "type" in m]
+    assert typed, "the samples predate map type names in truth.json: run `make samples`"
+    named = [m for m in typed if m.get("named")]
+    assert [m["type"] for m in named] == ["main.Header"]
+    for m in typed:
+        ti = h.type_info(m["type"])
+        lit = f"map[{m['key_type']}]{m['elem_type']}"
+        assert (ti["kind"], ti["kind_name"], ti["named"]) == (21, "map", bool(m.get("named")))
+        assert ti["underlying"] == lit and ti["name"] == m["type"]
+        assert (ti["key_type"], ti["elem_type"]) == (m["key_type"], m["elem_type"])
+        assert ti["impl"] == impl and not ti["map_error"], ti
+    zk = h.type_info("map[struct {}]int")
+    zv = h.type_info("map[int]struct {}")
+    assert (zk["key_size"], zk["elem_size"], zv["key_size"], zv["elem_size"]) == (0, 8, 8, 0)
+
+
+LEGEND_MAPS = ("main.tombMap", "main.growingMap", "main.smallMap", "main.strMap")
+
+
+def test_map_legend_is_what_the_layout_view_prints(handle):
+    """ct_map_legend_json is the one legend: its line is the layout view's
+    legend line, and each slot the view prints is its state's mark (or, for
+    the states without one, the byte in hex), slot by slot against the JSON
+    layout's states and bytes."""
+    from conftest import run, run_json
+    s, h = handle
+    impl = s.truth["map_impl"]
+    legend = libct.map_legend()
+    assert set(legend) == {"classic", "swiss"}
+    marks = legend[impl]["marks"]
+    seen = set()
+    for name in LEGEND_MAPS:
+        rc, text, err = run(["map", s.core, "--exe", s.exe, name, "--layout"])
+        assert rc == 0, err
+        lines = text.splitlines()
+        assert lines[1] == f"  ({legend[impl]['line']})"
+        rc, js, err = run_json(["map", s.core, "--exe", s.exe, name, "--layout"])
+        assert rc == 0, err
+        units = js.get("buckets") or js.get("groups") or [
+            g for t in js.get("tables", []) for g in t["groups"]]
+        field = "tophash" if impl == "classic" else "ctrl"
+        printed = [l.split(f" {field} ")[1].split("  ")[0].split() for l in lines
+                   if f" {field} " in l]
+        assert len(printed) == len(units), name
+        for toks, u in zip(printed, units):
+            for tok, state, byte in zip(toks, u["slots"], u[field]):
+                assert state in marks, state
+                want = marks[state] if marks[state] is not None else f"{byte:02x}"
+                assert tok == want, (name, u)
+                seen.add(state)
+    # the maps above show an entry, an empty slot and (tombMap, growingMap) a
+    # tombstone or an evacuated bucket
+    assert {"full", "empty", "deleted"} <= seen if impl == "swiss" else \
+        {"live", "emptyRest", "evacuatedX"} <= seen

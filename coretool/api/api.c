@@ -702,6 +702,44 @@ char *ct_verbs_json(void)
 	return buf;
 }
 
+char *ct_map_legend_json(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	struct out o;
+	out_init(&o, f, true);
+	out_obj_begin(&o);
+	static const enum go_map_impl impls[] = { GO_MAP_CLASSIC, GO_MAP_SWISS };
+	for (size_t i = 0; i < 2; i++) {
+		size_t n;
+		const struct gomap_mark *m = gomap_marks_of(impls[i], &n);
+		out_key(&o, go_map_impl_name(impls[i]));
+		out_obj_begin(&o);
+		out_kstr(&o, "line", gomap_legend_line(impls[i]));
+		out_key(&o, "states");
+		out_arr_begin(&o);
+		for (size_t j = 0; j < n; j++) {
+			out_obj_begin(&o);
+			out_kstr(&o, "state", m[j].state);
+			out_key(&o, "mark");
+			if (m[j].mark)
+				out_str(&o, m[j].mark);
+			else
+				out_null(&o);
+			out_kstr(&o, "meaning", m[j].meaning);
+			out_obj_end(&o);
+		}
+		out_arr_end(&o);
+		out_obj_end(&o);
+	}
+	out_obj_end(&o);
+	fclose(f);
+	return buf;
+}
+
 size_t ct_struct_size(const char *name)
 {
 	if (!name)

@@ -262,6 +262,13 @@ CT_API char *ct_verb_help(const char *verb);
  * "uint", "string"), "metavar", "min", "max", "default", "cores_only",
  * "help"}]}]}: front ends build their argument parsers and help from it. */
 CT_API char *ct_verbs_json(void);
+/* The map layout view's legend, as JSON (ct_free it): {"classic": {"line":
+ * "tophash: hex live, __ emptyRest, ...", "states": [{"state": "emptyRest",
+ * "mark": "__", "meaning": "..."}, ...]}, "swiss": {...}}. The states are
+ * ct_map_unit's state[] names; mark null: the slot holds an entry and is
+ * written as its ctrl/tophash byte in hex. What `coretool map --layout`
+ * prints, so front ends do not keep a copy. */
+CT_API char *ct_map_legend_json(void);
 /* sizeof of the structs above ("ct_map_info", "ct_map_unit", "ct_map_health",
  * "ct_type_info", ...),
  * so that a binding can check its mirror of them; 0 for an unknown name. */

@@ -59,24 +59,12 @@ static bool map_entry(void *arg, const struct gomap *m, const struct gomap_entry
 static void map_ctrl_text(const struct gomap_ctx *ctx, const struct gomap *m,
 			  const struct gomap_group *g, char *buf, uint64_t *live)
 {
-	const struct gomap_consts *c = gomap_ctx_consts(ctx);
 	size_t len = 0;
 	*live = 0;
 	for (unsigned i = 0; i < m->type.slots; i++) {
 		unsigned b = g->ctrl[i];
-		const char *s = NULL;
-		if (m->type.impl == GO_MAP_CLASSIC) {
-			if (b == c->empty_rest) s = "__";
-			else if (b == c->empty_one) s = "..";
-			else if (b == c->evacuated_x) s = "eX";
-			else if (b == c->evacuated_y) s = "eY";
-			else if (b == c->evacuated_empty) s = "e_";
-			else if (b < c->min_top_hash) s = "!!";
-		} else {
-			if (b == c->ctrl_empty) s = "--";
-			else if (b == c->ctrl_deleted) s = "DD";
-			else if (b & 0x80) s = "!!";
-		}
+		/* the library's legend: a mark per state, the byte itself for an entry */
+		const char *s = gomap_state_mark(m->type.impl, gomap_slot_state(ctx, m->type.impl, b));
 		if (s)
 			len += sprintf(buf + len, "%s%s", i ? " " : "", s);
 		else {
@@ -390,9 +378,7 @@ int cmd_map(struct cli *cli, const struct cli_args *a)
 	} else {
 		map_header_text(&r, path, &m);
 		if (layout && m.addr)
-			fprintf(cli->out.f, "%s\n", m.type.impl == GO_MAP_CLASSIC ?
-			       "  (tophash: hex live, __ emptyRest, .. emptyOne, eX/eY evacuated, e_ evacuatedEmpty)" :
-			       "  (ctrl: hex full (h2), -- empty, DD deleted, !! impossible)");
+			fprintf(cli->out.f, "  (%s)\n", gomap_legend_line(m.type.impl));
 	}
 	struct gomap_health h;
 	err = gomap_walk(ctx, &m, &v, &h);

@@ -259,6 +259,9 @@ def _bind(lib: ctypes.CDLL) -> None:
         lib.ct_type_info.restype = ctypes.c_int
         lib.ct_type_info.argtypes = [vp, cp, ctypes.POINTER(TypeInfo), pcp]
         mirrors += [("ct_type_info", TypeInfo)]
+    if hasattr(lib, "ct_map_legend_json"):
+        lib.ct_map_legend_json.restype = vp
+        lib.ct_map_legend_json.argtypes = []
     for name, mirror in mirrors:
         size = lib.ct_struct_size(name.encode())
         if size != ctypes.sizeof(mirror):
@@ -323,6 +326,29 @@ def verb_spec(verb: str) -> Optional[Dict[str, Any]]:
         except (ValueError, KeyError, TypeError) as e:
             raise CoretoolError(f"libcoretool's verb specification is unreadable: {e}") from None
     return _verbs.get(verb)
+
+
+_legend: Optional[Dict[str, Dict[str, Any]]] = None
+
+
+def map_legend() -> Dict[str, Dict[str, Any]]:
+    """The layout view's legend from the library (ct_map_legend_json), by
+    implementation: {"classic"|"swiss": {"line": the one-line legend,
+    "marks": {state: two-char mark, or None for "the byte in hex"},
+    "states": [{"state", "mark", "meaning"}]}}."""
+    global _legend
+    if _legend is None:
+        if not hasattr(lib(), "ct_map_legend_json"):
+            raise CoretoolError("libcoretool is too old for the map legend: run `make`")
+        text = take_string(lib().ct_map_legend_json())
+        try:
+            d = json.loads(text)
+            for v in d.values():
+                v["marks"] = {x["state"]: x["mark"] for x in v["states"]}
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise CoretoolError(f"libcoretool's map legend is unreadable: {e}") from None
+        _legend = d
+    return _legend
 
 
 def version() -> str:

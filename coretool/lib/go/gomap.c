@@ -641,3 +641,57 @@ const char *gomap_slot_state(const struct gomap_ctx *ctx, enum go_map_impl impl,
 	if (b & 0x80) return "impossible";
 	return "full";
 }
+
+/* ---- the layout view's legend ----
+ * The one table of how a slot's state is written in the layout view (coretool
+ * map --layout, the gdb printers' layout children): a two-character mark, or
+ * the ctrl/tophash byte itself in hex (mark NULL) for a slot that holds an
+ * entry. The states are gomap_slot_state()'s names. */
+static const struct gomap_mark gomap_marks[] = {
+	{ GO_MAP_CLASSIC, "live", NULL, "holds an entry: its tophash byte, in hex" },
+	{ GO_MAP_CLASSIC, "emptyRest", "__", "empty, and so is every later slot of the chain" },
+	{ GO_MAP_CLASSIC, "emptyOne", "..", "empty (never used, or its entry was deleted)" },
+	{ GO_MAP_CLASSIC, "evacuatedX", "eX",
+	  "moved by a growth to the same index of the new bucket array" },
+	{ GO_MAP_CLASSIC, "evacuatedY", "eY",
+	  "moved by a growth to index + old bucket count of the new array" },
+	{ GO_MAP_CLASSIC, "evacuatedEmpty", "e_", "empty when its bucket was evacuated" },
+	{ GO_MAP_CLASSIC, "impossible", "!!", "a tophash below minTopHash that no state uses" },
+	{ GO_MAP_SWISS, "full", NULL, "holds an entry: its ctrl byte (h2, the hash's low 7 bits), in hex" },
+	{ GO_MAP_SWISS, "empty", "--", "empty (never used since the table was made or cleared)" },
+	{ GO_MAP_SWISS, "deleted", "DD", "a tombstone: its entry was deleted" },
+	{ GO_MAP_SWISS, "impossible", "!!", "a ctrl byte with the high bit set that is neither empty nor deleted" },
+};
+
+const struct gomap_mark *gomap_marks_of(enum go_map_impl impl, size_t *n)
+{
+	size_t first = 0, cnt = 0;
+	for (size_t i = 0; i < sizeof(gomap_marks) / sizeof(gomap_marks[0]); i++) {
+		if (gomap_marks[i].impl != impl)
+			continue;
+		if (!cnt)
+			first = i;
+		cnt++;
+	}
+	*n = cnt;
+	return cnt ? &gomap_marks[first] : NULL;
+}
+
+const char *gomap_state_mark(enum go_map_impl impl, const char *state)
+{
+	size_t n;
+	const struct gomap_mark *m = gomap_marks_of(impl, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(m[i].state, state))
+			return m[i].mark;
+	return "!!";
+}
+
+const char *gomap_legend_line(enum go_map_impl impl)
+{
+	/* As the layout view has always printed it: the marks of the table above,
+	 * the two evacuated halves written together. */
+	return impl == GO_MAP_CLASSIC
+		       ? "tophash: hex live, __ emptyRest, .. emptyOne, eX/eY evacuated, e_ evacuatedEmpty"
+		       : "ctrl: hex full (h2), -- empty, DD deleted, !! impossible";
+}

@@ -190,6 +190,19 @@ bool gomap_check_header(const struct gomap_ctx *ctx, const struct gomap *m,
  * writes. */
 const char *gomap_slot_state(const struct gomap_ctx *ctx, enum go_map_impl impl, unsigned b);
 
+/* The layout view's legend: for each slot state of an implementation (the
+ * names gomap_slot_state gives), its two-character mark (NULL: the byte in
+ * hex, a slot holding an entry) and what it means. */
+struct gomap_mark {
+	enum go_map_impl impl;
+	const char *state, *mark, *meaning;
+};
+const struct gomap_mark *gomap_marks_of(enum go_map_impl impl, size_t *n);
+/* The mark of a state (NULL: write the byte in hex; "!!" for a name not in the table). */
+const char *gomap_state_mark(enum go_map_impl impl, const char *state);
+/* The legend as one line, as the layout view prints it under the header. */
+const char *gomap_legend_line(enum go_map_impl impl);
+
 /* A health summary for people: "ok", or the first issue. */
 const char *gomap_health_summary(const struct gomap_health *h);
 /* True if the walk found a problem (issues, or incomplete for a reason other than the caller). */
