@@ -407,6 +407,18 @@ R["show"] = cmd("show coretool map-layout")
     desc = next(v for k, v in zip(res["keys"], res["values"])
                 if isinstance(k, str) and k.startswith(kind))
     assert re.match(r"(ctrl|tophash) ([0-9a-f]{2}|--|__|\.\.|DD|eX|eY|e_) ", desc), desc
+    # every bucket's/group's slot marks are the CLI's (one legend, the library's)
+    text = run(["map", sample.core, "main.bigIntMap", "--layout"])[1]
+    cli_marks = {int(a, 16): m.strip() for a, m in re.findall(
+        r"(0x[0-9a-f]+) +(?:ctrl|tophash) ((?:\S\S )+) ", text)}
+    seen = 0
+    for k, v in zip(res["keys"], res["values"]):
+        m = isinstance(k, str) and re.match(r"(?:old )?(?:group|bucket) .*?(0x[0-9a-f]+)$", k)
+        if m:
+            marks = re.match(r"(?:ctrl|tophash) ((?:\S\S )+) ", v).group(1).strip()
+            assert marks == cli_marks[int(m.group(1), 16)], (k, v)
+            seen += 1
+    assert seen == len(cli_marks) > 0
 
 
 def test_disable_pretty_printer():

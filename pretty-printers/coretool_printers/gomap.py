@@ -36,11 +36,6 @@ from . import gotypes, params
 
 Child = Tuple[str, Union[gdb.Value, str]]
 
-# How the CLI's layout view writes a slot's state (coretool map --help).
-_STATE_MARK = {
-    "emptyRest": "__", "emptyOne": "..", "evacuatedX": "eX", "evacuatedY": "eY",
-    "evacuatedEmpty": "e_", "empty": "--", "deleted": "DD", "impossible": "!!",
-}
 
 
 def print_elements() -> Optional[int]:
@@ -85,11 +80,19 @@ def under_mi() -> bool:
     return _mi_cached
 
 
-def ctrl_text(u: MapUnit) -> str:
+def ctrl_text(u: MapUnit, swiss: bool) -> str:
+    """A bucket's/group's slots as the CLI's layout view writes them: the
+    library's legend (ct_map_legend_json) gives each state's mark; a state
+    without one (an entry) is its ctrl/tophash byte in hex."""
+    try:
+        marks_of = libct.map_legend()["swiss" if swiss else "classic"]["marks"]
+    except (CoretoolError, KeyError):
+        marks_of = {}
     marks = []
     for i in range(u.nslots):
         state = (u.state[i] or b"").decode()
-        marks.append(_STATE_MARK.get(state, f"{u.ctrl[i]:02x}"))
+        mark = marks_of.get(state)
+        marks.append(mark if mark else f"{u.ctrl[i]:02x}")
     return " ".join(marks)
 
 
@@ -104,12 +107,12 @@ def unit_child(u: MapUnit) -> Child:
         return (f"table 0x{u.addr:x} totals",
                 f"{u.full} full, {u.deleted} deleted, {u.empty} empty")
     if u.kind == libct.CT_MAP_GROUP:
-        return (f"group {u.index} 0x{u.addr:x}", f"ctrl {ctrl_text(u)}  full {u.live}")
+        return (f"group {u.index} 0x{u.addr:x}", f"ctrl {ctrl_text(u, True)}  full {u.live}")
     old = u.kind == libct.CT_MAP_OLDBUCKET
     label = f"{'old bucket' if old else 'bucket'} {u.index}"
     if u.chain:
         label += f" overflow {u.chain}"
-    text = f"tophash {ctrl_text(u)}  live {u.live}"
+    text = f"tophash {ctrl_text(u, False)}  live {u.live}"
     if old and u.chain == 0:
         text += "  evacuated" if u.evacuated else "  not evacuated"
     if u.overflow:
@@ -147,7 +150,8 @@ _Item = Tuple
 
 
 class GoMapPrinter:
-    """map[K]V: `map[K]V <len N>` and its entries (display hint 'map')."""
+    """A Go map: `map[K]V` (Go's format; `<len N>` when verbose) and its
+    entries as children [0], [1], ... (display hint 'map')."""
 
     def __init__(self, val: gdb.Value, type_name: str) -> None:
         self.val = val
