@@ -581,8 +581,15 @@ else:  # the first bucket with an overflow bucket: that one's entries are lost
 gdb.selected_inferior().write_memory(slot, struct.pack("<Q", 0x7ead0000))
 pp = gdb.default_visualizer(gdb.parse_and_eval("'main.bigIntMap'"))
 kids = list(pp.children())
-R["damaged_keys"] = [k if isinstance(k, str) else int(k) for _, k in kids[0::2]]
-R["damaged_values"] = [v if isinstance(v, str) else int(v) for _, v in kids[1::2]]
+# the children `print` gets: ints rendered by the library as text, then the
+# <stopped> mark and its reason
+import re
+def num(x):
+    if isinstance(x, str):
+        return int(x) if re.fullmatch(r"-?[0-9]+", x) else x
+    return int(x)
+R["damaged_keys"] = [num(k) for _, k in kids[0::2]]
+R["damaged_values"] = [num(v) for _, v in kids[1::2]]
 gdb.execute("kill")
 """
 
