@@ -137,10 +137,6 @@ def layout_header(info: MapInfo) -> str:
     return s
 
 
-# reflect.Kind of pointers (Go's definitions: reflect/type.go)
-_KIND_PTR = 22
-_KIND_UNSAFE_POINTER = 26
-
 # The batch renderer for `print` (see the module's doc). Tests turn it off to
 # compare its output with gdb's own printing of the same keys and values.
 FAST = True
@@ -233,12 +229,12 @@ class GoMapPrinter:
         # A pointer gdb has no type for by that name (unsafe.Pointer): a void *
         # is a value gdb and MI front ends show as the address it is.
         try:
-            kind = self.sess.handle.type_info(name)["kind"]
+            kind = self.sess.handle.type_info(name)["kind_name"]
         except CoretoolError:
             return None
         # (ct_type_info has no kind for Go's unsafe.Pointer: the universe
         # type, by its name in Go's definitions)
-        if kind in (_KIND_PTR, _KIND_UNSAFE_POINTER) or name == "unsafe.Pointer":
+        if kind in ("ptr", "unsafe.Pointer") or name == "unsafe.Pointer":
             return gdb.lookup_type("void").pointer()
         return None
 
