@@ -224,3 +224,36 @@ def test_named_map_type(d):
                    tuple(bytes.fromhex(x["hex"]).decode() for x in e["value"]))
                   for e in truth["main.header"]["entries"])
     assert got == want
+
+
+def go_expected(toolchain):
+    """Go's own expectations for `print smallmapvar` / `print mapvar`, read
+    from the toolchain's runtime-gdb_test.go (TestGdbPython): name -> regex."""
+    src = ROOT / "build" / "toolchains" / toolchain / "src" / "runtime" / "runtime-gdb_test.go"
+    found = dict(re.findall(r"(printSmallMapvarRe|printMapvarRe1|printMapvarRe2) := "
+                            r"regexp\.MustCompile\(`([^`]*)`\)", src.read_text()))
+    # printSmallMapvarRe is there since Go 1.24 (small Swiss maps)
+    assert {"printMapvarRe1", "printMapvarRe2"} <= set(found), src
+    return {k: re.compile(v) for k, v in found.items()}
+
+
+@pytest.mark.parametrize("order", ["alone", "go-first", "ours-first"])
+@pytest.mark.parametrize("d", CASES)
+def test_go_runtime_gdb_test_expectations(d, order):
+    """The map checks of Go's TestGdbPython, with the regexes of the
+    toolchain's own runtime-gdb_test.go, on the same maps (main.smallmapvar,
+    main.mapvar): coretool loaded alone and in both orders with Go's
+    runtime-gdb.py."""
+    rx = go_expected(d.name)
+    go = ROOT / "build" / "toolchains" / d.name / "src" / "runtime" / "runtime-gdb.py"
+    ours = f"source {ENTRY}"
+    load = {"alone": [ours], "go-first": [f"source {go}", ours],
+            "ours-first": [ours, f"source {go}"]}[order]
+    p = run_gdb([d / "exe", d / "core"], load + ["set pagination off", "set width 0",
+                                                  "print 'main.smallmapvar'", "print 'main.mapvar'"])
+    lines = printed_lines(p.stdout)
+    assert len(lines) == 2, p.stdout[-2000:] + p.stderr[-2000:]
+    small = rx.get("printSmallMapvarRe")
+    assert small is None or small.match(lines[0]), lines[0]
+    assert lines[0].endswith(' = map[string]string = {["abc"] = "def"}'), lines[0]
+    assert rx["printMapvarRe1"].match(lines[1]) or rx["printMapvarRe2"].match(lines[1]), lines[1]

@@ -29,17 +29,21 @@ type Header map[string][]string
 type node struct{ id int }
 
 var (
-	bigIntMap  map[int]int
-	bigStrMap  map[string]int
-	strStrMap  map[string]string
-	floatMap   map[float64]float32
-	boolMap    map[bool]uint8
-	smallInts  map[int8]uint64
-	uintMap    map[uint32]int16
-	header     Header
-	ptrMap     map[string]*node
-	runeMap    map[rune]byte
-	keepAlive  []*node
+	bigIntMap map[int]int
+	bigStrMap map[string]int
+	strStrMap map[string]string
+	floatMap  map[float64]float32
+	boolMap   map[bool]uint8
+	smallInts map[int8]uint64
+	uintMap   map[uint32]int16
+	header    Header
+	ptrMap    map[string]*node
+	runeMap   map[rune]byte
+	keepAlive []*node
+	// as in Go's runtime-gdb_test.go (its TestGdbPython program), whose
+	// expected `print` output tests/test_gdb_bigmap.py reads from that file
+	smallmapvar map[string]string
+	mapvar      map[string]string
 )
 
 type entry struct {
@@ -167,6 +171,13 @@ func main() {
 		es = append(es, entry{str(k), map[string]int{"id": i}})
 	}
 	add("main.ptrMap", "string", "*main.node", len(ptrMap), es)
+
+	smallmapvar = map[string]string{"abc": "def"}
+	mapvar = make(map[string]string, 10)
+	mapvar["abc"] = "def"
+	mapvar["ghi"] = "jkl"
+	add("main.smallmapvar", "string", "string", 1, []entry{{str("abc"), str("def")}})
+	add("main.mapvar", "string", "string", 2, []entry{{str("abc"), str("def")}, {str("ghi"), str("jkl")}})
 
 	data, err := json.MarshalIndent(map[string]any{"go_version": runtime.Version(), "maps": maps}, "", " ")
 	if err != nil {
