@@ -152,12 +152,27 @@ def _library_map_name(t: gdb.Type, name: str) -> Optional[str]:
         return _map_names[key]
     from . import session  # here: session imports this module
     try:
-        info = session.current().handle.type_info(name)
+        handle = session.current().handle
+        info = handle.type_info(name)
     except (CoretoolError, gdb.error):
         # no library session to ask (nothing cached: the next lookup asks
         # again); the map calls would fail anyway, their error says why
         return name if name.startswith("map[") else None
-    got = (info["underlying"] or name) if info["kind_name"] == "map" else None
+    got = None
+    if info["kind_name"] == "map":
+        # The name the map calls take: the type's own where the library
+        # reads named map types, else its map[K]V (which Go 1.27's DWARF may
+        # not have when only the named type is used). A nil map's header
+        # (address 0) costs no read.
+        candidates = [name] + ([info["underlying"]] if info["underlying"] else [])
+        got = candidates[-1]
+        for c in candidates:
+            try:
+                handle.map_info(0, c)
+            except CoretoolError:
+                continue
+            got = c
+            break
     _map_names[key] = got
     return got
 

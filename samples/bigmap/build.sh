@@ -2,9 +2,9 @@
 # Builds samples/bigmap (100,000-entry maps and a small map of every scalar kind) with
 # some toolchains and crashes it into a core with its truth:
 #   build/samples-bigmap/<toolchain>/{exe,core,truth.json,stdout.txt,stderr.txt}
-# Used by tests/test_gdb_bigmap.py and bench/run.py (task gdb-print-bigmap).
-# Environment: TOOLCHAINS (default: go1.22 for classic maps, go1.26 for Swiss maps,
-# those of build/toolchains/list that exist), SAMPLES_OUT (default build/samples-bigmap),
+# Used by tests/test_gdb_bigmap.py, tests/test_gdb_mi.py and bench/gdbmap.py.
+# Environment: TOOLCHAINS (default: go1.22 for classic maps, go1.26 for Swiss maps, go1.27 the
+# newest; those of build/toolchains/list that exist), SAMPLES_OUT (default build/samples-bigmap),
 # CORE_MODE as for samples/build.sh (samples/cores.sh decides).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,7 +13,7 @@ mkdir -p "$out" && out=$(cd "$out" && pwd)
 log() { echo "samples-bigmap: $*" >&2; }
 . "$top/samples/cores.sh"
 list=$top/build/toolchains/list
-want=${TOOLCHAINS:-go1.22 go1.26}
+want=${TOOLCHAINS:-go1.22 go1.26 go1.27}
 rc=0
 for name in $want; do
 	goroot=$(awk -v n="$name" '$1 == n { print $2 }' "$list" 2>/dev/null)
