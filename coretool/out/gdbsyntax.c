@@ -112,7 +112,9 @@ bool gdbsyn_write(const struct go_rt *rt, int kind, uint64_t size, uint64_t addr
 	memcpy(&u, b, size); /* little-endian: the low bytes */
 	switch (kind) {
 	case GO_KIND_BOOL:
-		/* gdb prints any byte but 0 as true */
+		/* gdb prints a bool byte other than 0 or 1 as the number */
+		if (u > 1)
+			return false;
 		fputs(u ? "true" : "false", f);
 		return true;
 	case GO_KIND_FLOAT32: {
