@@ -184,6 +184,8 @@ def scalar(text, type_name):
         return m.group(0) if m else text
     if text in ("true", "false"):
         return text == "true"
+    if text == "{}":  # a zero-sized struct (map[struct{}]int keys)
+        return {}
     m = re.match(r"^-?\d+", text)
     if m and re.match(r"^-?\d+( '.*')?$", text):  # 65 'A' for 1-byte integers
         return int(m.group(0))
