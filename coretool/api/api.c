@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "gdbsyntax.h"
 #include "gomap.h"
 #include "gotype.h"
 #include "govalue.h"
+#include "gdbsyntax.h"
 #include "gview.h"
 #include "target.h"
 
@@ -413,40 +413,6 @@ int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn 
 	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 }
 
-int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **out, char **errmsg)
-{
-	struct ct_error *err;
-	Dwarf_Die die;
-	*out = NULL;
-	if ((err = api_models(s)))
-		return api_fail(err, errmsg);
-	if (!type || !dw_type(s->t->dw, type, &die))
-		return api_fail(ct_error_fmt(CT_ERR_NOTFOUND, "no type '%s' in the DWARF",
-					     type ? type : ""), errmsg);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
-	struct out o;
-	out_init(&o, f, json != 0);
-	uint64_t bad = 0;
-	s->cancelled = false;
-	err = govalue_render(s->gv, &o, &die, addr, &bad);
-	fclose(f);
-	if (s->cancelled) {
-		ct_error_destroy(err);
-		free(buf);
-		return api_interrupted(errmsg);
-	}
-	if (err) {
-		free(buf);
-		return api_fail(err, errmsg);
-	}
-	*out = buf;
-	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
-}
-
 /* ct_map_render_batch: one entry's key or value, as a line of the batch. */
 struct api_batch {
 	ct_session *s;
@@ -546,6 +512,40 @@ int ct_map_render_batch(ct_session *s, uint64_t addr, const char *type, uint64_t
 	free(h);
 	*out = buf;
 	*n = b.n;
+	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+}
+
+int ct_render(ct_session *s, const char *type, uint64_t addr, int json, char **out, char **errmsg)
+{
+	struct ct_error *err;
+	Dwarf_Die die;
+	*out = NULL;
+	if ((err = api_models(s)))
+		return api_fail(err, errmsg);
+	if (!type || !dw_type(s->t->dw, type, &die))
+		return api_fail(ct_error_fmt(CT_ERR_NOTFOUND, "no type '%s' in the DWARF",
+					     type ? type : ""), errmsg);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
+	struct out o;
+	out_init(&o, f, json != 0);
+	uint64_t bad = 0;
+	s->cancelled = false;
+	err = govalue_render(s->gv, &o, &die, addr, &bad);
+	fclose(f);
+	if (s->cancelled) {
+		ct_error_destroy(err);
+		free(buf);
+		return api_interrupted(errmsg);
+	}
+	if (err) {
+		free(buf);
+		return api_fail(err, errmsg);
+	}
+	*out = buf;
 	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 }
 

@@ -227,6 +227,11 @@ def _bind(lib: ctypes.CDLL) -> None:
     lib.ct_map_walk.argtypes = [vp, u64, cp, ENTRY_FN, UNIT_FN, vp, ctypes.POINTER(MapHealth), pcp]
     lib.ct_render.restype = ctypes.c_int
     lib.ct_render.argtypes = [vp, cp, u64, ctypes.c_int, pcp, pcp]
+    if hasattr(lib, "ct_map_render_batch"):  # optional: the printers fall back to ct_map_walk
+        lib.ct_map_render_batch.restype = ctypes.c_int
+        lib.ct_map_render_batch.argtypes = [vp, u64, cp, u64, u64, ctypes.c_uint32,
+                                            ctypes.c_uint32, pcp, ctypes.POINTER(u64),
+                                            ctypes.POINTER(MapHealth), pcp]
     lib.ct_verb_needs_core.restype = ctypes.c_int
     lib.ct_verb_needs_core.argtypes = [cp]
     lib.ct_has_verb.restype = ctypes.c_int
@@ -242,11 +247,6 @@ def _bind(lib: ctypes.CDLL) -> None:
     lib.ct_open_process.restype = vp
     lib.ct_open_process.argtypes = [READ_FN, vp, cp, ctypes.c_int64, cp, ctypes.POINTER(Thread),
                                     ctypes.c_size_t, pcp]
-    if hasattr(lib, "ct_map_render_batch"):  # optional: the printers fall back to ct_map_walk
-        lib.ct_map_render_batch.restype = ctypes.c_int
-        lib.ct_map_render_batch.argtypes = [vp, u64, cp, u64, u64, ctypes.c_uint32,
-                                            ctypes.c_uint32, pcp, ctypes.POINTER(u64),
-                                            ctypes.POINTER(MapHealth), pcp]
     # Optional (a library without them has no goroutine commands, checked on use).
     if hasattr(lib, "ct_goroutines"):
         lib.ct_goroutines.restype = ctypes.c_int

@@ -16,7 +16,6 @@ from typing import Callable, List, Optional
 
 import gdb
 import gdb.printing
-
 from coretool_gdb import expr
 
 from . import gomap, gotypes, govalues, params
