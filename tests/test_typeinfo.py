@@ -147,3 +147,21 @@ def test_map_legend_is_what_the_layout_view_prints(handle):
     # tombstone or an evacuated bucket
     assert {"full", "empty", "deleted"} <= seen if impl == "swiss" else \
         {"live", "emptyRest", "evacuatedX"} <= seen
+
+
+def test_map_api_takes_named_and_zero_sized_types(handle):
+    """ct_map_info / ct_map_walk with the type names the truth records
+    (main.Header, map[struct {}]int, ...): header and every entry."""
+    s, h = handle
+    typed = [m for m in s.truth["maps"] if "type" in m and m["name"] in
+             ("main.namedMap", "main.zeroKeyMap", "main.zeroValMap")]
+    assert len(typed) == 3, "the samples predate these maps: run `make samples`"
+    for m in typed:
+        addr = int(m["addr"], 16)
+        info = h.map_info(addr, m["type"])
+        assert (info.count, info.type.decode(), info.impl.decode()) == \
+            (m["count"], m["type"], s.truth["map_impl"])
+        n = []
+        health = h.map_walk(addr, m["type"], lambda k, v, f: n.append((k, v, f)) or True, None)
+        assert health.ok and health.live == m["count"] and len(n) == m["count"]
+        assert all(f == 0 for _, _, f in n)

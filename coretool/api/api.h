@@ -199,6 +199,7 @@ struct ct_type_info {
  * a message in *errmsg (ct_free): no such type, not a Go program. */
 CT_API int ct_type_info(ct_session *s, const char *type_name, struct ct_type_info *out,
 			char **errmsg);
+
 /* ---- goroutines, for front ends that switch to them (gdb's `goroutine N CMD`) ----
  * The goroutines verb's own model (gview.h): which registers a goroutine's
  * frames start from, its status, wait reason, thread and frames. */
