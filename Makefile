@@ -103,6 +103,7 @@ samples: toolchains glibc delve
 	bash samples/build.sh
 	bash samples/systemd-cores.sh
 	bash samples/libsuite/build.sh
+	bash samples/bigmap/build.sh
 	CORE_MODE=gdb SAMPLES_OUT=build/samples-gcore BIN_FROM=build/samples DLV=build/delve/dlv bash samples/build.sh
 	bash samples/gdbvalues.sh
 	CORE_MODE=gdb SAMPLES_OUT=build/samples-gdbvalues-gcore bash samples/gdbvalues.sh

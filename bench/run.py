@@ -49,7 +49,9 @@ TASKS = [
     ("census", "Heap census by size class / type"),
     ("triage", "Full triage of the crash"),
     ("packed", "Triage of the core compressed with zstd (as systemd-coredump stores it)"),
+    ("gdbprint", "`print` the map at a gdb prompt (coretool's printers)"),
 ]
+GDB_ENTRY = os.path.join(TOP, "gdbext", "coretool-gdb.py")
 
 
 # ---------------------------------------------------------------- measuring
@@ -347,6 +349,17 @@ def specs(c, task, anchors_ok):
             ["zstd", "-q", "-d", "-f", c.core_zst, "-o", plain], False,
             lambda p: ((os.path.getsize(plain) == c.size, os.remove(plain))[0], "%d bytes written" % c.size)
             if os.path.exists(plain) else (False, "no output"))
+    elif task == "gdbprint":
+        # the same gdb and settings as the anchor; only the printer differs
+        plain = ["set print elements unlimited", "set print repeats unlimited", "set width 0",
+                 "print 'main.benchMap'"]
+        add("coretool-gdb", "gdb + coretool-gdb.py: print 'main.benchMap'",
+            ["gdb", "-nx", "-batch", "-iex", "set auto-load python-scripts off", "-ex",
+             "set pagination off", "-ex", "source " + GDB_ENTRY]
+            + [x for cmd in plain for x in ("-ex", cmd)] + [c.exe, c.core], True,
+            lambda p: check_text_map(p, PAIR_GDB, n_map))
+        add("gdb", "gdb + runtime-gdb.py: print 'main.benchMap'", c.gdb(*plain), True,
+            lambda p: check_text_map(p, PAIR_GDB, n_map))
     return out
 
 

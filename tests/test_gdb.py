@@ -138,13 +138,14 @@ def check_map_json(m, got):
     name = m["name"]
     assert "error" not in got, f"{name}: {got}"
     data = json.loads(got["out"])
-    type_name = f"map[{m['key_type']}]{m['elem_type']}"
+    # the type as Go names it (a named map type: main.Header), as Go's printer shows it
+    type_name = m.get("type") or f"map[{m['key_type']}]{m['elem_type']}"
     assert data["type"] == type_name, name
     if m.get("nil"):
         assert data["to_string"] == f"{type_name} <nil>", name
         assert data["entries"] == []
         return
-    assert data["to_string"] == f"{type_name} <len {m['count']}>", name
+    assert data["to_string"] == type_name, name  # Go's format: no <len N> unless verbose
     assert "stopped" not in data and "damaged" not in data, (name, data)
     assert_entries_equal(name, data["entries"], m["entries"])
 
@@ -170,7 +171,8 @@ def test_map_printer_children_match_truth(case, tmp_path):
 
 
 # A parser of gdb's value syntax as `print` writes it with PLAIN_PRINT:
-# "str", 12, -1.5, true, {a, b}, {F = v, G = w}, map[K]V <len N> = {[k] = v, ...}.
+# "str", 12, -1.5, true, {a, b}, {F = v, G = w}, map[K]V = {[k] = v, ...} (Go's format;
+# `map[K]V <len N> = ...` with `set coretool verbose on`)."
 _ESC = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
         "e": "\x1b", '"': '"', "\\": "\\", "'": "'"}
 
@@ -230,7 +232,7 @@ class PrintParser:
         return out.decode("utf-8")
 
     def map_value(self):
-        m = re.compile(r"(map\[.*?\]\S*) <(len (\d+)|nil)>").match(self.s, self.i)
+        m = re.compile(r"(map\[.*?\]\S*)( <(len (\d+)|nil)>)?").match(self.s, self.i)
         if not m:
             self.error("a map header")
         self.i = m.end()
@@ -301,7 +303,7 @@ def check_printed(sample, stdout, names):
     assert len(got) == len(names), stdout[-2000:]
     for i, name in enumerate(names, 1):
         m, v = maps[name], got[i]
-        assert v["to_string"] == f"map[{m['key_type']}]{m['elem_type']} <len {m['count']}>"
+        assert v["to_string"] == (m.get("type") or f"map[{m['key_type']}]{m['elem_type']}")
         assert_entries_equal(name, v["entries"], m["entries"])
 
 
@@ -346,10 +348,30 @@ def test_print_elements_limit(case):
                  "set print elements 1", "print 'main.smallMap'"])
     lines = [l for l in p.stdout.splitlines() if l.startswith("$")]
     assert len(lines) == 2, p.stdout
-    assert lines[0].startswith("$1 = map[int]int <len 3000> = {") and lines[0].endswith("...}")
+    assert lines[0].startswith("$1 = map[int]int = {") and lines[0].endswith("...}")
     assert len(re.findall(r"\[-?\d+\] = -?\d+", lines[0])) == 5, lines[0]
     # one child: the first key (its string cut to one character too), no value
     assert re.search(r' = \{\["\w"\.\.\.\] = \.\.\.\}$', lines[1]), lines[1]
+
+
+@pytest.mark.parametrize("case", maps_samples(), ids=toolchain_ids())
+def test_verbose_adds_len(case):
+    """Go's format by default (`map[K]V = {...}`, as runtime-gdb_test.go
+    expects); `set coretool verbose on` adds the recorded count as <len N>."""
+    sample = case
+    names = ["main.smallMap", "main.bigIntMap"]
+    p = run_gdb([sample.exe, sample.core],
+                [f"source {ENTRY}"] + PLAIN_PRINT + print_commands(names)
+                + ["set coretool verbose on"] + print_commands(names))
+    got = parse_prints(p.stdout)
+    maps = {m["name"]: m for m in sample.truth["maps"]}
+    for i, name in enumerate(names):
+        m = maps[name]
+        t = f"map[{m['key_type']}]{m['elem_type']}"
+        assert got[i + 1]["to_string"] == t, p.stdout[-2000:]
+        assert got[i + 1 + len(names)]["to_string"] == f"{t} <len {m['count']}>"
+        for v in (got[i + 1], got[i + 1 + len(names)]):
+            assert_entries_equal(name, v["entries"], m["entries"])
 
 
 @pytest.mark.parametrize("case", maps_samples(), ids=toolchain_ids())
@@ -386,6 +408,18 @@ R["show"] = cmd("show coretool map-layout")
     desc = next(v for k, v in zip(res["keys"], res["values"])
                 if isinstance(k, str) and k.startswith(kind))
     assert re.match(r"(ctrl|tophash) ([0-9a-f]{2}|--|__|\.\.|DD|eX|eY|e_) ", desc), desc
+    # every bucket's/group's slot marks are the CLI's (one legend, the library's)
+    text = run(["map", sample.core, "main.bigIntMap", "--layout"])[1]
+    cli_marks = {int(a, 16): m.strip() for a, m in re.findall(
+        r"(0x[0-9a-f]+) +(?:ctrl|tophash) ((?:\S\S )+) ", text)}
+    seen = 0
+    for k, v in zip(res["keys"], res["values"]):
+        m = isinstance(k, str) and re.match(r"(?:old )?(?:group|bucket) .*?(0x[0-9a-f]+)$", k)
+        if m:
+            marks = re.match(r"(?:ctrl|tophash) ((?:\S\S )+) ", v).group(1).strip()
+            assert marks == cli_marks[int(m.group(1), 16)], (k, v)
+            seen += 1
+    assert seen == len(cli_marks) > 0
 
 
 def test_disable_pretty_printer():
@@ -398,9 +432,9 @@ def test_disable_pretty_printer():
                  "enable pretty-printer global coretool;map", "print 'main.smallMap'"])
     assert re.search(r"  coretool\n    chan\n    interface\n    map\n    slice\n    string", p.stdout)
     printed = [l for l in p.stdout.splitlines() if l.startswith("$")]
-    assert printed[0].startswith("$1 = map[string]int <len 5> = {")
+    assert printed[0].startswith("$1 = map[string]int = {")
     assert re.match(r"\$2 = \(map\[string\]int\) 0x[0-9a-f]+$", printed[1]), printed[1]
-    assert printed[2].startswith("$3 = map[string]int <len 5> = {")
+    assert printed[2].startswith("$3 = map[string]int = {")
 
 
 # ---- commands: classify and triage against the truth and the CLI ----
@@ -548,8 +582,15 @@ else:  # the first bucket with an overflow bucket: that one's entries are lost
 gdb.selected_inferior().write_memory(slot, struct.pack("<Q", 0x7ead0000))
 pp = gdb.default_visualizer(gdb.parse_and_eval("'main.bigIntMap'"))
 kids = list(pp.children())
-R["damaged_keys"] = [k if isinstance(k, str) else int(k) for _, k in kids[0::2]]
-R["damaged_values"] = [v if isinstance(v, str) else int(v) for _, v in kids[1::2]]
+# the children `print` gets: ints rendered by the library as text, then the
+# <stopped> mark and its reason
+import re
+def num(x):
+    if isinstance(x, str):
+        return int(x) if re.fullmatch(r"-?[0-9]+", x) else x
+    return int(x)
+R["damaged_keys"] = [num(k) for _, k in kids[0::2]]
+R["damaged_values"] = [num(v) for _, v in kids[1::2]]
 gdb.execute("kill")
 """
 
@@ -588,7 +629,7 @@ def test_live_process(case, exe, go_printers, tmp_path):
     for m in truth["maps"]:
         check_map_json(m, res[m["name"]])
     big = next(m for m in truth["maps"] if m["name"] == "main.bigIntMap")
-    assert res["big_to_string"] == f"map[int]int <len {big['count']}>"
+    assert res["big_to_string"] == "map[int]int"
     assert res["big_children"] == big["count"] == 3000
     g = json.loads(res["classify"]["out"])
     assert g["region"] == "go-heap" and g["state"] == "allocated", g

@@ -11,6 +11,7 @@
 #include "gomap.h"
 #include "gotype.h"
 #include "govalue.h"
+#include "gdbsyntax.h"
 #include "gview.h"
 #include "target.h"
 
@@ -410,6 +411,108 @@ int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn 
 			snprintf(health->stopped, sizeof(health->stopped), "%s", h->stopped);
 	}
 	free(h);
+	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+}
+
+/* ct_map_render_batch: one entry's key or value, as a line of the batch. */
+struct api_batch {
+	ct_session *s;
+	FILE *f;
+	uint64_t skip, max, n;
+	int kkind, ekind;
+	uint64_t ksize, esize;
+	struct gdbsyn_opts opts;
+};
+
+static void api_batch_item(struct api_batch *b, int kind, uint64_t size, uint64_t addr, bool ok)
+{
+	if (!ok) {
+		fprintf(b->f, "!%" PRIx64 "\n", addr);
+		return;
+	}
+	fputc('=', b->f);
+	long at = ftell(b->f);
+	if (kind < 0 || !gdbsyn_write(b->s->t->go, kind, size, addr, &b->opts, b->f)) {
+		/* refused: nothing was written after the tag, which becomes '@' */
+		fseek(b->f, at - 1, SEEK_SET);
+		fprintf(b->f, "@%" PRIx64, addr);
+	}
+	fputc('\n', b->f);
+}
+
+static bool api_batch_entry(void *arg, const struct gomap *m, const struct gomap_entry *e)
+{
+	struct api_batch *b = arg;
+	(void)m;
+	if (b->skip) {
+		b->skip--;
+		return true;
+	}
+	api_batch_item(b, b->kkind, b->ksize, e->key_addr, e->key_ok);
+	api_batch_item(b, b->ekind, b->esize, e->elem_addr, e->elem_ok);
+	return ++b->n < b->max;
+}
+
+int ct_map_render_batch(ct_session *s, uint64_t addr, const char *type, uint64_t start,
+			uint64_t max, uint32_t max_string, uint32_t repeats, char **out,
+			uint64_t *n, struct ct_map_health *health, char **errmsg)
+{
+	struct gomap m;
+	*out = NULL;
+	*n = 0;
+	s->cancelled = false;
+	struct ct_error *err = api_map(s, addr, type, &m);
+	if (s->cancelled) {
+		ct_error_destroy(err);
+		return api_interrupted(errmsg);
+	}
+	if (err)
+		return api_fail(err, errmsg);
+	if (!max)
+		max = UINT64_MAX;
+	struct api_batch b = { .s = s, .skip = start, .max = max,
+			       .opts = { .max_string = max_string, .repeats = repeats } };
+	b.kkind = gdbsyn_kind(&m.type.key, &b.ksize);
+	b.ekind = gdbsyn_kind(&m.type.elem, &b.esize);
+	char *buf = NULL;
+	size_t len = 0;
+	b.f = open_memstream(&buf, &len);
+	struct gomap_health *h = calloc(1, sizeof(*h));
+	if (!b.f || !h) {
+		if (b.f)
+			fclose(b.f);
+		free(buf);
+		free(h);
+		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
+	}
+	struct gomap_visitor v = { .arg = &b, .entry = api_batch_entry };
+	err = gomap_walk(s->maps, &m, &v, h);
+	fclose(b.f);
+	if (s->cancelled || err) {
+		free(buf);
+		free(h);
+		if (s->cancelled) {
+			ct_error_destroy(err);
+			return api_interrupted(errmsg);
+		}
+		return api_fail(err, errmsg);
+	}
+	bool bad = gomap_health_bad(h);
+	if (health) {
+		memset(health, 0, sizeof(*health));
+		health->ok = !bad;
+		health->complete = h->complete || h->stopped_by_caller;
+		health->stopped_by_caller = h->stopped_by_caller;
+		health->nissues = h->nissues + h->issues_dropped;
+		health->count = m.count;
+		health->live = h->live;
+		snprintf(health->summary, sizeof(health->summary), "%s", gomap_health_summary(h));
+		if (h->stopped[0] && !h->stopped_by_caller)
+			snprintf(health->stopped, sizeof(health->stopped), "%s", h->stopped);
+	}
+	free(h);
+	*out = buf;
+	*n = b.n;
 	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 }
 

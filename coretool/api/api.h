@@ -150,6 +150,21 @@ CT_API int ct_map_info(ct_session *s, uint64_t addr, const char *type, struct ct
 CT_API int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn entry,
 		ct_map_unit_fn unit, void *arg, struct ct_map_health *health, char **errmsg);
 
+/* Entries start..start+max-1 (max 0: all) of a walk of that map, rendered
+ * for gdb's `print` (gdbsyntax.h): two lines per entry, the key's then the
+ * value's, each a tag and a payload:
+ *   =TEXT  the value as gdb prints it (42, -1.5, true, "a\tb")
+ *   @HEX   not rendered (a struct, a pointer, a string gdb must print): the
+ *          value is at this address
+ *   !HEX   unreadable: the indirect pointer in the slot at this address is bad
+ * max_string and repeats are gdb's `print elements` and `print repeats` (0:
+ * unlimited): strings they would cut or fold are left to gdb (@). *out is
+ * the text (ct_free it), *n the entries in it; health as for ct_map_walk
+ * (stopped_by_caller: more entries follow). Returns as ct_map_walk. */
+CT_API int ct_map_render_batch(ct_session *s, uint64_t addr, const char *type, uint64_t start,
+			       uint64_t max, uint32_t max_string, uint32_t repeats, char **out,
+			       uint64_t *n, struct ct_map_health *health, char **errmsg);
+
 /* Renders the Go value of type `type` (a DWARF type name: "error",
  * "interface {}", "main.T") at addr as the CLI renders map entries: text (Go
  * syntax, one line) or JSON. Returns 0, 1 (some memory unreadable: rendered in

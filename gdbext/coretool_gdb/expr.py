@@ -3,7 +3,7 @@ header address with its map type."""
 from __future__ import annotations
 
 import re
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import gdb
 
@@ -133,13 +133,59 @@ def to_address(val: gdb.Value, expr: str) -> int:
     raise CoretoolError(f"{expr}: {val.type} is not an address (take its address: &{expr})")
 
 
+# (objfile, type name) -> the library's name of that map type, or None: not a map.
+_map_names: Dict[Tuple[str, str], Optional[str]] = {}
+
+
+def clear_map_names(_ev: object = None) -> None:
+    _map_names.clear()
+
+
+def _library_map_name(t: gdb.Type, name: str) -> Optional[str]:
+    """What the library says the typedef `name` is: a Go map (by its DWARF Go
+    kind, also a named map type such as `type Header map[string][]string`)
+    -> the map[K]V name its map calls take; else None."""
+    if t.strip_typedefs().code != gdb.TYPE_CODE_PTR:  # every Go map is a pointer
+        return None
+    key = (t.objfile.filename if t.objfile is not None else "", name)
+    if key in _map_names:
+        return _map_names[key]
+    from . import session  # here: session imports this module
+    try:
+        handle = session.current().handle
+        info = handle.type_info(name)
+    except (CoretoolError, gdb.error):
+        # no library session to ask (nothing cached: the next lookup asks
+        # again); the map calls would fail anyway, their error says why
+        return name if name.startswith("map[") else None
+    got = None
+    if info["kind_name"] == "map":
+        # The name the map calls take: the type's own where the library
+        # reads named map types, else its map[K]V (which Go 1.27's DWARF may
+        # not have when only the named type is used). A nil map's header
+        # (address 0) costs no read.
+        candidates = [name] + ([info["underlying"]] if info["underlying"] else [])
+        got = candidates[-1]
+        for c in candidates:
+            try:
+                handle.map_info(0, c)
+            except CoretoolError:
+                continue
+            got = c
+            break
+    _map_names[key] = got
+    return got
+
+
 def map_type_name(t: gdb.Type) -> Optional[str]:
-    """'map[K]V' if t is (a typedef named) a Go map type, else None. Go's DWARF
-    names map types map[K]V and makes them pointers to the header type."""
+    """'map[K]V' if t is (a typedef of) a Go map type, else None; the library
+    decides from DWARF. Go's DWARF makes map types pointers to the header."""
     t = t.unqualified()
     while t.code == gdb.TYPE_CODE_TYPEDEF:
-        if t.name and t.name.startswith("map["):
-            return t.name
+        if t.name:
+            got = _library_map_name(t, t.name)
+            if got:
+                return got
         t = t.target().unqualified()
     return None
 

@@ -41,6 +41,8 @@ def _from_printer(val: gdb.Value, depth: int) -> Optional[Any]:
 
 def map_children(printer: Any, depth: int = 0) -> Dict[str, Any]:
     """{"to_string", "entries": [{"key", "value"}], "stopped"?} of a map printer."""
+    if hasattr(printer, "want_values"):
+        printer.want_values = True  # gdb.Values, not the text `print` gets
     head = printer.to_string()
     entries: List[Dict[str, Any]] = []
     out: Dict[str, Any] = {"to_string": str(head), "entries": entries}

@@ -256,6 +256,11 @@ def _bind(lib: ctypes.CDLL) -> None:
     lib.ct_map_walk.argtypes = [vp, u64, cp, ENTRY_FN, UNIT_FN, vp, ctypes.POINTER(MapHealth), pcp]
     lib.ct_render.restype = ctypes.c_int
     lib.ct_render.argtypes = [vp, cp, u64, ctypes.c_int, pcp, pcp]
+    if hasattr(lib, "ct_map_render_batch"):  # optional: the printers fall back to ct_map_walk
+        lib.ct_map_render_batch.restype = ctypes.c_int
+        lib.ct_map_render_batch.argtypes = [vp, u64, cp, u64, u64, ctypes.c_uint32,
+                                            ctypes.c_uint32, pcp, ctypes.POINTER(u64),
+                                            ctypes.POINTER(MapHealth), pcp]
     lib.ct_verb_needs_core.restype = ctypes.c_int
     lib.ct_verb_needs_core.argtypes = [cp]
     lib.ct_has_verb.restype = ctypes.c_int
@@ -538,6 +543,30 @@ class Handle:
         if rc == 2:
             raise CoretoolError(take_string(err.value) or f"cannot walk map at 0x{addr:x}")
         return health
+
+    def has_render_batch(self) -> bool:
+        return hasattr(lib(), "ct_map_render_batch")
+
+    def map_render_batch(self, addr: int, type_name: str, start: int, count: int,
+                         max_string: int, repeats: int) -> Tuple[List[str], MapHealth]:
+        """Entries start..start+count-1 of the map as the library renders them
+        for gdb (api.h ct_map_render_batch): two tagged lines per entry, the
+        key's and the value's ("=TEXT", "@HEX" or "!HEX"), and the health."""
+        out, err = ctypes.c_void_p(), ctypes.c_void_p()
+        n = ctypes.c_uint64()
+        health = MapHealth()
+        rc = lib().ct_map_render_batch(self._p(), addr, type_name.encode(), start, count,
+                                       max_string, repeats, ctypes.byref(out), ctypes.byref(n),
+                                       ctypes.byref(health), ctypes.byref(err))
+        if rc == CT_INTERRUPTED:
+            take_string(err.value)
+        self._check_interrupted(rc)
+        if rc == 2:
+            take_string(out.value)
+            raise CoretoolError(take_string(err.value) or f"cannot walk map at 0x{addr:x}")
+        text = take_string(out.value)
+        lines = text.split("\n")[:2 * n.value]
+        return lines, health
 
     def render(self, type_name: str, addr: int, json: bool = False) -> Tuple[int, str]:
         out, err = ctypes.c_void_p(), ctypes.c_void_p()

@@ -16,6 +16,7 @@ from typing import Callable, List, Optional
 
 import gdb
 import gdb.printing
+from coretool_gdb import expr
 
 from . import gochan, gomap, goscript, gotypes, govalues, params
 
@@ -103,6 +104,8 @@ def register(objfile: Optional[gdb.Objfile] = None) -> None:
         gdb.events.new_objfile.connect(ensure_first)
         gdb.events.new_objfile.connect(gotypes.clear_cache)
         gdb.events.clear_objfiles.connect(gotypes.clear_cache)
+        gdb.events.new_objfile.connect(expr.clear_map_names)
+        gdb.events.clear_objfiles.connect(expr.clear_map_names)
         gdb.events.before_prompt.connect(ensure_first)
         _install_source_hook()
         goscript.install(lambda: _printer)

@@ -7,25 +7,35 @@ elements` will show, and only if gdb asks for more is the map walked again
 (skipping what was already handed out), with twice the room each time. A
 damaged map yields what was readable and then a `<stopped>` child saying where
 and why the walk stopped.
+
+The format is that of Go's runtime-gdb.py: `map[string]int = {["a"] = 1}`;
+`set coretool verbose on` adds `<len N>`. Children are named [0], [1], ...
+(unique: MI front ends make a variable object of each).
+
+Speed: for `print`, the library renders whole batches of scalar keys and
+values (ints, floats, bools, plain strings) as gdb would print them
+(ct_map_render_batch), and they are handed to gdb as text; a gdb.Value is
+made only for what gdb must print itself (structs, pointers, nested maps,
+strings its charset settings decide). A gdb.Value per child costs gdb a
+pretty-printer lookup each: 100,000 entries took half a minute that way.
+MI front ends (gdb --interpreter=mi) get gdb.Values for every child: a text
+child would become a char array there, which IDEs show as `[6]`.
 """
 from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple, Union
 
+import os
+
 import gdb
 
-from coretool_gdb import libct, session
+from coretool_gdb import expr, libct, session
 from coretool_gdb.libct import CoretoolError, MapInfo, MapUnit
 
 from . import gotypes, params
 
 Child = Tuple[str, Union[gdb.Value, str]]
 
-# How the CLI's layout view writes a slot's state (coretool map --help).
-_STATE_MARK = {
-    "emptyRest": "__", "emptyOne": "..", "evacuatedX": "eX", "evacuatedY": "eY",
-    "evacuatedEmpty": "e_", "empty": "--", "deleted": "DD", "impossible": "!!",
-}
 
 
 def print_elements() -> Optional[int]:
@@ -37,11 +47,52 @@ def print_elements() -> Optional[int]:
     return n if n else None
 
 
-def ctrl_text(u: MapUnit) -> str:
+def _gdb_limit(name: str) -> int:
+    """gdb's `print elements` / `print repeats` for the library: 0 = unlimited."""
+    try:
+        n = gdb.parameter(name)
+    except RuntimeError:
+        return 0
+    return int(n) if n else 0
+
+
+_mi_cached: Optional[bool] = None
+
+
+def under_mi() -> bool:
+    """True when this gdb talks MI to a front end (started with
+    --interpreter=mi*, -i=mi* or -i mi*): gdb has no Python call for the
+    interpreter in use, its command line says it."""
+    global _mi_cached
+    if _mi_cached is None:
+        try:
+            with open(f"/proc/{os.getpid()}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            argv = []
+        mi = False
+        for i, a in enumerate(argv):
+            if a.startswith((b"--interpreter=mi", b"-interpreter=mi", b"-i=mi")):
+                mi = True
+            elif a in (b"-i", b"--interpreter", b"-interpreter") and i + 1 < len(argv):
+                mi = mi or argv[i + 1].startswith(b"mi")
+        _mi_cached = mi
+    return _mi_cached
+
+
+def ctrl_text(u: MapUnit, swiss: bool) -> str:
+    """A bucket's/group's slots as the CLI's layout view writes them: the
+    library's legend (ct_map_legend_json) gives each state's mark; a state
+    without one (an entry) is its ctrl/tophash byte in hex."""
+    try:
+        marks_of = libct.map_legend()["swiss" if swiss else "classic"]["marks"]
+    except (CoretoolError, KeyError):
+        marks_of = {}
     marks = []
     for i in range(u.nslots):
         state = (u.state[i] or b"").decode()
-        marks.append(_STATE_MARK.get(state, f"{u.ctrl[i]:02x}"))
+        mark = marks_of.get(state)
+        marks.append(mark if mark else f"{u.ctrl[i]:02x}")
     return " ".join(marks)
 
 
@@ -56,12 +107,12 @@ def unit_child(u: MapUnit) -> Child:
         return (f"table 0x{u.addr:x} totals",
                 f"{u.full} full, {u.deleted} deleted, {u.empty} empty")
     if u.kind == libct.CT_MAP_GROUP:
-        return (f"group {u.index} 0x{u.addr:x}", f"ctrl {ctrl_text(u)}  full {u.live}")
+        return (f"group {u.index} 0x{u.addr:x}", f"ctrl {ctrl_text(u, True)}  full {u.live}")
     old = u.kind == libct.CT_MAP_OLDBUCKET
     label = f"{'old bucket' if old else 'bucket'} {u.index}"
     if u.chain:
         label += f" overflow {u.chain}"
-    text = f"tophash {ctrl_text(u)}  live {u.live}"
+    text = f"tophash {ctrl_text(u, False)}  live {u.live}"
     if old and u.chain == 0:
         text += "  evacuated" if u.evacuated else "  not evacuated"
     if u.overflow:
@@ -86,12 +137,17 @@ def layout_header(info: MapInfo) -> str:
     return s
 
 
+# The batch renderer for `print` (see the module's doc). Tests turn it off to
+# compare its output with gdb's own printing of the same keys and values.
+FAST = True
+
 # An item of a walk: ("entry", key_addr, elem_addr, flags) or ("unit", child).
 _Item = Tuple
 
 
 class GoMapPrinter:
-    """map[K]V: `map[K]V <len N>` and its entries (display hint 'map')."""
+    """A Go map: `map[K]V` (Go's format; `<len N>` when verbose) and its
+    entries as children [0], [1], ... (display hint 'map')."""
 
     def __init__(self, val: gdb.Value, type_name: str) -> None:
         self.val = val
@@ -101,6 +157,8 @@ class GoMapPrinter:
         self.info: Optional[MapInfo] = None
         self.error: Optional[str] = None
         self.loaded = False
+        # gdb.Values for every key and value, never text (coretool map-json)
+        self.want_values = False
 
     def _load(self) -> None:
         if self.loaded:
@@ -114,11 +172,16 @@ class GoMapPrinter:
 
     def to_string(self) -> str:
         self._load()
+        # the name gdb knows the type by, as Go's printer says it (a named
+        # map type is `main.Header`)
+        shown = str(self.val.type) or self.type_name
         if self.info is None:
-            return f"{self.type_name} <coretool: {self.error}>"
+            return f"{shown} <coretool: {self.error}>"
         if not self.info.addr:
-            return f"{self.type_name} <nil>"
-        s = f"{self.type_name} <len {self.info.count}>"
+            return f"{shown} <nil>"
+        s = shown
+        if params.verbose() or self.layout:
+            s += f" <len {self.info.count}>"
         if self.layout:
             s += f" <{layout_header(self.info)}>"
         return s
@@ -157,8 +220,23 @@ class GoMapPrinter:
         kname, vname = info.key_type.decode(), info.elem_type.decode()
         ksize = None if info.key_indirect else info.key_size
         vsize = None if info.elem_indirect else info.elem_size
-        return (gotypes.find(self.val.type, kname, ksize),
-                gotypes.find(self.val.type, vname, vsize))
+        return (self._type(kname, ksize), self._type(vname, vsize))
+
+    def _type(self, name: str, size: Optional[int]) -> Optional[gdb.Type]:
+        t = gotypes.find(self.val.type, name, size)
+        if t is not None:
+            return t
+        # A pointer gdb has no type for by that name (unsafe.Pointer): a void *
+        # is a value gdb and MI front ends show as the address it is.
+        try:
+            kind = self.sess.handle.type_info(name)["kind_name"]
+        except CoretoolError:
+            return None
+        # (ct_type_info has no kind for Go's unsafe.Pointer: the universe
+        # type, by its name in Go's definitions)
+        if kind in ("ptr", "unsafe.Pointer") or name == "unsafe.Pointer":
+            return gdb.lookup_type("void").pointer()
+        return None
 
     def _value(self, t: Optional[gdb.Type], type_name: str, addr: int, bad: bool,
                what: str) -> Union[gdb.Value, str]:
@@ -172,7 +250,31 @@ class GoMapPrinter:
         except CoretoolError as e:
             return f"<{what} of type {type_name} at 0x{addr:x}: {e}>"
 
+    def _batches(self, take: int) -> Iterator[Tuple[str, Union[int, str]]]:
+        """The fast path: (tag, payload) of each key and value, then
+        ("health", health) at the end of the walk; see ct_map_render_batch."""
+        done = 0
+        max_string, repeats = _gdb_limit("print elements"), _gdb_limit("print repeats")
+        while True:
+            self.sess = session.current()
+            lines, health = self.sess.handle.map_render_batch(
+                self.addr, self.type_name, done, take, max_string, repeats)
+            for line in lines:
+                yield line[0], line[1:]
+            done += len(lines) // 2
+            if not health.stopped_by_caller:
+                yield "health", health
+                return
+            take *= 2
+
     def children(self) -> Iterator[Child]:
+        n = 0
+        for child in self._children():
+            yield f"[{n}]", child
+            n += 1
+
+    def _children(self) -> Iterator[Union[gdb.Value, str]]:
+        """Keys and values (or layout labels and descriptions) in turn."""
         self._load()
         if self.info is None or not self.info.addr:
             return
@@ -181,43 +283,67 @@ class GoMapPrinter:
         limit = print_elements()
         # Each item is two children (key and value, or label and description).
         take = (limit // 2 + 2) if limit else 4096
+        if FAST and not self.layout and not self.want_values and not under_mi() \
+                and self.sess.handle.has_render_batch():
+            yield from self._fast_children(ktype, vtype, kname, vname, take)
+            return
         done = 0
         while True:
             try:
                 items, health = self._walk(done, take)
             except CoretoolError as e:
-                yield "key", "<stopped>"
-                yield "value", f"coretool: {e}"
+                yield "<stopped>"
+                yield f"coretool: {e}"
                 return
             for item in items:
                 if item[0] == "unit":
-                    yield "key", item[1][0]
-                    yield "value", item[1][1]
+                    yield item[1][0]
+                    yield item[1][1]
                     continue
                 _, k, v, flags = item
-                yield "key", self._value(ktype, kname, k, bool(flags & libct.CT_MAP_KEY_BAD), "key")
-                yield "value", self._value(vtype, vname, v,
-                                           bool(flags & libct.CT_MAP_ELEM_BAD), "value")
+                yield self._value(ktype, kname, k, bool(flags & libct.CT_MAP_KEY_BAD), "key")
+                yield self._value(vtype, vname, v, bool(flags & libct.CT_MAP_ELEM_BAD), "value")
             done += len(items)
             if health is not None:
-                if health.stopped:
-                    yield "key", "<stopped>"
-                    yield "value", health.stopped.decode()
-                elif not health.ok:
-                    yield "key", "<damaged>"
-                    yield "value", health.summary.decode()
+                yield from self._health_children(health)
                 return
             take *= 2
 
+    def _fast_children(self, ktype: Optional[gdb.Type], vtype: Optional[gdb.Type], kname: str,
+                       vname: str, take: int) -> Iterator[Union[gdb.Value, str]]:
+        which = 0  # 0: a key, 1: a value
+        try:
+            for tag, payload in self._batches(take):
+                if tag == "=":
+                    yield payload
+                elif tag == "@" or tag == "!":
+                    t, name, what = (ktype, kname, "key") if which == 0 else (vtype, vname, "value")
+                    yield self._value(t, name, int(payload, 16), tag == "!", what)
+                else:
+                    yield from self._health_children(payload)
+                    return
+                which ^= 1
+        except CoretoolError as e:
+            yield "<stopped>"
+            yield f"coretool: {e}"
+
+    @staticmethod
+    def _health_children(health: libct.MapHealth) -> Iterator[str]:
+        if health.stopped:
+            yield "<stopped>"
+            yield health.stopped.decode()
+        elif not health.ok:
+            yield "<damaged>"
+            yield health.summary.decode()
+
 
 def map_type_name(t: gdb.Type) -> Optional[str]:
-    """'map[K]V' when t is Go's map typedef (a pointer to the header type)."""
+    """The library's 'map[K]V' when t is a Go map type (a typedef of a pointer
+    to the header: map[K]V itself or a named map type), else None."""
     t = t.unqualified()
-    if t.code != gdb.TYPE_CODE_TYPEDEF or not t.name or not t.name.startswith("map["):
+    if t.code != gdb.TYPE_CODE_TYPEDEF or not t.name:
         return None
-    if t.strip_typedefs().code != gdb.TYPE_CODE_PTR:
-        return None
-    return t.name
+    return expr.map_type_name(t)
 
 
 def lookup(val: gdb.Value) -> Optional[GoMapPrinter]:

@@ -1,0 +1,3 @@
+module coretool/samples/bigmap
+
+go 1.22
