@@ -776,7 +776,9 @@ char *ct_verb_help(const char *verb)
 	return buf;
 }
 
-char *ct_verbs_json(void)
+/* What write puts out as JSON, in a string of its own (ct_free); NULL when
+ * out of memory. */
+static char *api_json_string(void (*write)(struct out *o))
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -785,47 +787,48 @@ char *ct_verbs_json(void)
 		return NULL;
 	struct out o;
 	out_init(&o, f, true);
-	cli_verbs_json(&o);
+	write(&o);
 	fclose(f);
 	return buf;
 }
 
-char *ct_map_legend_json(void)
+char *ct_verbs_json(void)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return NULL;
-	struct out o;
-	out_init(&o, f, true);
-	out_obj_begin(&o);
+	return api_json_string(cli_verbs_json);
+}
+
+static void api_map_legend(struct out *o)
+{
+	out_obj_begin(o);
 	static const enum go_map_impl impls[] = { GO_MAP_CLASSIC, GO_MAP_SWISS };
 	for (size_t i = 0; i < 2; i++) {
 		size_t n;
 		const struct gomap_mark *m = gomap_marks_of(impls[i], &n);
-		out_key(&o, go_map_impl_name(impls[i]));
-		out_obj_begin(&o);
-		out_kstr(&o, "line", gomap_legend_line(impls[i]));
-		out_key(&o, "states");
-		out_arr_begin(&o);
+		out_key(o, go_map_impl_name(impls[i]));
+		out_obj_begin(o);
+		out_kstr(o, "line", gomap_legend_line(impls[i]));
+		out_key(o, "states");
+		out_arr_begin(o);
 		for (size_t j = 0; j < n; j++) {
-			out_obj_begin(&o);
-			out_kstr(&o, "state", m[j].state);
-			out_key(&o, "mark");
+			out_obj_begin(o);
+			out_kstr(o, "state", m[j].state);
+			out_key(o, "mark");
 			if (m[j].mark)
-				out_str(&o, m[j].mark);
+				out_str(o, m[j].mark);
 			else
-				out_null(&o);
-			out_kstr(&o, "meaning", m[j].meaning);
-			out_obj_end(&o);
+				out_null(o);
+			out_kstr(o, "meaning", m[j].meaning);
+			out_obj_end(o);
 		}
-		out_arr_end(&o);
-		out_obj_end(&o);
+		out_arr_end(o);
+		out_obj_end(o);
 	}
-	out_obj_end(&o);
-	fclose(f);
-	return buf;
+	out_obj_end(o);
+}
+
+char *ct_map_legend_json(void)
+{
+	return api_json_string(api_map_legend);
 }
 
 size_t ct_struct_size(const char *name)

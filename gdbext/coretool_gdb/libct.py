@@ -167,6 +167,7 @@ class Goroutine(ctypes.Structure):
 class ThreadRegs(ctypes.Structure):
     _fields_ = [("tid", ctypes.c_int64), ("regs", ctypes.c_uint64 * CT_NREGS)]
 
+
 class TypeInfo(ctypes.Structure):
     _fields_ = [
         ("kind", ctypes.c_int32),

@@ -181,17 +181,7 @@ bool gomap_holder_describe(struct target *t, uint64_t at, char *buf, size_t n)
 		return false;
 	const struct gomap_holder_map *m = &h->maps[e->map];
 	/* Render the key as Go would print it: main.cache["big"]. */
-	char *key = NULL;
-	size_t klen = 0;
-	FILE *f = open_memstream(&key, &klen);
-	if (f) {
-		struct out o;
-		out_init(&o, f, false);
-		struct ct_error *err = govalue_render(h->gv, &o, &((struct gomap_type *)&m->type)->key,
-						      e->key_addr, NULL);
-		ct_error_destroy(err);
-		fclose(f);
-	}
+	char *key = govalue_text(h->gv, &((struct gomap_type *)&m->type)->key, e->key_addr);
 	snprintf(buf, n, "%s[%s] (%s)", m->path, key ? key : "?", e->is_key ? "key" : "value");
 	free(key);
 	return true;

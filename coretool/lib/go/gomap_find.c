@@ -239,21 +239,12 @@ static bool find_mapval_entry(void *arg, const struct gomap *m, const struct gom
 	if (!e->key_ok || !e->elem_ok)
 		return true;
 	/* The key as Go would write it: "big", 42, main.K{...}. */
-	char *text = NULL;
-	size_t tlen = 0;
-	FILE *mf = open_memstream(&text, &tlen);
-	if (!mf)
-		return true;
-	struct out o;
-	out_init(&o, mf, false);
-	struct ct_error *err = govalue_render(f->gv, &o, &mv->key, e->key_addr, NULL);
-	fclose(mf);
-	if (!err && text) {
+	char *text = govalue_text(f->gv, &mv->key, e->key_addr);
+	if (text) {
 		size_t len = path_push(f, "[%s]", 0, text);
 		find_explore(f, &mv->elem, e->elem_addr, mv->ptr_depth, mv->nest + 1);
 		f->path[len] = 0;
 	}
-	ct_error_destroy(err);
 	free(text);
 	return !f->stop;
 }

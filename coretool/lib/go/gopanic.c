@@ -23,16 +23,7 @@ static const struct {
 
 static void go_panic_render_text(struct govalue *gv, Dwarf_Die *type, uint64_t addr, char *buf, size_t n)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	if (!f)
-		return;
-	struct out o;
-	out_init(&o, f, false);
-	struct ct_error *err = govalue_render(gv, &o, type, addr, NULL);
-	ct_error_destroy(err);
-	fclose(f);
+	char *text = govalue_text(gv, type, addr);
 	snprintf(buf, n, "%s", text ? text : "");
 	free(text);
 }

@@ -846,3 +846,17 @@ struct ct_error *govalue_render(struct govalue *gv, struct out *o, Dwarf_Die *ty
 		*unreadable = gv->unreadable;
 	return NULL;
 }
+
+char *govalue_text(struct govalue *gv, Dwarf_Die *type, uint64_t addr)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	struct out o;
+	out_init(&o, f, false);
+	ct_error_destroy(govalue_render(gv, &o, type, addr, NULL));
+	fclose(f);
+	return text;
+}

@@ -42,6 +42,9 @@ void govalue_destroy(struct govalue *gv); /* NULL allowed */
  * for out-of-memory. *unreadable (may be NULL) gets how many reads failed. */
 struct ct_error *govalue_render(struct govalue *gv, struct out *o, Dwarf_Die *type, uint64_t addr,
 				uint64_t *unreadable);
+/* The same as one text item in a string of its own (free it), as Go writes
+ * the value: "big", 42, main.K{...}. NULL when out of memory. */
+char *govalue_text(struct govalue *gv, Dwarf_Die *type, uint64_t addr);
 
 /* The Go kind of a type: the first DW_AT_go_kind along its typedef chain (Go
  * puts it on the named typedef: "interface {}" is a runtime.eface struct
