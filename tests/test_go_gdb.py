@@ -25,10 +25,8 @@ What is asserted:
   function's entry) shows `#0 main.worker () at main.go:LINE`, then runtime.goexit, live and
   on a gcore of that moment, every toolchain.
 - test_wrapper_argv: what each wrapper mode hands the real gdb (a fake gdb prints its argv).
-Checks that fail only by the value FORMAT, which other slices of issue 17 change (maps: slice A,
-gomap.py; slices/chans: slice C, govalues.py), are xfail(strict=True) with the reason
-"format: slice A/C": when the format is fixed they XPASS and fail, and the mark is removed.
-The whole-test xfail of TestGdbPython/Cgo only accepts Go failing on such a check (raises=).
+Every check passes in every mode, the value format ones included (maps, slices and channels
+print in Go's format: `map[string]string = {...}`, `[]string = {...}`, `chan int = {...}`).
 """
 import os
 import pathlib
@@ -49,10 +47,6 @@ MODES = ("control", "alone", "coretool-first", "go-first")
 CORETOOL_MODES = MODES[1:]
 
 TOOLCHAINS = [(name, pathlib.Path(root)) for name, root, _ in read_list(TOOLCHAINS_LIST)]
-
-
-class FormatPending(AssertionError):
-    """A check that fails only because of the printed format (issue 17, slices A and C)."""
 
 
 def runtime_test(toolchain: str) -> pathlib.Path:
@@ -144,28 +138,12 @@ def test_toolchains_and_binaries():
         assert "TestGdbPython" in names and "TestGdbPythonCgo" in names, (t, names)
 
 
-# Go's checks whose failure is only the format another slice changes: per mode.
-def _format_pending(check: str, mode: str) -> str:
-    if check in ("print smallmapvar", "print mapvar"):
-        return "format: slice A/C (maps: `<len N>`)"
-    if check == "print slicemap":
-        return "format: slice A/C (maps `<len N>`, slices `len N cap N`)"
-    if check in ("print chanint", "print chanstr") and mode == "alone":
-        return "format: slice A/C (no channel printer without Go's script)"
-    return ""
-
-
 def _go_test_params():
     out = []
     for t, root in TOOLCHAINS:
         for mode in CORETOOL_MODES:
             for name in go_test_names(t):
-                marks = []
-                if name in ("TestGdbPython", "TestGdbPythonCgo"):
-                    marks.append(pytest.mark.xfail(strict=True, raises=FormatPending,
-                                                   reason="format: slice A/C"))
-                out.append(pytest.param(t, root, mode, name, marks=marks,
-                                        id=f"{t}-{mode}-{name}"))
+                out.append(pytest.param(t, root, mode, name, id=f"{t}-{mode}-{name}"))
     return out
 
 
@@ -183,13 +161,8 @@ def test_go_test(toolchain, goroot, mode, name):
                      f"{r.text(name)[-4000:]}"
     if got == "PASS":
         return
-    msg = f"{toolchain} {mode}: {name} {got} (PASS in control)\n{r.text(name)[-6000:]}"
-    if got == "FAIL" and name in ("TestGdbPython", "TestGdbPythonCgo"):
-        # Go stops at its first failed check: pending only if that one is a format check.
-        failed = re.findall(r"^\S+_test\.go:\d+: (.+?) failed:", r.text(name), re.M)
-        if failed and all(_format_pending(c, mode) for c in failed):
-            raise FormatPending(msg)
-    raise AssertionError(msg)
+    raise AssertionError(f"{toolchain} {mode}: {name} {got} (PASS in control)\n"
+                         f"{r.text(name)[-6000:]}")
 
 
 def _coretool_tracebacks(text: str):
@@ -271,9 +244,7 @@ def _py_check_params():
                 if test == "TestGdbPython":  # the one that runs `info auto-load python-scripts`
                     extra.append("Go's script loaded as the mode says")
                 for c in checks + extra:
-                    reason = _format_pending(c, mode)
-                    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-                    out.append(pytest.param(t, root, mode, test, c, marks=marks,
+                    out.append(pytest.param(t, root, mode, test, c,
                                             id=f"{t}-{mode}-{test}-{re.sub(r'[^A-Za-z0-9]+', '_', c)}"))
     return out
 
