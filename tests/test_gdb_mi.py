@@ -184,7 +184,9 @@ def scalar(text, type_name):
         return m.group(0) if m else text
     if text in ("true", "false"):
         return text == "true"
-    if text == "{}":  # a zero-sized struct (map[struct{}]int keys)
+    if text == "{}" or (text == "{...}" and type_name == "struct {}"):
+        # a zero-sized struct (map[struct{}]int keys): MI writes a composite
+        # value as {...}, here one without children
         return {}
     m = re.match(r"^-?\d+", text)
     if m and re.match(r"^-?\d+( '.*')?$", text):  # 65 'A' for 1-byte integers

@@ -123,7 +123,7 @@ def value_of(out):
 DRIVER = r"""
 import json, gdb
 R = {"globals": {}, "verbose": {}, "len": {}, "cap": {}, "dtype": {}, "locals": {},
-     "after_go": {}}
+     "after_go": {}, "iface": {}}
 T = json.load(open(P["truth"]))
 G = T["globals"]
 
@@ -173,6 +173,9 @@ try:
         d = dtype_probe(e, tv)
         if d is not None:
             R["dtype"][n] = d
+        if tv["kind"] in ("eface", "iface"):
+            R["iface"][n] = cmd("iface " + e)
+    R["iface"]["not:main.gStrSlice"] = cmd("iface 'main.gStrSlice'")
     gdb.execute("set coretool verbose on")
     for n in G:
         R["verbose"][n] = cmd("print '%s'" % n)
@@ -192,6 +195,7 @@ try:
         # Go's printers have no verbose form: this is ours
         gdb.execute("set coretool verbose on")
         R["after_go"]["verbose"] = cmd("print 'main.gChanWrap'")
+        R["after_go"]["iface"] = cmd("iface 'main.gEfaceStruct'")
         gdb.execute("set coretool verbose off")
 finally:
     with open(P["out"], "w") as f:
@@ -317,6 +321,24 @@ def test_len_cap_dtype(tc, results):
     assert not bad, "\n".join(bad)
 
 
+@pytest.mark.parametrize("tc", cores())
+def test_iface_command(tc, results):
+    """`iface EXPR` (Go's command of that name): `STATIC: DYNAMIC` with the
+    dynamic type as the program's %T named it, `nil` for a nil interface; a
+    value that is no interface is said to be none."""
+    r, truth = results(tc)
+    bad = []
+    for n, tv in truth["globals"].items():
+        if tv["kind"] not in ("eface", "iface"):
+            continue
+        want = f"{tv['type']}: {'nil' if tv['nil'] else tv['dtype']}"
+        got = r["iface"].get(n, "<not run>").strip()
+        if got != want:
+            bad.append(f"iface {n}: got {got!r}, want {want!r}")
+    assert r["iface"]["not:main.gStrSlice"].startswith("Not an interface: "), r["iface"]
+    assert not bad, "\n".join(bad)
+
+
 def _check_after_go(r, truth):
     bad = []
     want = expect(truth["globals"]["main.gChanWrap"], True)
@@ -332,6 +354,10 @@ def _check_after_go(r, truth):
         d = r["after_go"]["dtype:" + n]
         if tv["kind"] in ("eface", "iface") and (d.startswith("ERROR") or not d.strip()):
             bad.append(f"$dtype({n}): {d!r}")
+    # Go's `iface` (which cannot read these runtimes' types) stays ours
+    tv = truth["globals"]["main.gEfaceStruct"]
+    if r["after_go"]["iface"].strip() != f"{tv['type']}: {tv['dtype']}":
+        bad.append(f"iface after Go's script: {r['after_go']['iface']!r}")
     return bad
 
 

@@ -13,7 +13,7 @@ from typing import List
 
 import gdb
 
-from . import convenience, goroutine_cmds, session
+from . import convenience, goroutine_cmds, iface_cmd, session
 from .command import CoretoolPrefix, VerbCommand
 
 _registered: List[gdb.Command] = []
@@ -40,6 +40,7 @@ def register() -> None:
     for cls in command_classes():
         _registered.append(cls())
     goroutine_cmds.register()
+    iface_cmd.register()
     convenience.register()
     session.connect_events()
     gdb.events.new_objfile.connect(_announce)
@@ -65,12 +66,13 @@ def _announce(ev: object) -> None:
     that line (Go 1.22's TestGdbPython wants it first): when a Go program's file is read and
     Go's script does not load, coretool, which then provides that support, says it. With
     python auto-load on, Go's script may load right after this event (gdb auto-loads after
-    telling Python of the objfile), so the line waits for the next event (another objfile, a
-    prompt) and is said only if Go's has not been."""
+    telling Python of the objfile, and a core's other objfiles may come first), so the line
+    waits for the next prompt and is said only if Go's has not been."""
     if _announce_state == ["done"] or _go_script_loaded():
         return
     if _announce_state == ["pending"]:
-        _say()
+        if ev is None:  # a prompt
+            _say()
         return
     objfile = getattr(ev, "new_objfile", None)
     if objfile is None:

@@ -31,6 +31,10 @@ from gdb.unwinder import Unwinder, register_unwinder
 from . import libct, session
 from .libct import CoretoolError
 
+# gdb's own Command class (this module, loaded again, finds ours in its place)
+_CCommand = getattr(gdb.Command, "coretool_base", gdb.Command)
+
+
 # Go's script leaves out the dead (runtime-gdb.py: G_DEAD, G_DEADEXTRA).
 _DEAD = ("dead", "deadextra")
 
@@ -216,12 +220,14 @@ def run_in_goroutine(g: Dict[str, Any], cmd: str) -> None:
     _run_on_saved(g, cmd)
 
 
-class InfoGoroutines(gdb.Command):
+class InfoGoroutines(_CCommand):  # type: ignore[misc, valid-type]
     """List all goroutines (libcoretool's model; live processes and cores).
 
 Go's runtime-gdb.py format: `*` marks a goroutine that has a thread, then its
 id, status and innermost function; then the wait reason and, when it is not
 the innermost, the goroutine's own first frame outside the runtime."""
+
+    coretool_own = True
 
     def __init__(self) -> None:
         super().__init__("info goroutines", gdb.COMMAND_STACK, gdb.COMPLETE_NONE)
@@ -243,7 +249,7 @@ the innermost, the goroutine's own first frame outside the runtime."""
             gdb.write(line + "\n")
 
 
-class GoroutineCmd(gdb.Command):
+class GoroutineCmd(_CCommand):  # type: ignore[misc, valid-type]
     """Execute gdb command in the context of goroutine <goid>.
 
 Usage: goroutine <goid> <gdbcmd>
@@ -252,6 +258,8 @@ A goroutine running on a thread is looked at from that thread; any other
 from the pc, sp and bp it saved, through a frame unwinder (nothing in the
 process or core is written): `bt`, `frame`, `up`, `info locals`, `print` see
 its frames. Works on cores too. Restrict CMD to inspecting values."""
+
+    coretool_own = True
 
     def __init__(self) -> None:
         super().__init__("goroutine", gdb.COMMAND_STACK, gdb.COMPLETE_NONE)
@@ -284,6 +292,27 @@ _registered: List[Any] = []
 _go_seen: List[Any] = []  # Go's command class the last time ours were put back
 
 
+# Another script's commands of our names, once ours exist (Go's keep these).
+_RENAMED = {"info goroutines": "info go-goroutines", "goroutine": "go-goroutine",
+            "iface": "go-iface"}
+
+
+class _Command(_CCommand):  # type: ignore[misc, valid-type]
+    """gdb.Command for every script loaded after ours. Go's runtime-gdb.py,
+    auto-loaded with the executable after coretool came from a gdbinit or
+    `-iex`, gets no event before the user's commands in batch mode, so
+    reassert() cannot run between: its `info goroutines` and `goroutine` are
+    defined as `info go-goroutines`, `go-goroutine` and `go-iface` instead (as
+    its $len becomes $go_len: convenience.py). Ours say coretool_own."""
+
+    coretool_base = _CCommand
+
+    def __init__(self, name: str, *args: Any) -> None:
+        if name in _RENAMED and _registered and not getattr(self, "coretool_own", False):
+            name = _RENAMED[name]
+        _CCommand.__init__(self, name, *args)
+
+
 def reassert(_ev: object = None) -> None:
     """gdb keeps the last definition of a command: when Go's runtime-gdb.py
     was loaded (again) after ours (its classes live in __main__, where gdb
@@ -305,6 +334,7 @@ def register() -> None:
     register_unwinder(None, _unwinder, replace=True)
     gdb.frame_filters[_filter.name] = _filter
     _registered.extend([InfoGoroutines(), GoroutineCmd()])
+    gdb.Command = _Command
     gdb.events.new_objfile.connect(reassert)
     gdb.events.before_prompt.connect(reassert)
     reassert()

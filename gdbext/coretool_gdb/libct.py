@@ -11,6 +11,7 @@ import json
 import ctypes.util
 import os
 import pathlib
+import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 
@@ -405,6 +406,8 @@ def _read_callback(read: Callable[[int, int], Tuple[int, bytes]]) -> Callable:
     read_memory) is CT_READ_CANCEL, which stops the library's call."""
 
     def c_read(_arg: Optional[int], addr: int, buf: int, length: int) -> int:
+        if _cancel_pending[0]:
+            return CT_READ_CANCEL
         try:
             status, data = read(addr, length)
             if status == 0:
@@ -417,7 +420,29 @@ def _read_callback(read: Callable[[int, int], Tuple[int, bytes]]) -> Callable:
         except Exception:  # noqa: BLE001 - the C boundary; see above
             return 1
 
+    c_read.coretool_read = True  # type: ignore[attr-defined]
     return c_read
+
+
+# Ctrl-C that lands on the callback's first instruction, before its `try`,
+# escapes into ctypes, which reports it as unraisable ("Exception ignored")
+# and lets C go on: the read then counts as done and the library's call would
+# run to its end. The hook below takes that KeyboardInterrupt quietly and
+# makes every later read of the call answer CT_READ_CANCEL; the flag is
+# cleared when the call returns (Handle._check_interrupted).
+_cancel_pending = [False]
+_previous_unraisablehook = sys.unraisablehook
+
+
+def _unraisable(args: Any) -> None:
+    if (args.exc_type is not None and issubclass(args.exc_type, KeyboardInterrupt)
+            and getattr(args.object, "coretool_read", False)):
+        _cancel_pending[0] = True
+        return
+    _previous_unraisablehook(args)
+
+
+sys.unraisablehook = _unraisable
 
 
 class Handle:
@@ -469,6 +494,7 @@ class Handle:
         return cls(ptr, (cb, read))
 
     def _check_interrupted(self, rc: int) -> None:
+        _cancel_pending[0] = False
         if rc == CT_INTERRUPTED:
             self.interrupted = True
             raise Interrupted()
