@@ -363,6 +363,22 @@ static bool api_walk_table_end(void *arg, const struct gomap *m, const struct go
 	return w->unit(w->arg, &u) != 0;
 }
 
+/* A walk's health as the API gives it. */
+static void api_health(struct ct_map_health *out, const struct gomap_health *h, uint64_t count,
+		       bool bad)
+{
+	memset(out, 0, sizeof(*out));
+	out->ok = !bad;
+	out->complete = h->complete || h->stopped_by_caller;
+	out->stopped_by_caller = h->stopped_by_caller;
+	out->nissues = h->nissues + h->issues_dropped;
+	out->count = count;
+	out->live = h->live;
+	snprintf(out->summary, sizeof(out->summary), "%s", gomap_health_summary(h));
+	if (h->stopped[0] && !h->stopped_by_caller)
+		snprintf(out->stopped, sizeof(out->stopped), "%s", h->stopped);
+}
+
 int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn entry,
 		ct_map_unit_fn unit, void *arg, struct ct_map_health *health, char **errmsg)
 {
@@ -398,18 +414,8 @@ int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn 
 		return api_fail(err, errmsg);
 	}
 	bool bad = gomap_health_bad(h);
-	if (health) {
-		memset(health, 0, sizeof(*health));
-		health->ok = !bad;
-		health->complete = h->complete || h->stopped_by_caller;
-		health->stopped_by_caller = h->stopped_by_caller;
-		health->nissues = h->nissues + h->issues_dropped;
-		health->count = m.count;
-		health->live = h->live;
-		snprintf(health->summary, sizeof(health->summary), "%s", gomap_health_summary(h));
-		if (h->stopped[0] && !h->stopped_by_caller)
-			snprintf(health->stopped, sizeof(health->stopped), "%s", h->stopped);
-	}
+	if (health)
+		api_health(health, h, m.count, bad);
 	free(h);
 	return bad ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 }
@@ -498,18 +504,8 @@ int ct_map_render_batch(ct_session *s, uint64_t addr, const char *type, uint64_t
 		return api_fail(err, errmsg);
 	}
 	bool bad = gomap_health_bad(h);
-	if (health) {
-		memset(health, 0, sizeof(*health));
-		health->ok = !bad;
-		health->complete = h->complete || h->stopped_by_caller;
-		health->stopped_by_caller = h->stopped_by_caller;
-		health->nissues = h->nissues + h->issues_dropped;
-		health->count = m.count;
-		health->live = h->live;
-		snprintf(health->summary, sizeof(health->summary), "%s", gomap_health_summary(h));
-		if (h->stopped[0] && !h->stopped_by_caller)
-			snprintf(health->stopped, sizeof(health->stopped), "%s", h->stopped);
-	}
+	if (health)
+		api_health(health, h, m.count, bad);
 	free(h);
 	*out = buf;
 	*n = b.n;
