@@ -4,7 +4,8 @@ gdb extension's binding (libct.Handle.type_info), on every toolchain's maps core
 Expected values come from the sample's truth (each map's key and elem types as
 reflect printed them, the map implementation the program was built with) and
 from Go's own definitions: reflect.Kind numbers (src/reflect/type.go: Array 17,
-Chan 18, Interface 20, Map 21, Pointer 22, Slice 23, String 24, Struct 25), the
+Chan 18, Interface 20, Map 21, Pointer 22, Slice 23, String 24, Struct 25,
+UnsafePointer 26), the
 amd64 sizes the spec and runtime give (string 16, slice 24, interface 16,
 pointer and map 8), and the runtime's rule that keys and values over 128 bytes
 live out of line (internal/abi MapMaxKeyBytes / MapMaxElemBytes).
@@ -70,6 +71,8 @@ def test_out_of_line_keys_and_values(handle):
     ("main.structKey", "struct", 25, 24, True, "", None),
     ("string", "string", 24, 16, True, "string", None),
     ("int", "int", 2, 8, True, "int", None),
+    # reflect.UnsafePointer 26: a DWARF pointer type to nothing, without a Go kind
+    ("unsafe.Pointer", "unsafe.Pointer", 26, 8, True, "unsafe.Pointer", None),
 ])
 def test_other_kinds(handle, name, kind_name, kind, size, named, underlying, elem):
     s, h = handle

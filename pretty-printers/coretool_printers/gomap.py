@@ -232,9 +232,7 @@ class GoMapPrinter:
             kind = self.sess.handle.type_info(name)["kind_name"]
         except CoretoolError:
             return None
-        # (ct_type_info has no kind for Go's unsafe.Pointer: the universe
-        # type, by its name in Go's definitions)
-        if kind in ("ptr", "unsafe.Pointer") or name == "unsafe.Pointer":
+        if kind in ("ptr", "unsafe.Pointer"):
             return gdb.lookup_type("void").pointer()
         return None
 

@@ -62,6 +62,10 @@ struct ct_error *gotype_info_from_die(const struct gomap_ctx *ctx, Dwarf_Die *ty
 			break;
 	ret->name = gotype_name(type);
 	ret->kind = dw_go_kind(&d);
+	/* Go's unsafe.Pointer is a pointer type to nothing, without a Go kind
+	 * (a universe type: the compiler writes it by hand). */
+	if (ret->kind < 0 && dwarf_tag(&d) == DW_TAG_pointer_type && !dwarf_hasattr(&d, DW_AT_type))
+		ret->kind = GO_KIND_UNSAFE_POINTER;
 	ret->kind_name = ret->kind < 0 ? "" : gotype_kind_name(ret->kind);
 	ret->named = ret->kind >= 0 && gotype_is_named(ret->name);
 	ret->map_impl = GO_MAP_UNKNOWN;
