@@ -116,6 +116,20 @@ def test_gcore_maps_and_entries(s):
 TWINS = [(s, kernel_twin(s)) for s in GCORES if kernel_twin(s)]
 
 
+def run_free(entry) -> str:
+    """A map entry as JSON without what differs between two runs of the same
+    program: a slice value's backing array address ({"len", "cap", "ptr"})."""
+    def strip(v):
+        if isinstance(v, dict):
+            if set(v) == {"len", "cap", "ptr"}:
+                return {"len": v["len"], "cap": v["cap"]}
+            return {k: strip(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [strip(x) for x in v]
+        return v
+    return json.dumps(strip(entry), sort_keys=True)
+
+
 @pytest.mark.parametrize("s,k", TWINS, ids=ids([s for s, _ in TWINS]))
 def test_same_answers_as_the_kernel_core(s, k):
     """What must not differ between gdb's core and the kernel's of the same scenario
@@ -144,8 +158,8 @@ def test_same_answers_as_the_kernel_core(s, k):
         for name in same:
             _, gm, _ = run_json(["map", s.core, name])
             _, km, _ = run_json(["map", k.core, name])
-            key = lambda e: json.dumps(e, sort_keys=True)
-            assert sorted(map(key, gm["entries"])) == sorted(map(key, km["entries"])), name
+            assert sorted(map(run_free, gm["entries"])) == \
+                sorted(map(run_free, km["entries"])), name
 
 
 # ---------------------------------------------------------------- running processes
