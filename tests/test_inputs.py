@@ -176,6 +176,27 @@ def test_cut_short_is_partial_not_fatal(g, tmp_path, kind):
 
 
 @pytest.mark.parametrize("kind", ["zst", "lz4", "xz", "gz"])
+def test_size_a_power_of_two_is_whole(g, tmp_path, kind):
+    """A core whose size is a power of two (a sample's main-thread stack
+    overflow came out at exactly 128 MiB): zstd's last frame ends exactly as
+    the decoder's output buffer fills, and the whole core must be read as
+    whole, not as cut short (it was: the call made to flush asked for the next
+    frame's header). The sample's core, zero-padded to the next power of two."""
+    raw = tmp_path / "core"
+    size = g.core.stat().st_size
+    with open(g.core, "rb") as src, open(raw, "wb") as out:
+        shutil.copyfileobj(src, out)
+        out.truncate(1 << (size - 1).bit_length())
+    rc, want, err = run(["info", "--json", raw], env={"CORETOOL_CACHE_DIR": "off"})
+    assert rc in (OK, PARTIAL), err
+    p = pack(raw, tmp_path / ("c." + kind), kind)
+    rc2, out, err2 = run(["info", "--json", p], env={"CORETOOL_CACHE_DIR": "off"})
+    assert rc2 == rc and "cut short" not in err2 and "ends early" not in err2, err2
+    d = json.loads(out)
+    assert d["core"]["size"] == raw.stat().st_size and d["core"]["truncated"] is False, d["core"]
+
+
+@pytest.mark.parametrize("kind", ["zst", "lz4", "xz", "gz"])
 def test_corrupt_data_is_said_where(g, tmp_path, kind):
     p = pack(g.core, tmp_path / ("c." + kind), kind)
     data = bytearray(p.read_bytes())

@@ -162,8 +162,16 @@ def check_map_dump(smp, name):
     """map NAME's entries are the recorded ones (also for gdb's cores: test_gcore.py);
     returns them as a sorted list of canonical JSON."""
     t = truth_map(smp, name)
+    # concurrent-map-writes: the crash is one writer seeing another's write; the other
+    # writers run on until the process stops, so one may be inside a write in the core
+    # (writing = 1, said as a partial answer) or not, as the run went. Its entries
+    # (k -> k, over and over) stay the recorded ones either way.
+    racing = smp.scenario == "concurrent-map-writes"
+
+    def ok(rc, err):
+        return rc == 0 or (racing and rc == 1 and "writing = 1" in err)
     rc, out, err = run_json(["map", smp.core, "--exe", smp.exe, name])
-    assert rc == 0, err
+    assert ok(rc, err), err
     assert out["count"] == t["count"]
     assert out["nil"] == bool(t.get("nil"))
     assert out["impl"] == smp.truth["map_impl"]
@@ -172,13 +180,13 @@ def check_map_dump(smp, name):
     assert len(got) == len(want) == t["count"]
     assert got == want
     h = out["health"]
-    assert h["ok"] and h["count_matches"] and h["complete"], h
+    assert (h["ok"] or rc == 1) and h["count_matches"] and h["complete"], h
     if t.get("nil"):
         return got
     # The same map named by address and type.
     spec = f"{t['addr']}:{map_type(t)}"
     rc, out2, err = run_json(["map", smp.core, "--exe", smp.exe, spec])
-    assert rc == 0, err
+    assert ok(rc, err), err
     assert entry_multiset(slice_values(t, out2["entries"])) == got
     return got
 

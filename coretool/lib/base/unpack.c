@@ -232,6 +232,7 @@ static enum unpack_end unpack_zstd(struct unpack_job *j)
 		ZSTD_outBuffer zo;
 		do {
 			zo = (ZSTD_outBuffer){ j->ob, UNPACK_OUT_BUF, 0 };
+			size_t in_before = zi.pos;
 			size_t r = ZSTD_decompressStream(z, &zo, &zi);
 			if (ZSTD_isError(r)) {
 				const char *hint = ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge
@@ -246,7 +247,12 @@ static enum unpack_end unpack_zstd(struct unpack_job *j)
 				end = job_sink_failed(j);
 				goto out;
 			}
-			last = r;
+			/* A frame that ended exactly as the output filled is asked
+			 * again (it may have had more to flush): that call, with
+			 * nothing to read or write, answers for the next frame's
+			 * header, and says nothing about this one. */
+			if (zi.pos != in_before || zo.pos != 0)
+				last = r;
 		} while (zi.pos < zi.size || zo.pos == zo.size);
 	}
 out:
