@@ -250,18 +250,27 @@ static struct ct_error *api_map(ct_session *s, uint64_t addr, const char *type, 
 	return gomap_read(s->maps, &mt, addr, m);
 }
 
-int ct_map_info(ct_session *s, uint64_t addr, const char *type, struct ct_map_info *ret,
-		char **errmsg)
+/* api_map for an API call: 0, or the call's status (interrupted, or the
+ * error in *errmsg). */
+static int api_open_map(ct_session *s, uint64_t addr, const char *type, struct gomap *m,
+			char **errmsg)
 {
-	struct gomap m;
 	s->cancelled = false;
-	struct ct_error *err = api_map(s, addr, type, &m);
+	struct ct_error *err = api_map(s, addr, type, m);
 	if (s->cancelled) {
 		ct_error_destroy(err);
 		return api_interrupted(errmsg);
 	}
-	if (err)
-		return api_fail(err, errmsg);
+	return err ? api_fail(err, errmsg) : 0;
+}
+
+int ct_map_info(ct_session *s, uint64_t addr, const char *type, struct ct_map_info *ret,
+		char **errmsg)
+{
+	struct gomap m;
+	int rc = api_open_map(s, addr, type, &m, errmsg);
+	if (rc)
+		return rc;
 	memset(ret, 0, sizeof(*ret));
 	const struct gomap_type *t = &m.type;
 	ret->addr = m.addr;
@@ -383,14 +392,9 @@ int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn 
 		ct_map_unit_fn unit, void *arg, struct ct_map_health *health, char **errmsg)
 {
 	struct gomap m;
-	s->cancelled = false;
-	struct ct_error *err = api_map(s, addr, type, &m);
-	if (s->cancelled) {
-		ct_error_destroy(err);
-		return api_interrupted(errmsg);
-	}
-	if (err)
-		return api_fail(err, errmsg);
+	int rc = api_open_map(s, addr, type, &m, errmsg);
+	if (rc)
+		return rc;
 	struct api_walk w = { .s = s, .entry = entry, .unit = unit, .arg = arg };
 	struct gomap_visitor v = { .arg = &w };
 	if (entry)
@@ -403,7 +407,7 @@ int ct_map_walk(ct_session *s, uint64_t addr, const char *type, ct_map_entry_fn 
 	struct gomap_health *h = calloc(1, sizeof(*h));
 	if (!h)
 		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
-	err = gomap_walk(s->maps, &m, &v, h);
+	struct ct_error *err = gomap_walk(s->maps, &m, &v, h);
 	if (s->cancelled) {
 		ct_error_destroy(err);
 		free(h);
@@ -466,14 +470,9 @@ int ct_map_render_batch(ct_session *s, uint64_t addr, const char *type, uint64_t
 	struct gomap m;
 	*out = NULL;
 	*n = 0;
-	s->cancelled = false;
-	struct ct_error *err = api_map(s, addr, type, &m);
-	if (s->cancelled) {
-		ct_error_destroy(err);
-		return api_interrupted(errmsg);
-	}
-	if (err)
-		return api_fail(err, errmsg);
+	int rc = api_open_map(s, addr, type, &m, errmsg);
+	if (rc)
+		return rc;
 	if (!max)
 		max = UINT64_MAX;
 	struct api_batch b = { .s = s, .skip = start, .max = max,
@@ -492,7 +491,7 @@ int ct_map_render_batch(ct_session *s, uint64_t addr, const char *type, uint64_t
 		return api_fail(ct_error_fmt(CT_ERR_NOMEM, "out of memory"), errmsg);
 	}
 	struct gomap_visitor v = { .arg = &b, .entry = api_batch_entry };
-	err = gomap_walk(s->maps, &m, &v, h);
+	struct ct_error *err = gomap_walk(s->maps, &m, &v, h);
 	fclose(b.f);
 	if (s->cancelled || err) {
 		free(buf);
