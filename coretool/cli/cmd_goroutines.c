@@ -16,6 +16,13 @@ int cmd_goroutines(struct cli *cli, const struct cli_args *a)
 	struct ct_error *err = cli_open(cli, a->pos[0], &t);
 	if (err)
 		return cli_fail(cli, err);
+	if (cli_flag(a, "--leaks")) {
+		int rc = cmd_goroutine_leaks(cli, t);
+		if (rc == CT_EXIT_OK && cli_warnings(cli, t) != CT_EXIT_OK)
+			rc = CT_EXIT_PARTIAL;
+		cli_close(cli, t);
+		return rc;
+	}
 	const struct go_sched *s;
 	const struct ct_error *serr = target_go_sched(t, &s);
 	if (serr) {

@@ -24,6 +24,11 @@ int cmd_heap(struct cli *cli, const struct cli_args *a)
 	struct ct_error *err = cli_open(cli, core, &t);
 	if (err)
 		return cli_fail(cli, err);
+	if (cli_flag(a, "--by-type")) {
+		int rc = cmd_heap_by_type(cli, a, t);
+		cli_close(cli, t);
+		return rc;
+	}
 	const struct go_heap *h;
 	const struct ct_error *herr = target_go_heap(t, &h);
 	if (herr) {

@@ -183,7 +183,16 @@ static const char triage_notes[] =
 static const char goroutines_help[] =
 	"Lists every goroutine of runtime.allgs (dead ones left out unless -v): id,\n"
 	"status, wait reason, the thread running it, and the first frame outside the\n"
-	"runtime (its own code), from its saved state (frame pointers).\n";
+	"runtime (its own code), from its saved state (frame pointers).\n"
+	"With --leaks, the goroutines blocked on a channel, select, mutex, WaitGroup\n"
+	"or cond that nothing live can reach (Go's goroutine-leak rule, post mortem:\n"
+	"the primitive is not reachable from Go globals or from the stack of any\n"
+	"goroutine that may still run), grouped by their stacks.\n";
+static const struct cli_opt goroutines_opts[] = {
+	{ "--leaks", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
+	  "only the leaked goroutines, grouped by stack" },
+	{ 0 },
+};
 
 static const struct cli_opt bt_opts[] = {
 	{ "--all", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
@@ -223,14 +232,39 @@ static const char cgocheck_notes[] =
 
 static const struct cli_opt heap_opts[] = {
 	{ "--top", NULL, CLI_OPT_UINT, "N", 1, UINT32_MAX, 0, CLI_OPT_NO_DEFAULT,
-	  "only the N classes with the most live bytes" },
+	  "only the N classes (with --by-type: types, chunk sizes)\n"
+	  "with the most live bytes" },
+	{ "--by-type", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
+	  "the typed heap: objects and bytes per Go type, found by\n"
+	  "following typed pointers from the roots, plus glibc's\n"
+	  "live chunks by size" },
 	{ 0 },
 };
 static const char heap_help[] =
 	"Counts the Go heap by span class (size class and scan/noscan): in-use spans,\n"
 	"live objects (slots allocated by the span's freeindex and allocation bits),\n"
 	"free slots, live bytes and span bytes; large objects (size class 0) apart;\n"
-	"stack and other manually managed spans in one line.\n";
+	"stack and other manually managed spans in one line.\n"
+	"With --by-type, the typed heap: every object reachable from the roots (Go\n"
+	"globals, goroutine stacks, then C memory) given the Go type of the pointer\n"
+	"that reached it (DWARF: structs, arrays, slices, strings, maps, interfaces\n"
+	"by their dynamic type, channels) or of its allocation header (Go 1.22+: scan\n"
+	"objects over 512 bytes and large ones); words of unknown type (unsafe.Pointer,\n"
+	"stacks, C memory) are scanned conservatively and what only they reach is\n"
+	"counted untyped, with the reason.\n";
+
+static const struct cli_arg retain_args[] = {
+	{ "CORE", "the core file", 1, 1 },
+	{ "ADDR", "an address in a Go heap object", 1, 1 },
+	{ 0 },
+};
+static const char retain_help[] =
+	"Who keeps an object alive: the path by which the typed heap first reached the\n"
+	"object holding ADDR from a root (a Go global, a goroutine's stack, C memory),\n"
+	"each step an object with its type and the field that points on\n"
+	"(`main.cache → map internals @0x.. → *main.Session @0x.. .buf → []uint8`).\n"
+	"Roots are marked in order (globals, stacks, C memory), breadth first, so the\n"
+	"path is a shortest one from the first kind of root that reaches the object.\n";
 
 static const struct cli_opt no_opts[] = { { 0 } };
 
@@ -268,13 +302,15 @@ const struct cli_verb cli_verbs[] = {
 	  "the crash report: real fault, stitched stacks, holders, class, verdict", triage_help,
 	  triage_notes, triage_args, triage_opts, CLI_VERB_NEEDS_CORE },
 	{ "goroutines", cmd_goroutines, "CORE", "every goroutine: status, wait reason, thread, own frame",
-	  goroutines_help, NULL, core_arg, no_opts, 0 },
+	  goroutines_help, NULL, core_arg, goroutines_opts, 0 },
 	{ "bt", cmd_bt, "CORE", "stitched C/Go backtraces of the faulting thread (or all)", bt_help,
 	  NULL, core_arg, bt_opts, CLI_VERB_NEEDS_CORE },
 	{ "cgocheck", cmd_cgocheck, "CORE",
 	  "pointers across the cgo boundary: Go pointers in C memory, freed C pointers in Go",
 	  cgocheck_help, cgocheck_notes, core_arg, no_opts, CLI_VERB_NEEDS_CORE },
-	{ "heap", cmd_heap, "CORE", "Go heap census by size class", heap_help, NULL, core_arg,
-	  heap_opts, 0 },
+	{ "heap", cmd_heap, "CORE", "Go heap census by size class, or by Go type (--by-type)",
+	  heap_help, NULL, core_arg, heap_opts, 0 },
+	{ "retain", cmd_retain, "CORE ADDR", "the path from a root that keeps ADDR's object alive",
+	  retain_help, NULL, retain_args, no_opts, CLI_VERB_NEEDS_CORE },
 };
 const size_t cli_nverbs = sizeof(cli_verbs) / sizeof(cli_verbs[0]);

@@ -855,20 +855,17 @@ struct ct_error *dw_const(const struct dw *dw, const char *name, int64_t *ret)
 	return NULL;
 }
 
-struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *ret)
+bool dw_static_addr(Dwarf_Die *d, uint64_t *ret)
 {
-	Dwarf_Die d;
 	Dwarf_Attribute a;
 	Dwarf_Op *ops;
 	size_t nops;
 	Dwarf_Block blk;
-	if (!dw_lookup(dw, name, DW_TAG_variable, &d))
-		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF has no variable %s", name);
-	if (!dwarf_attr(&d, DW_AT_location, &a))
-		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF variable %s has no location", name);
+	if (!dwarf_attr(d, DW_AT_location, &a))
+		return false;
 	if (dwarf_getlocation(&a, &ops, &nops) == 0 && nops == 1 && ops[0].atom == DW_OP_addr) {
 		*ret = ops[0].number;
-		return NULL;
+		return true;
 	}
 	/* Go's linker writes locations as DW_FORM_block1 even in DWARF 5, where
 	 * libdw expects exprloc and declines; decode the one DW_OP_addr ourselves. */
@@ -877,8 +874,21 @@ struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *re
 		for (int i = 8; i >= 1; i--)
 			v = v << 8 | blk.data[i];
 		*ret = v;
-		return NULL;
+		return true;
 	}
+	return false;
+}
+
+struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *ret)
+{
+	Dwarf_Die d;
+	Dwarf_Attribute a;
+	if (!dw_lookup(dw, name, DW_TAG_variable, &d))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF has no variable %s", name);
+	if (!dwarf_attr(&d, DW_AT_location, &a))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF variable %s has no location", name);
+	if (dw_static_addr(&d, ret))
+		return NULL;
 	return ct_error_fmt(CT_ERR_NOTFOUND, "DWARF variable %s has no static address", name);
 }
 

@@ -101,6 +101,8 @@ struct ct_error *dw_member_offset(const struct dw *dw, const char *type, const c
 				  uint64_t *ret);
 struct ct_error *dw_const(const struct dw *dw, const char *name, int64_t *ret);
 struct ct_error *dw_var_addr(const struct dw *dw, const char *name, uint64_t *ret);
+/* The static address (DW_OP_addr location, file address) of a variable DIE. */
+bool dw_static_addr(Dwarf_Die *var, uint64_t *ret);
 
 /* Source file and line of a pc (an address in the file, no bias). Go binaries
  * have no .debug_aranges, and with external linking libdw's lookup lands in a

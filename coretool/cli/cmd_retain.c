@@ -1,0 +1,340 @@
+/* coretool heap CORE --by-type and coretool retain CORE ADDR: the typed heap
+ * (lib/analysis/heapgraph.c) as a census by Go type and as paths from roots. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "heapgraph.h"
+
+struct hg_progress {
+	FILE *f;
+	bool on;
+};
+
+static void hg_progress_line(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+	struct hg_progress *p = arg;
+	if (!p->on)
+		return;
+	fprintf(p->f, "\r%s: %" PRIu64 " objects scanned, %" PRIu64 " queued\033[K", phase, done,
+		total - done);
+	fflush(p->f);
+}
+
+/* Builds the typed heap of t from every root: Go globals, goroutine stacks,
+ * then C memory. Problems become warnings (a partial result). */
+static struct ct_error *typed_heap_build(struct cli *cli, struct target *t, bool parents,
+					 struct hg_progress *pr, struct hg **ret)
+{
+	pr->f = cli->err;
+	pr->on = isatty(fileno(cli->err)) && !cli->quiet;
+	struct hg_options opt = { .parents = parents, .progress = hg_progress_line,
+				  .progress_arg = pr };
+	struct hg *g;
+	struct ct_error *err = hg_create(t, &opt, &g);
+	if (err)
+		return err;
+	struct ct_error *(*steps[])(struct hg *) = { hg_add_globals, hg_mark, hg_add_goroutines,
+						     hg_mark, hg_add_c_roots, hg_mark };
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if ((err = steps[i](g))) {
+			if (err->code == CT_ERR_NOMEM) {
+				hg_destroy(g);
+				return err;
+			}
+			target_warn(t, "typed heap: %s", err->msg);
+			ct_error_destroy(err);
+		}
+	if (pr->on)
+		fprintf(pr->f, "\r\033[K");
+	*ret = g;
+	return NULL;
+}
+
+/* glibc's live chunks by size. */
+struct csize {
+	uint64_t size, chunks, bytes;
+};
+struct csizes {
+	struct csize *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static bool csize_add(const struct cheap_chunk *ch, void *arg)
+{
+	struct csizes *c = arg;
+	if (ch->state != CHEAP_ALLOCATED)
+		return true;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].size == ch->size) {
+			c->v[i].chunks++;
+			c->v[i].bytes += ch->size;
+			return true;
+		}
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 64;
+		struct csize *n = realloc(c->v, nc * sizeof(*n));
+		if (!n) {
+			c->nomem = true;
+			return false;
+		}
+		c->v = n;
+		c->cap = nc;
+	}
+	c->v[c->n++] = (struct csize){ ch->size, 1, ch->size };
+	return c->n < 100000;
+}
+
+static int csize_cmp(const void *a, const void *b)
+{
+	const struct csize *x = a, *y = b;
+	return x->bytes != y->bytes ? (x->bytes < y->bytes ? 1 : -1) : (x->size > y->size) - (x->size < y->size);
+}
+
+int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t)
+{
+	uint64_t top = cli_num(a, "--top");
+	struct hg_progress pr;
+	struct hg *g;
+	struct ct_error *err = typed_heap_build(cli, t, false, &pr, &g);
+	if (err)
+		return cli_fail(cli, err);
+	struct hg_census c;
+	if ((err = hg_census(g, &c))) {
+		hg_destroy(g);
+		return cli_fail(cli, err);
+	}
+	if (c.unreadable)
+		target_warn(t, "typed heap: %" PRIu64 " reads failed (memory not in the core)", c.unreadable);
+	if (c.skipped_spans)
+		target_warn(t, "typed heap: %" PRIu64 " spans skipped (inconsistent)", c.skipped_spans);
+	struct csizes cs = { 0 };
+	struct cheap *ch;
+	if (!target_cheap(t, &ch) && ch) {
+		struct ct_error *e = cheap_foreach_chunk(ch, csize_add, &cs);
+		if (e) {
+			target_warn(t, "C heap: %s", e->msg);
+			ct_error_destroy(e);
+		}
+		qsort(cs.v, cs.n, sizeof(*cs.v), csize_cmp);
+	}
+	size_t nt = top && top < c.ntypes ? top : c.ntypes;
+	size_t nc = top && top < cs.n ? top : cs.n;
+	struct out *o = &cli->out;
+	if (cli->json) {
+		out_obj_begin(o);
+		out_kuint(o, "objects", c.objects);
+		out_kuint(o, "bytes", c.bytes);
+		out_key(o, "by_type");
+		out_arr_begin(o);
+		for (size_t i = 0; i < nt; i++) {
+			out_obj_begin(o);
+			out_kstr(o, "type", c.types[i].type);
+			out_kuint(o, "objects", c.types[i].objects);
+			out_kuint(o, "bytes", c.types[i].bytes);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_kuint(o, "types", c.ntypes);
+		out_key(o, "typed");
+		out_obj_begin(o);
+		out_kuint(o, "objects", c.typed_objects);
+		out_kuint(o, "bytes", c.typed_bytes);
+		out_obj_end(o);
+		out_key(o, "untyped");
+		out_obj_begin(o);
+		out_kuint(o, "objects", c.untyped_objects);
+		out_kuint(o, "bytes", c.untyped_bytes);
+		out_key(o, "reasons");
+		out_obj_begin(o);
+		out_kuint(o, "reached only through words of unknown type", c.untyped_conservative);
+		out_kuint(o, "tiny-allocator blocks", c.untyped_tiny);
+		out_obj_end(o);
+		out_obj_end(o);
+		out_key(o, "unreachable");
+		out_obj_begin(o);
+		out_kuint(o, "objects", c.unreached_objects);
+		out_kuint(o, "bytes", c.unreached_bytes);
+		out_obj_end(o);
+		out_key(o, "reached_only_from_c");
+		out_obj_begin(o);
+		out_kuint(o, "objects", c.c_only_objects);
+		out_kuint(o, "bytes", c.c_only_bytes);
+		out_obj_end(o);
+		out_key(o, "roots");
+		out_obj_begin(o);
+		for (int k = 0; k < HG_ROOT_NKINDS; k++)
+			out_kuint(o, hg_root_kind_name(k), c.roots[k]);
+		out_obj_end(o);
+		out_key(o, "c_heap");
+		out_arr_begin(o);
+		for (size_t i = 0; i < nc; i++) {
+			out_obj_begin(o);
+			out_kuint(o, "size", cs.v[i].size);
+			out_kuint(o, "chunks", cs.v[i].chunks);
+			out_kuint(o, "bytes", cs.v[i].bytes);
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_obj_end(o);
+		out_end_line(o);
+	} else {
+		FILE *f = o->f;
+		fprintf(f, "Go heap: %" PRIu64 " objects (%" PRIu64 " bytes); reached from the roots: %" PRIu64
+			   " typed (%" PRIu64 " bytes), %" PRIu64 " untyped (%" PRIu64 " bytes); unreachable: %" PRIu64
+			   " (%" PRIu64 " bytes)\n",
+			c.objects, c.bytes, c.typed_objects, c.typed_bytes, c.untyped_objects, c.untyped_bytes,
+			c.unreached_objects, c.unreached_bytes);
+		fprintf(f, "untyped: %" PRIu64 " reached only through words of unknown type, %" PRIu64
+			   " tiny-allocator blocks; %" PRIu64 " objects reached only from C memory\n",
+			c.untyped_conservative, c.untyped_tiny, c.c_only_objects);
+		fprintf(f, "%10s %14s  %s\n", "objects", "bytes", "type");
+		for (size_t i = 0; i < nt; i++)
+			fprintf(f, "%10" PRIu64 " %14" PRIu64 "  %s\n", c.types[i].objects, c.types[i].bytes,
+				c.types[i].type);
+		if (nc) {
+			fprintf(f, "C heap (glibc), live chunks by size:\n%10s %10s %14s\n", "size", "chunks",
+				"bytes");
+			for (size_t i = 0; i < nc; i++)
+				fprintf(f, "%10" PRIu64 " %10" PRIu64 " %14" PRIu64 "\n", cs.v[i].size,
+					cs.v[i].chunks, cs.v[i].bytes);
+		}
+	}
+	free(cs.v);
+	hg_census_free(&c);
+	hg_destroy(g);
+	return cli_warnings(cli, t) != CT_EXIT_OK ? CT_EXIT_PARTIAL : CT_EXIT_OK;
+}
+
+/* One root, named as a person reads it. */
+static void root_text(const struct hg_root *r, const char *via, char *buf, size_t cap)
+{
+	switch (r->kind) {
+	case HG_ROOT_GLOBAL:
+	case HG_ROOT_C_GLOBAL:
+		snprintf(buf, cap, "%s%s", r->name, via);
+		break;
+	case HG_ROOT_GOROUTINE:
+		snprintf(buf, cap, "goroutine %" PRIu64 " %s%s%s", r->goid, r->func[0] ? r->func : "stack",
+			 r->var[0] ? " " : "", r->var);
+		break;
+	case HG_ROOT_NKINDS:
+		snprintf(buf, cap, "(unknown root)");
+		break;
+	default:
+		snprintf(buf, cap, "%s %s%s", hg_root_kind_name(r->kind), r->name, via);
+	}
+}
+
+int cmd_retain(struct cli *cli, const struct cli_args *a)
+{
+	const char *core = a->pos[0];
+	uint64_t addr;
+	if (!cli_parse_addr(a->pos[1], &addr))
+		return cli_fail(cli, ct_error_fmt(CT_ERR_USAGE, "not an address: %s", a->pos[1]));
+	struct target *t;
+	struct ct_error *err = cli_open(cli, core, &t);
+	if (err)
+		return cli_fail(cli, err);
+	struct hg_progress pr;
+	struct hg *g;
+	if ((err = typed_heap_build(cli, t, true, &pr, &g))) {
+		cli_close(cli, t);
+		return cli_fail(cli, err);
+	}
+	struct hg_object obj;
+	bool in = hg_object_of(g, addr, &obj);
+	enum { MAXSTEPS = 256 };
+	struct hg_step *steps = calloc(MAXSTEPS, sizeof(*steps));
+	struct hg_root root;
+	char root_via[128];
+	size_t n = in && steps ? hg_path(g, addr, steps, MAXSTEPS, &root, root_via, sizeof(root_via)) : 0;
+	/* the text of the path: root first */
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *tf = open_memstream(&text, &tlen);
+	if (tf && n) {
+		char rt[256];
+		root_text(&root, root_via, rt, sizeof(rt));
+		fputs(rt, tf);
+		for (size_t i = n; i-- > 0;) {
+			fprintf(tf, " → %s @0x%" PRIx64, steps[i].obj.type ? steps[i].obj.type : "?",
+				steps[i].obj.addr);
+			if (i > 0 && steps[i - 1].via[0])
+				fprintf(tf, " %s", steps[i - 1].via);
+		}
+	}
+	if (tf)
+		fclose(tf);
+	int rc = CT_EXIT_OK;
+	struct out *o = &cli->out;
+	if (cli->json) {
+		out_obj_begin(o);
+		out_khex(o, "addr", addr);
+		out_key(o, "object");
+		if (in) {
+			out_obj_begin(o);
+			out_khex(o, "addr", obj.addr);
+			out_kuint(o, "size", obj.size);
+			out_kstr(o, "type", obj.type ? obj.type : NULL);
+			out_kbool(o, "reached", obj.reached);
+			out_obj_end(o);
+		} else
+			out_null(o);
+		out_key(o, "paths");
+		out_arr_begin(o);
+		if (n) {
+			out_obj_begin(o);
+			out_key(o, "root");
+			out_obj_begin(o);
+			out_kstr(o, "kind", root.kind < HG_ROOT_NKINDS ? hg_root_kind_name(root.kind) : "unknown");
+			out_kstr(o, "name", root.name ? root.name : "");
+			if (root.kind == HG_ROOT_GOROUTINE) {
+				out_kuint(o, "goid", root.goid);
+				out_kstr(o, "func", root.func);
+				out_kstr(o, "var", root.var);
+			}
+			out_kstr(o, "via", root_via);
+			out_obj_end(o);
+			out_key(o, "steps");
+			out_arr_begin(o);
+			for (size_t i = n; i-- > 0;) {
+				out_obj_begin(o);
+				out_khex(o, "object", steps[i].obj.addr);
+				out_kstr(o, "type", steps[i].obj.type);
+				out_kuint(o, "size", steps[i].obj.size);
+				out_kstr(o, "via", i > 0 ? steps[i - 1].via : "");
+				out_obj_end(o);
+			}
+			out_arr_end(o);
+			out_kstr(o, "text", text ? text : "");
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_obj_end(o);
+		out_end_line(o);
+	} else {
+		FILE *f = o->f;
+		if (!in)
+			fprintf(f, "0x%" PRIx64 ": not in an allocated Go heap object\n", addr);
+		else {
+			fprintf(f, "0x%" PRIx64 ": in %s @0x%" PRIx64 " (%" PRIu64 " bytes)%s\n", addr,
+				obj.type ? obj.type : "an untyped object", obj.addr, obj.size,
+				obj.reached ? "" : ", not reachable from any root");
+			if (n)
+				fprintf(f, "  %s\n", text ? text : "");
+		}
+	}
+	free(text);
+	free(steps);
+	hg_destroy(g);
+	if (cli_warnings(cli, t) != CT_EXIT_OK)
+		rc = CT_EXIT_PARTIAL;
+	cli_close(cli, t);
+	return rc;
+}
