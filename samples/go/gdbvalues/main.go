@@ -101,6 +101,8 @@ type truth struct {
 	Locals   map[string]truthVal `json:"locals"`
 	HolderG  int                 `json:"holder_goid"`
 	HolderFn string              `json:"holder_func"`
+	// The goroutines blocked on purpose and what they wait on (blocked.go).
+	Blocked []blockedTruth `json:"blocked"`
 }
 
 func sliceTruth[E any](typ string, s []E) truthVal {
@@ -221,7 +223,8 @@ func main() {
 	gChanClosed <- 7
 	close(gChanClosed)
 	gChanUnbuf = make(chan int)
-	go func() { gChanUnbuf <- 42 }()
+	rec := make(chan blockedTruth, 16)
+	spawn(rec, "chan-send", false, []primTruth{chanPrim(gChanUnbuf)}, func() { gChanUnbuf <- 42 })
 	gChanT = make(chan T, 2)
 	gChanT <- T{A: 8, B: "q"}
 	gChanEmpty = make(chan struct{}, 5)
@@ -246,6 +249,12 @@ func main() {
 	go holder(ready)
 	tr := <-ready
 	tr.Go = runtime.Version()
+	nblocked := 1 + startBlocked(rec)
+	tr.Blocked = append(tr.Blocked, blockedTruth{Goid: tr.HolderG, What: "chan-recv",
+		Prims: []primTruth{chanPrim(block)}})
+	for i := 0; i < nblocked; i++ {
+		tr.Blocked = append(tr.Blocked, <-rec)
+	}
 	tr.Globals = map[string]truthVal{
 		"main.gNilSlice":   sliceTruth("[]int", gNilSlice),
 		"main.gEmptySlice": sliceTruth("[]int", gEmptySlice),
@@ -284,10 +293,9 @@ func main() {
 	ec := tr.Globals["main.gEfaceChan"]
 	ec.DValue = tr.Globals["main.gChanPart"]
 	tr.Globals["main.gEfaceChan"] = ec
-	// the sender of gChanUnbuf must be parked in its send before the core
-	for i := 0; i < 200 && runtime.NumGoroutine() < 3; i++ {
-		time.Sleep(5 * time.Millisecond)
-	}
+	// the sender of gChanUnbuf (and every other blocked goroutine) must be
+	// parked before the core
+	awaitParked(tr.Blocked)
 	time.Sleep(50 * time.Millisecond)
 	b, err := json.MarshalIndent(tr, "", " ")
 	if err == nil {
