@@ -17,8 +17,7 @@
 struct leak_row {
 	const struct leak_g *l;
 	char *stack;  /* "f1\nf2\n..." */
-	const char *reason;
-	char reason_buf[128];
+	char reason[128];
 };
 
 static int row_cmp(const void *a, const void *b)
@@ -67,9 +66,8 @@ int cmd_goroutine_leaks(struct cli *cli, struct target *t)
 		gview_describe(t, s, lk.gs[i].g, bt, &v);
 		rows[n].l = &lk.gs[i];
 		rows[n].stack = stack_key(bt);
-		snprintf(rows[n].reason_buf, sizeof(rows[n].reason_buf), "%s",
+		snprintf(rows[n].reason, sizeof(rows[n].reason), "%s",
 			 v.reason ? v.reason : lk.gs[i].block.reason);
-		rows[n].reason = rows[n].reason_buf;
 		if (!rows[n].stack)
 			rows[n].stack = strdup("");
 		n++;

@@ -14,6 +14,7 @@
 #include "ct_set.h"
 #include "ct_util.h"
 #include "framevars.h"
+#include "gomap_holders.h"
 #include "gochan.h"
 #include "gomap.h"
 #include "govalue.h"
@@ -876,7 +877,7 @@ static void scan_map(struct hg *g, uint64_t p, uint64_t from, Dwarf_Off map_die)
 	if ((e = gomap_walk(g->mctx, &m, &v, &health)))
 		ct_error_destroy(e);
 	if (m.dir_ptr)
-		reach(g, m.dir_ptr, p, type_named(g, &g->t_mapint, TS_MAPINT, "map internals"), 1);
+		reach(g, m.dir_ptr, p + (mt.off_dir_ptr != UINT64_MAX ? mt.off_dir_ptr : 0), type_named(g, &g->t_mapint, TS_MAPINT, "map internals"), 1);
 	/* the rest of the header (extra, oldbuckets' overflow): as words */
 	push(g, user, obj_size(s), 0);
 }
@@ -1067,7 +1068,7 @@ static void scan_typed(struct hg *g, uint64_t addr, uint64_t count, uint32_t typ
 		return;
 	Dwarf_Die under;
 	int kind = govalue_kind(&die, &under);
-	if (kind == GO_KIND_FUNC) {
+	if (kind == GO_KIND_FUNC && !tt->array) {
 		/* a closure: its captured variables follow the code pointer, untyped */
 		uint64_t i, user;
 		const struct hg_span *s;
@@ -1376,9 +1377,7 @@ struct ct_error *hg_census(const struct hg *g, struct hg_census *c)
 			} else {
 				c->untyped_objects++;
 				c->untyped_bytes += s->elemsize;
-				if (getenv("HG_DEBUG") && s->elemsize > 4096)
-					fprintf(stderr, "untyped 0x%" PRIx64 " %" PRIu64 " noscan=%d\n",
-						s->start + j * s->elemsize, s->elemsize, s->noscan);
+
 				if (st & ST_TINY)
 					c->untyped_tiny++;
 				else
@@ -1572,8 +1571,11 @@ size_t hg_path(struct hg *g, uint64_t addr, struct hg_step *steps, size_t max,
 		const struct hg_span *fs;
 		if (from && obj_of(g, from, &j, &fuser, &fs) && j != i) {
 			const struct hg_type *ft = g->st[j] & ST_TYPED ? &g->types[g->ty[j]] : NULL;
-			field_path(g, ft ? ft->die : 0, ft && ft->array, from - fuser, st->via,
-				   sizeof(st->via));
+			/* a map's slot: named by the map and the entry's key */
+			if (!(ft && ft->special == TS_MAPINT &&
+			      gomap_holder_describe(g->t, from, st->via, sizeof(st->via))))
+				field_path(g, ft ? ft->die : 0, ft && ft->array, from - fuser, st->via,
+					   sizeof(st->via));
 			cur = from;
 			continue;
 		}
