@@ -31,6 +31,9 @@ type blockedTruth struct {
 	Leaked bool        `json:"leaked"`
 	Prims  []primTruth `json:"prims"`
 	Wait   string      `json:"wait"` // the runtime's wait reason, as runtime.Stack printed it
+	// The runtime's own leak detector (run where it exists) marked it
+	// "(leaked)": status _Gleaked.
+	RuntimeLeaked bool `json:"runtime_leaked"`
 }
 
 var (
@@ -118,27 +121,35 @@ func parkedReasons() map[int]string {
 		if i := strings.Index(st, ","); i >= 0 {
 			st = st[:i]
 		}
-		r[id] = st
+		r[id] = st // "chan receive", or "chan receive (leaked)"
 	}
 	return r
 }
 
-// awaitParked waits (bounded) until every recorded goroutine is parked, and
-// fills in the reason the runtime gave.
+// awaitParked waits (bounded) until every recorded goroutine is parked, runs
+// the runtime's leak detector where the toolchain has it, and fills in the
+// reason the runtime gave and whether it found the goroutine leaked.
 func awaitParked(bs []blockedTruth) {
 	for try := 0; try < 400; try++ {
 		reasons := parkedReasons()
 		all := true
 		for i := range bs {
 			st := reasons[bs[i].Goid]
-			bs[i].Wait = st
+			bs[i].Wait, bs[i].RuntimeLeaked = strings.CutSuffix(st, " (leaked)")
 			if st == "" || st == "runnable" || st == "running" || st == "syscall" {
 				all = false
 			}
 		}
 		if all {
-			return
+			break
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if runLeakDetector() {
+		// read the reasons again: the leaked ones now say so
+		reasons := parkedReasons()
+		for i := range bs {
+			bs[i].Wait, bs[i].RuntimeLeaked = strings.CutSuffix(reasons[bs[i].Goid], " (leaked)")
+		}
 	}
 }
