@@ -168,11 +168,14 @@ type chainTruth struct {
 }
 
 type gTruth struct {
-	Goid          int    `json:"goid"`
-	Func          string `json:"func"`
-	BlocksOn      string `json:"blocks_on"`
-	State         string `json:"state"` // the wait state runtime.Stack printed
-	ReachableFrom string `json:"reachable_from,omitempty"`
+	Goid     int    `json:"goid"`
+	Func     string `json:"func"`
+	BlocksOn string `json:"blocks_on"`
+	State    string `json:"state"` // the wait state runtime.Stack printed
+	// the addresses of what it blocks on (channels: their runtime.hchan); none
+	// for a nil channel or a sleep
+	Objects       []string `json:"objects"`
+	ReachableFrom string   `json:"reachable_from,omitempty"`
 }
 
 type truth struct {
@@ -341,25 +344,29 @@ func holdLocal(ready chan<- localMsg) {
 type started struct {
 	goid int
 	fn   string
+	objs []uintptr // what it blocks on: the channels' hchan, the Mutex, the WaitGroup
 }
+
+// chanAddr: a channel value is a pointer to its runtime.hchan.
+func chanAddr[E any](c chan E) uintptr { return *(*uintptr)(unsafe.Pointer(&c)) }
 
 // Each goroutine function sends its goid, then blocks. The ready channel
 // itself is dead in its frame after the send (main drops it too).
 
 func leakRecv(ready chan<- started) {
 	c := make(chan int) // nobody else has it
-	ready <- started{goid(), "main.leakRecv"}
+	ready <- started{goid(), "main.leakRecv", []uintptr{chanAddr(c)}}
 	<-c
 }
 
 func leakSend(c chan int, ready chan<- started) {
-	ready <- started{goid(), "main.leakSend"}
+	ready <- started{goid(), "main.leakSend", []uintptr{chanAddr(c)}}
 	c <- 1
 }
 
 func leakSelect(ready chan<- started) {
 	a, b := make(chan int), make(chan string)
-	ready <- started{goid(), "main.leakSelect"}
+	ready <- started{goid(), "main.leakSelect", []uintptr{chanAddr(a), chanAddr(b)}}
 	select {
 	case <-a:
 	case <-b:
@@ -367,38 +374,38 @@ func leakSelect(ready chan<- started) {
 }
 
 func leakMutex(mu *sync.Mutex, ready chan<- started) {
-	ready <- started{goid(), "main.leakMutex"}
+	ready <- started{goid(), "main.leakMutex", []uintptr{uintptr(unsafe.Pointer(mu))}}
 	mu.Lock()
 }
 
 func leakWaitGroup(wg *sync.WaitGroup, ready chan<- started) {
-	ready <- started{goid(), "main.leakWaitGroup"}
+	ready <- started{goid(), "main.leakWaitGroup", []uintptr{uintptr(unsafe.Pointer(wg))}}
 	wg.Wait()
 }
 
 func leakNilChan(ready chan<- started) {
 	var c chan int
-	ready <- started{goid(), "main.leakNilChan"}
+	ready <- started{goid(), "main.leakNilChan", nil}
 	<-c
 }
 
 func waitChan(ready chan<- started) {
-	ready <- started{goid(), "main.waitChan"}
+	ready <- started{goid(), "main.waitChan", []uintptr{chanAddr(gchan)}}
 	<-gchan
 }
 
 func waitMutex(ready chan<- started) {
-	ready <- started{goid(), "main.waitMutex"}
+	ready <- started{goid(), "main.waitMutex", []uintptr{uintptr(unsafe.Pointer(&gmu))}}
 	gmu.Lock()
 }
 
 func waitWG(ready chan<- started) {
-	ready <- started{goid(), "main.waitWG"}
+	ready <- started{goid(), "main.waitWG", []uintptr{uintptr(unsafe.Pointer(&gwg))}}
 	gwg.Wait()
 }
 
 func sleeper(ready chan<- started) {
-	ready <- started{goid(), "main.sleeper"}
+	ready <- started{goid(), "main.sleeper", nil}
 	time.Sleep(time.Hour)
 }
 
@@ -431,6 +438,9 @@ func spawnLeaks(ready chan<- started) int {
 	go leakSend(c, ready)
 	go leakSend(c, ready)
 	go leakSelect(ready)
+	// 8 bytes without pointers: the tiny allocator's, it shares a 16-byte
+	// block with whatever small pointer-free value comes next (as any
+	// new(sync.Mutex) does)
 	mu := new(sync.Mutex)
 	mu.Lock()
 	go leakMutex(mu, ready)
@@ -446,8 +456,12 @@ func collect(ready <-chan started, n int) []gTruth {
 	var out []gTruth
 	for i := 0; i < n; i++ {
 		s := <-ready
-		out = append(out, gTruth{Goid: s.goid, Func: s.fn, BlocksOn: blocksOn[s.fn],
-			ReachableFrom: reachableFrom[s.fn]})
+		g := gTruth{Goid: s.goid, Func: s.fn, BlocksOn: blocksOn[s.fn],
+			ReachableFrom: reachableFrom[s.fn], Objects: []string{}}
+		for _, o := range s.objs {
+			g.Objects = append(g.Objects, fmt.Sprintf("0x%x", o))
+		}
+		out = append(out, g)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Goid < out[j].Goid })
 	return out
@@ -537,7 +551,8 @@ func main() {
 	go sleeper(ready)
 	tr.Waiting = collect(ready, 4)
 	tr.Waiting = append(tr.Waiting, gTruth{Goid: lm.goid, Func: "main.holdLocal",
-		BlocksOn: blocksOn["main.holdLocal"], ReachableFrom: reachableFrom["main.holdLocal"]})
+		BlocksOn: blocksOn["main.holdLocal"], ReachableFrom: reachableFrom["main.holdLocal"],
+		Objects: []string{fmt.Sprintf("0x%x", chanAddr(gpark))}})
 	sort.Slice(tr.Waiting, func(i, j int) bool { return tr.Waiting[i].Goid < tr.Waiting[j].Goid })
 
 	if err := waitParked(tr.Leaked, tr.Waiting); err != nil {
