@@ -107,6 +107,7 @@ samples: toolchains glibc delve
 	CORE_MODE=gdb SAMPLES_OUT=build/samples-gcore BIN_FROM=build/samples DLV=build/delve/dlv bash samples/build.sh
 	bash samples/gdbvalues.sh
 	CORE_MODE=gdb SAMPLES_OUT=build/samples-gdbvalues-gcore bash samples/gdbvalues.sh
+	bash samples/heapgraph.sh
 
 # The main job on sample cores: what the core says, then what really happened.
 DEMO_CORE := build/samples/go1.26/c-uaf-map/core
