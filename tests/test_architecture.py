@@ -27,7 +27,7 @@ from conftest import CORETOOL, ROOT
 
 BUILD = ROOT / "build"
 LIB = BUILD / "libcoretool.so"
-VERBS = ["info", "classify", "maps", "map", "triage", "goroutines", "bt", "cgocheck", "heap"]
+VERBS = ["info", "classify", "maps", "map", "triage", "goroutines", "bt", "cgocheck", "heap", "retain"]
 
 
 def run(args, **kw):

@@ -14,11 +14,13 @@ allocated Go heap object.
 """
 import functools
 import json
+import re
+import subprocess
 import warnings
 
 import pytest
 
-from conftest import ROOT, run_json, run_jsonl
+from conftest import ROOT, run, run_json, run_jsonl
 
 SAMPLES = ROOT / "build" / "samples-heapgraph"
 MISSING = "(no build/samples-heapgraph/*/core: run `bash samples/heapgraph.sh`)"
@@ -175,6 +177,99 @@ def test_heap_unreachable(tc):
     assert typed > un["objects"], (typed, un)
 
 
+# ---- coretool heap --by-type --pprof ----
+
+def go_tool():
+    """The go command of the newest toolchain (build/toolchains/list)."""
+    lines = (ROOT / "build" / "toolchains" / "list").read_text().split("\n")
+    goroot = [ln.split()[1] for ln in lines if ln.strip()][-1]
+    return f"{goroot}/bin/go"
+
+
+def pprof(*args):
+    r = subprocess.run([go_tool(), "tool", "pprof"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@functools.lru_cache(maxsize=None)
+def profile(tc, tmp=ROOT / "build" / "test-pprof"):
+    """heap --by-type --pprof on the sample, then the profile as `go tool pprof
+    -raw` prints it: the census (JSON) and samples [(objects, bytes, [frame
+    names, leaf first])]."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    f = tmp / f"{tc}.pb.gz"
+    f.unlink(missing_ok=True)
+    d, _ = sample(tc)
+    rc, census, err = run_json(["heap", d / "core", "--by-type", "--pprof", f], timeout=TIMEOUT)
+    assert rc == 0, err
+    assert f.read_bytes()[:2] == b"\x1f\x8b", "not gzip"
+    raw = pprof("-raw", f)
+    # pprof shortens names with <...> and then prints the full one in parentheses
+    locs = {i: full or name for i, name, full in
+            re.findall(r"^\s*(\d+): 0x0 M=1 (.*?) :0:0 s=0(?:\((.*)\))?$", raw, re.M)}
+    samples = []
+    body = raw.split("Samples:")[1].split("Locations")[0]
+    for n, b, stack in re.findall(r"^\s*(\d+)\s+(\d+): ([\d ]+)$", body, re.M):
+        samples.append((int(n), int(b), [locs[i] for i in stack.split()]))
+    assert samples, raw[:2000]
+    return census, samples, f
+
+
+@pytest.mark.parametrize("tc", toolchains())
+def test_pprof_census(tc):
+    """The profile holds the census: per type, the objects and bytes of the
+    samples whose leaf is that type are the census's, and so within the
+    program's own counts for its types; the C heap's chunks too."""
+    census, samples, _ = profile(tc)
+    _, truth = sample(tc)
+    leaf = {}
+    for n, b, stack in samples:
+        o, y = leaf.get(stack[0], (0, 0))
+        leaf[stack[0]] = (o + n, y + b)
+    errs = []
+    for t in census["by_type"]:
+        if leaf.get(t["type"]) != (t["objects"], t["bytes"]):
+            errs.append(f"{t['type']}: profile {leaf.get(t['type'])}, census "
+                        f"{(t['objects'], t['bytes'])}")
+    for typ, (n, _) in expected_census(truth).items():
+        if typ != "[]main.Item" and not n <= leaf.get(typ, (0, 0))[0] <= n + n // 100:
+            errs.append(f"{typ}: {leaf.get(typ)} in the profile, the program made {n}")
+    chunks = sum(c["chunks"] for c in census["c_heap"])
+    got_chunks = sum(n for n, _, st in samples if st[-1] == "[C] glibc heap")
+    if got_chunks != chunks:
+        errs.append(f"C heap: {got_chunks} chunks in the profile, {chunks} in the census")
+    assert not errs, "\n".join(errs)
+    assert sum(n for n, _, st in samples if st[0] == "(untyped)") == census["untyped"]["objects"]
+
+
+@pytest.mark.parametrize("tc", toolchains())
+def test_pprof_retention_stacks(tc):
+    """Retention paths as stacks: the global chain's target type appears on a
+    stack whose root frame is the chain's global, with the chain's types in
+    order between (leaf first in pprof); `-top` ranks main.Session (the
+    100000 sessions, the largest of the program's types) by its flat count."""
+    census, samples, f = profile(tc)
+    _, truth = sample(tc)
+    for chain in (c for c in truth["chains"] if c["root"]["kind"] == "global"):
+        want = list(reversed(chain["types"]))
+        found = [st for _, _, st in samples
+                 if st[-1] == chain["root"]["name"] and st[0] == want[0]
+                 and subsequence(want, st)]
+        assert found, (f"no stack {want} ... {chain['root']['name']}: stacks ending there: " +
+                       str([st for _, _, st in samples if st[-1] == chain["root"]["name"]][:5]))
+    top = pprof("-top", "-sample_index=inuse_objects", "-nodecount=200", f)
+    n = next(t["objects"] for t in census["by_type"] if t["type"] == "main.Session")
+    assert re.search(rf"^\s*{n}\s+[\d.]+%.*\smain\.Session$", top, re.M), top[:3000]
+
+
+def test_pprof_needs_by_type():
+    d = next(iter(SAMPLES.glob("*/core")), None)
+    rc, _, err = run(["heap", d or "core", "--pprof", "/dev/null"])
+    assert rc == 64 and "--by-type" in err, err
+
+
 # ---- coretool retain ----
 
 def chain_cases():
@@ -213,7 +308,12 @@ def test_retain_chain(tc, name):
     assert addr(got["addr"]) == addr(chain["target"]), got["addr"]
     obj = got["object"]
     assert addr(obj["addr"]) == addr(chain["target"]), obj
-    assert obj["type"] == chain["types"][-1], obj
+    # A chain from a goroutine's local may stay untyped: the frame's pointer is
+    # found by scanning the stack as words where the optimized code's DWARF
+    # gives the variable no location at the park (the census counts such
+    # objects as untyped, with the reason). From a global, types are known.
+    may_be_untyped = chain["root"]["kind"] == "goroutine"
+    assert obj["type"] == chain["types"][-1] or (may_be_untyped and not obj["type"]), obj
     assert got["paths"], f"no path to {chain['target']}"
     want = [addr(a) for a in chain["objects"]]
     types = {addr(a): t for a, t in zip(chain["objects"], chain["types"])}
@@ -224,7 +324,8 @@ def test_retain_chain(tc, name):
             objs.append(addr(chain["target"]))  # steps may stop before the target itself
         if root_matches(p["root"], chain["root"]) and subsequence(want, objs):
             bad = [f"{s['object']}: {s['type']}, the program's {types[addr(s['object'])]}"
-                   for s in p["steps"] if types.get(addr(s["object"]), s["type"]) != s["type"]]
+                   for s in p["steps"] if types.get(addr(s["object"]), s["type"]) != s["type"]
+                   and not (may_be_untyped and not s["type"])]
             assert not bad, "\n".join(bad)
             return
         tried.append(p.get("text") or json.dumps(p))

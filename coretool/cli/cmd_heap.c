@@ -20,6 +20,8 @@ int cmd_heap(struct cli *cli, const struct cli_args *a)
 {
 	uint64_t top = cli_num(a, "--top"); /* 0: not given */
 	const char *core = a->pos[0];
+	if (cli_str(a, "--pprof") && !cli_flag(a, "--by-type"))
+		return cli_usage(cli, "--pprof goes with --by-type");
 	struct target *t;
 	struct ct_error *err = cli_open(cli, core, &t);
 	if (err)

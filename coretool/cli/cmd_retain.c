@@ -9,6 +9,8 @@
 
 #include "cli.h"
 #include "heapgraph.h"
+#include "holders.h"
+#include "pprof.h"
 
 struct hg_progress {
 	FILE *f;
@@ -96,12 +98,58 @@ static int csize_cmp(const void *a, const void *b)
 	return x->bytes != y->bytes ? (x->bytes < y->bytes ? 1 : -1) : (x->size > y->size) - (x->size < y->size);
 }
 
+/* The profile: one sample per reached object on its retention chain. */
+struct pprof_ctx {
+	struct pprof *p;
+	struct ct_error *err;
+};
+
+static bool pprof_chain(void *arg, const char *const *names, size_t n, uint64_t bytes)
+{
+	struct pprof_ctx *c = arg;
+	int64_t v[2] = { 1, (int64_t)bytes };
+	c->err = pprof_add(c->p, names, n, v);
+	return !c->err;
+}
+
+static struct ct_error *pprof_export(struct hg *g, const struct csizes *cs, const char *core,
+				     const char *path)
+{
+	static const char *const types[] = { "inuse_objects", "inuse_space" };
+	static const char *const units[] = { "count", "bytes" };
+	struct pprof *p;
+	struct ct_error *err = pprof_new(types, units, 2, &p);
+	if (err)
+		return err;
+	char line[512];
+	snprintf(line, sizeof(line), "coretool heap --by-type: %s", core);
+	err = pprof_comment(p, line);
+	if (!err)
+		err = pprof_comment(p, "each stack: the object's type, then the types of the objects that "
+				       "first reached it, then its root");
+	struct pprof_ctx c = { p, NULL };
+	if (!err && !(err = hg_foreach_chain(g, 64, pprof_chain, &c)))
+		err = c.err;
+	for (size_t i = 0; !err && i < cs->n; i++) {
+		char frame[64];
+		snprintf(frame, sizeof(frame), "[C] malloc chunk %" PRIu64 " bytes", cs->v[i].size);
+		const char *frames[] = { frame, "[C] glibc heap" };
+		int64_t v[2] = { (int64_t)cs->v[i].chunks, (int64_t)cs->v[i].bytes };
+		err = pprof_add(p, frames, 2, v);
+	}
+	if (!err)
+		err = pprof_write(p, path);
+	pprof_free(p);
+	return err;
+}
+
 int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t)
 {
 	uint64_t top = cli_num(a, "--top");
+	const char *pprof_path = cli_str(a, "--pprof");
 	struct hg_progress pr;
 	struct hg *g;
-	struct ct_error *err = typed_heap_build(cli, t, false, &pr, &g);
+	struct ct_error *err = typed_heap_build(cli, t, pprof_path != NULL, &pr, &g);
 	if (err)
 		return cli_fail(cli, err);
 	struct hg_census c;
@@ -122,6 +170,12 @@ int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t
 			ct_error_destroy(e);
 		}
 		qsort(cs.v, cs.n, sizeof(*cs.v), csize_cmp);
+	}
+	if (pprof_path && (err = pprof_export(g, &cs, a->pos[0], pprof_path))) {
+		free(cs.v);
+		hg_census_free(&c);
+		hg_destroy(g);
+		return cli_fail(cli, err);
 	}
 	size_t nt = top && top < c.ntypes ? top : c.ntypes;
 	size_t nc = top && top < cs.n ? top : cs.n;
@@ -231,10 +285,69 @@ static void root_text(const struct hg_root *r, const char *via, char *buf, size_
 	}
 }
 
+struct retain_path {
+	struct hg_step steps[128];
+	size_t n;
+	struct hg_root root;
+	char root_via[128];
+};
+
+/* The text of a path, root first. */
+static char *path_text(const struct retain_path *p)
+{
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *tf = open_memstream(&text, &tlen);
+	if (!tf)
+		return NULL;
+	char rt[256];
+	root_text(&p->root, p->root_via, rt, sizeof(rt));
+	fputs(rt, tf);
+	for (size_t i = p->n; i-- > 0;) {
+		fprintf(tf, " → %s @0x%" PRIx64, p->steps[i].obj.type ? p->steps[i].obj.type : "?",
+			p->steps[i].obj.addr);
+		if (i > 0 && p->steps[i - 1].via[0])
+			fprintf(tf, " %s", p->steps[i - 1].via);
+	}
+	fclose(tf);
+	return text;
+}
+
+static void path_json(struct out *o, const struct retain_path *p, const char *text)
+{
+	out_obj_begin(o);
+	out_key(o, "root");
+	out_obj_begin(o);
+	out_kstr(o, "kind", p->root.kind < HG_ROOT_NKINDS ? hg_root_kind_name(p->root.kind) : "unknown");
+	out_kstr(o, "name", p->root.name ? p->root.name : "");
+	if (p->root.kind == HG_ROOT_GOROUTINE) {
+		out_kuint(o, "goid", p->root.goid);
+		out_kstr(o, "func", p->root.func);
+		out_kstr(o, "var", p->root.var);
+	}
+	out_kstr(o, "via", p->root_via);
+	out_obj_end(o);
+	out_key(o, "steps");
+	out_arr_begin(o);
+	for (size_t i = p->n; i-- > 0;) {
+		out_obj_begin(o);
+		out_khex(o, "object", p->steps[i].obj.addr);
+		out_kstr(o, "type", p->steps[i].obj.type);
+		out_kuint(o, "size", p->steps[i].obj.size);
+		out_kstr(o, "via", i > 0 ? p->steps[i - 1].via : "");
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	out_kstr(o, "text", text ? text : "");
+	out_obj_end(o);
+}
+
 int cmd_retain(struct cli *cli, const struct cli_args *a)
 {
 	const char *core = a->pos[0];
-	uint64_t addr;
+	uint64_t addr, maxpaths = cli_num(a, "--paths");
+	if (!maxpaths)
+		maxpaths = 4;
 	if (!cli_parse_addr(a->pos[1], &addr))
 		return cli_fail(cli, ct_error_fmt(CT_ERR_USAGE, "not an address: %s", a->pos[1]));
 	struct target *t;
@@ -249,29 +362,39 @@ int cmd_retain(struct cli *cli, const struct cli_args *a)
 	}
 	struct hg_object obj;
 	bool in = hg_object_of(g, addr, &obj);
-	enum { MAXSTEPS = 256 };
-	struct hg_step *steps = calloc(MAXSTEPS, sizeof(*steps));
-	struct hg_root root;
-	char root_via[128];
-	size_t n = in && steps ? hg_path(g, addr, steps, MAXSTEPS, &root, root_via, sizeof(root_via)) : 0;
-	/* the text of the path: root first */
-	char *text = NULL;
-	size_t tlen = 0;
-	FILE *tf = open_memstream(&text, &tlen);
-	if (tf && n) {
-		char rt[256];
-		root_text(&root, root_via, rt, sizeof(rt));
-		fputs(rt, tf);
-		for (size_t i = n; i-- > 0;) {
-			fprintf(tf, " → %s @0x%" PRIx64, steps[i].obj.type ? steps[i].obj.type : "?",
-				steps[i].obj.addr);
-			if (i > 0 && steps[i - 1].via[0])
-				fprintf(tf, " %s", steps[i - 1].via);
+	struct retain_path *paths = calloc(maxpaths, sizeof(*paths));
+	struct holders *hs = calloc(1, sizeof(*hs));
+	size_t np = 0;
+	if (in && paths && hs) {
+		/* the path the mark found first, then one through each other holder
+		 * of the object: a word in another reached object, or a root's */
+		struct retain_path *p = &paths[0];
+		p->n = hg_path(g, addr, p->steps, 128, &p->root, p->root_via, sizeof(p->root_via));
+		if (p->n)
+			np++;
+		uint64_t first_from = p->n ? p->steps[0].from : 0;
+		holders_find(t, obj.addr, obj.addr + (obj.size ? obj.size - 1 : 0), hs);
+		for (size_t k = 0; k < hs->n && np < maxpaths; k++) {
+			uint64_t at = hs->h[k].at;
+			struct hg_object ho;
+			if (at == first_from || (at >= obj.addr && at < obj.addr + obj.size))
+				continue;
+			if (hg_object_of(g, at, &ho) && !ho.reached)
+				continue; /* garbage holding it: not a path from a root */
+			p = &paths[np];
+			p->n = hg_path_from(g, addr, at, p->steps, 128, &p->root, p->root_via,
+					    sizeof(p->root_via));
+			if (!p->n || p->root.kind == HG_ROOT_NKINDS)
+				continue;
+			/* a holder whose own path is one already listed adds nothing */
+			bool dup = false;
+			for (size_t q = 0; q < np && !dup; q++)
+				dup = paths[q].n == p->n && paths[q].n > 1 &&
+				      paths[q].steps[1].obj.addr == p->steps[1].obj.addr;
+			if (!dup)
+				np++;
 		}
 	}
-	if (tf)
-		fclose(tf);
-	int rc = CT_EXIT_OK;
 	struct out *o = &cli->out;
 	if (cli->json) {
 		out_obj_begin(o);
@@ -281,39 +404,17 @@ int cmd_retain(struct cli *cli, const struct cli_args *a)
 			out_obj_begin(o);
 			out_khex(o, "addr", obj.addr);
 			out_kuint(o, "size", obj.size);
-			out_kstr(o, "type", obj.type ? obj.type : NULL);
+			out_kstr(o, "type", obj.type);
 			out_kbool(o, "reached", obj.reached);
 			out_obj_end(o);
 		} else
 			out_null(o);
 		out_key(o, "paths");
 		out_arr_begin(o);
-		if (n) {
-			out_obj_begin(o);
-			out_key(o, "root");
-			out_obj_begin(o);
-			out_kstr(o, "kind", root.kind < HG_ROOT_NKINDS ? hg_root_kind_name(root.kind) : "unknown");
-			out_kstr(o, "name", root.name ? root.name : "");
-			if (root.kind == HG_ROOT_GOROUTINE) {
-				out_kuint(o, "goid", root.goid);
-				out_kstr(o, "func", root.func);
-				out_kstr(o, "var", root.var);
-			}
-			out_kstr(o, "via", root_via);
-			out_obj_end(o);
-			out_key(o, "steps");
-			out_arr_begin(o);
-			for (size_t i = n; i-- > 0;) {
-				out_obj_begin(o);
-				out_khex(o, "object", steps[i].obj.addr);
-				out_kstr(o, "type", steps[i].obj.type);
-				out_kuint(o, "size", steps[i].obj.size);
-				out_kstr(o, "via", i > 0 ? steps[i - 1].via : "");
-				out_obj_end(o);
-			}
-			out_arr_end(o);
-			out_kstr(o, "text", text ? text : "");
-			out_obj_end(o);
+		for (size_t k = 0; k < np; k++) {
+			char *text = path_text(&paths[k]);
+			path_json(o, &paths[k], text);
+			free(text);
 		}
 		out_arr_end(o);
 		out_obj_end(o);
@@ -326,15 +427,17 @@ int cmd_retain(struct cli *cli, const struct cli_args *a)
 			fprintf(f, "0x%" PRIx64 ": in %s @0x%" PRIx64 " (%" PRIu64 " bytes)%s\n", addr,
 				obj.type ? obj.type : "an untyped object", obj.addr, obj.size,
 				obj.reached ? "" : ", not reachable from any root");
-			if (n)
+			for (size_t k = 0; k < np; k++) {
+				char *text = path_text(&paths[k]);
 				fprintf(f, "  %s\n", text ? text : "");
+				free(text);
+			}
 		}
 	}
-	free(text);
-	free(steps);
+	free(paths);
+	free(hs);
 	hg_destroy(g);
-	if (cli_warnings(cli, t) != CT_EXIT_OK)
-		rc = CT_EXIT_PARTIAL;
+	int rc = cli_warnings(cli, t) != CT_EXIT_OK ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 	cli_close(cli, t);
 	return rc;
 }

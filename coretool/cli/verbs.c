@@ -238,6 +238,12 @@ static const struct cli_opt heap_opts[] = {
 	  "the typed heap: objects and bytes per Go type, found by\n"
 	  "following typed pointers from the roots, plus glibc's\n"
 	  "live chunks by size" },
+	{ "--pprof", NULL, CLI_OPT_STRING, "FILE", 0, 0, 0, 0,
+	  "with --by-type: also write a pprof profile (gzipped\n"
+	  "profile.proto) of the reached objects, inuse_objects and\n"
+	  "inuse_space, each stacked on its retention path (its type,\n"
+	  "then its holders' types up to the root); `go tool pprof`\n"
+	  "reads it" },
 	{ 0 },
 };
 static const char heap_help[] =
@@ -251,11 +257,22 @@ static const char heap_help[] =
 	"by their dynamic type, channels) or of its allocation header (Go 1.22+: scan\n"
 	"objects over 512 bytes and large ones); words of unknown type (unsafe.Pointer,\n"
 	"stacks, C memory) are scanned conservatively and what only they reach is\n"
-	"counted untyped, with the reason.\n";
+	"counted untyped, with the reason.\n"
+	"With --pprof FILE, the same objects as a profile: a sample per object, its\n"
+	"stack the path by which it was first reached (leaf: its type; root: the\n"
+	"global's name, `goroutine`, or the kind of C memory), so that `go tool pprof\n"
+	"-top` shows what holds the bytes, as goref does; glibc's live chunks are\n"
+	"samples too, one stack per chunk size (`[C] malloc chunk N bytes`).\n";
 
 static const struct cli_arg retain_args[] = {
 	{ "CORE", "the core file", 1, 1 },
 	{ "ADDR", "an address in a Go heap object", 1, 1 },
+	{ 0 },
+};
+static const struct cli_opt retain_opts[] = {
+	{ "--paths", NULL, CLI_OPT_UINT, "N", 1, 64, 0, CLI_OPT_NO_DEFAULT,
+	  "at most N paths: the first one found, then one through\n"
+	  "each other word that holds the object (default 4)" },
 	{ 0 },
 };
 static const char retain_help[] =
@@ -264,7 +281,8 @@ static const char retain_help[] =
 	"each step an object with its type and the field that points on\n"
 	"(`main.cache → map internals @0x.. → *main.Session @0x.. .buf → []uint8`).\n"
 	"Roots are marked in order (globals, stacks, C memory), breadth first, so the\n"
-	"path is a shortest one from the first kind of root that reaches the object.\n";
+	"path is a shortest one from the first kind of root that reaches the object;\n"
+	"then one path through each other word that points into the object.\n";
 
 static const struct cli_opt no_opts[] = { { 0 } };
 
@@ -311,6 +329,6 @@ const struct cli_verb cli_verbs[] = {
 	{ "heap", cmd_heap, "CORE", "Go heap census by size class, or by Go type (--by-type)",
 	  heap_help, NULL, core_arg, heap_opts, 0 },
 	{ "retain", cmd_retain, "CORE ADDR", "the path from a root that keeps ADDR's object alive",
-	  retain_help, NULL, retain_args, no_opts, CLI_VERB_NEEDS_CORE },
+	  retain_help, NULL, retain_args, retain_opts, CLI_VERB_NEEDS_CORE },
 };
 const size_t cli_nverbs = sizeof(cli_verbs) / sizeof(cli_verbs[0]);

@@ -1205,29 +1205,80 @@ struct ct_error *hg_add_goroutine(struct hg *g, const struct go_g *gr, uint64_t 
 	return NULL;
 }
 
-struct ct_error *hg_add_goroutines(struct hg *g)
+/* The typed locals of a goroutine's frames, where DWARF says where they are
+ * at the frame's pc: a variable in memory is scanned by its type, a pointer
+ * variable reaches its target typed. The stack itself is scanned as words
+ * too (hg_add_goroutine): what DWARF does not place is still found. */
+static void add_frame_vars(struct hg *g, const struct backtrace *bt, struct framevar *vars)
+{
+	for (size_t i = 0; i < bt->n; i++) {
+		if (!bt->frames[i].go)
+			continue;
+		size_t n = framevars_of(g->t, bt, i, NULL, true, vars, FRAMEVARS_MAX);
+		for (size_t k = 0; k < n; k++) {
+			struct framevar *v = &vars[k];
+			if (v->state != FRAMEVAR_OK || !v->has_type)
+				continue;
+			uint32_t t = type_of_die(g, &v->type_die, false);
+			if (!t)
+				continue;
+			if (v->by_address) {
+				push(g, v->value, 1, t | 0x80000000u);
+				continue;
+			}
+			Dwarf_Die under, pointee;
+			if (govalue_kind(&v->type_die, &under) == GO_KIND_POINTER &&
+			    dw_type_of(&under, &pointee) && v->value >= g->heap_lo && v->value < g->heap_hi)
+				reach(g, v->value, bt->frames[i].sp, type_of_die(g, &pointee, false), 0);
+		}
+	}
+}
+
+/* One goroutine from where gview says its frames start, with its typed locals. */
+static struct ct_error *add_goroutine_view(struct hg *g, const struct go_sched *s,
+					   const struct go_g *gr, struct backtrace *bt,
+					   struct framevar *vars)
+{
+	struct gview v;
+	gview_describe(g->t, s, gr, bt, &v);
+	struct ct_error *e = hg_add_goroutine(g, gr, v.sp);
+	if (!e)
+		add_frame_vars(g, bt, vars);
+	return e;
+}
+
+/* gs: the goroutines to add, or NULL for every one not dead. */
+static struct ct_error *add_goroutines(struct hg *g, const struct go_g *const *gs, size_t n)
 {
 	const struct go_sched *s;
 	const struct ct_error *se = target_go_sched(g->t, &s);
 	if (se)
 		return ct_error_fmt(se->code, "goroutines: %s", se->msg);
 	struct backtrace *bt = malloc(sizeof(*bt));
-	if (!bt)
-		return nomem();
-	for (size_t i = 0; i < s->ngs; i++) {
-		const struct go_g *gr = &s->gs[i];
+	struct framevar *vars = calloc(FRAMEVARS_MAX, sizeof(*vars));
+	struct ct_error *e = NULL;
+	if (!bt || !vars)
+		e = nomem();
+	size_t total = gs ? n : s->ngs;
+	for (size_t i = 0; !e && i < total; i++) {
+		const struct go_g *gr = gs ? gs[i] : &s->gs[i];
 		if (gr->status == s->st_dead || !gr->stack_hi)
 			continue;
-		struct gview v;
-		gview_describe(g->t, s, gr, bt, &v);
-		struct ct_error *e = hg_add_goroutine(g, gr, v.sp);
-		if (e) {
-			free(bt);
-			return e;
-		}
+		e = add_goroutine_view(g, s, gr, bt, vars);
 	}
 	free(bt);
-	return NULL;
+	free(vars);
+	return e;
+}
+
+struct ct_error *hg_add_goroutines(struct hg *g)
+{
+	return add_goroutines(g, NULL, 0);
+}
+
+struct ct_error *hg_add_goroutine_live(struct hg *g, const struct go_g *gr)
+{
+	return add_goroutines(g, &gr, 1);
 }
 
 static bool c_chunk(const struct cheap_chunk *ch, void *arg)
@@ -1547,6 +1598,12 @@ static void name_frame(struct hg *g, struct hg_root *r, uint64_t from)
 size_t hg_path(struct hg *g, uint64_t addr, struct hg_step *steps, size_t max,
 	       struct hg_root *root, char *root_via, size_t root_via_cap)
 {
+	return hg_path_from(g, addr, 0, steps, max, root, root_via, root_via_cap);
+}
+
+size_t hg_path_from(struct hg *g, uint64_t addr, uint64_t first_from, struct hg_step *steps,
+		    size_t max, struct hg_root *root, char *root_via, size_t root_via_cap)
+{
 	memset(root, 0, sizeof(*root));
 	root->kind = HG_ROOT_NKINDS;
 	if (root_via_cap)
@@ -1555,7 +1612,7 @@ size_t hg_path(struct hg *g, uint64_t addr, struct hg_step *steps, size_t max,
 		return 0;
 	uint64_t i, user;
 	const struct hg_span *s;
-	if (!obj_of(g, addr, &i, &user, &s) || !(g->st[i] & ST_REACHED))
+	if (!obj_of(g, addr, &i, &user, &s) || (!first_from && !(g->st[i] & ST_REACHED)))
 		return 0;
 	size_t n = 0;
 	uint64_t cur = addr;
@@ -1564,9 +1621,9 @@ size_t hg_path(struct hg *g, uint64_t addr, struct hg_step *steps, size_t max,
 			break;
 		struct hg_step *st = &steps[n++];
 		hg_object_of(g, cur, &st->obj);
-		st->from = g->parent[i];
+		uint64_t from = n == 1 && first_from ? first_from : g->parent[i];
+		st->from = from;
 		st->via[0] = 0;
-		uint64_t from = g->parent[i];
 		uint64_t j, fuser;
 		const struct hg_span *fs;
 		if (from && obj_of(g, from, &j, &fuser, &fs) && j != i) {
@@ -1639,7 +1696,7 @@ struct ct_error *hg_foreach_chain(struct hg *g, size_t max_depth, hg_chain_fn fn
 			uint64_t cur = s->start + j * s->elemsize + s->user_off;
 			uint64_t oi = i;
 			while (n < max_depth) {
-				names[n++] = g->st[oi] & ST_TYPED ? g->types[g->ty[oi]].name : "?";
+				names[n++] = g->st[oi] & ST_TYPED ? g->types[g->ty[oi]].name : "(untyped)";
 				uint64_t from = g->parent[oi], fi, fu;
 				const struct hg_span *fs;
 				if (!from || !obj_of(g, from, &fi, &fu, &fs) || fi == oi)

@@ -69,7 +69,10 @@ void hg_destroy(struct hg *g); /* NULL allowed */
 struct ct_error *hg_add_globals(struct hg *g);
 /* One goroutine's stack, from sp (0: its whole stack) to its top. */
 struct ct_error *hg_add_goroutine(struct hg *g, const struct go_g *gr, uint64_t sp);
-/* Every goroutine not dead, from where gview says its frames start. */
+/* One goroutine from where gview says its frames start (the thread's sp
+ * for a running one), its typed locals (DWARF) as typed roots too. */
+struct ct_error *hg_add_goroutine_live(struct hg *g, const struct go_g *gr);
+/* Every goroutine not dead, so. */
 struct ct_error *hg_add_goroutines(struct hg *g);
 struct ct_error *hg_add_c_roots(struct hg *g);
 struct ct_error *hg_mark(struct hg *g);
@@ -132,6 +135,11 @@ struct hg_step {
 };
 size_t hg_path(struct hg *g, uint64_t addr, struct hg_step *steps, size_t max,
 	       struct hg_root *root, char *root_via, size_t root_via_cap);
+
+/* The same through the word at `from` (another holder of the object than
+ * the one that first reached it), then as the holder was reached. */
+size_t hg_path_from(struct hg *g, uint64_t addr, uint64_t from, struct hg_step *steps, size_t max,
+		    struct hg_root *root, char *root_via, size_t root_via_cap);
 
 /* For the pprof profile: the chain of type names from each reached object up
  * to its root, one call per distinct object (fn: names leaf first). */

@@ -48,35 +48,40 @@ struct ct_error *leaks_find(struct target *t, struct leaks *ret)
 		err = ct_error_fmt(CT_ERR_NOMEM, "leaks: out of memory");
 		goto out;
 	}
-	/* the g structures are the runtime's bookkeeping: never followed, even
-	 * when a word on a running goroutine's stack points at one */
-	for (size_t i = 0; i < s->ngs; i++)
-		hg_hide(hg, s->gs[i].addr);
-	if ((err = hg_add_globals(hg)) || (err = hg_mark(hg)))
-		goto out;
+	/* Which goroutines are leak candidates, first: their sudogs must be
+	 * hidden before anything is marked. */
 	for (size_t i = 0; i < s->ngs; i++) {
 		const struct go_g *g = &s->gs[i];
 		if (g->status == s->st_dead)
 			continue;
-		struct go_block b;
-		struct ct_error *e = go_block_at(ix, g, &b);
+		struct leak_g *l = &ret->gs[ret->n];
+		struct ct_error *e = go_block_at(ix, g, &l->block);
 		if (e) {
 			ct_error_destroy(e);
-			b.kind = GO_BLOCK_OTHER;
+			l->block.kind = GO_BLOCK_OTHER;
 		}
-		if (b.leaked_by_runtime)
+		if (l->block.leaked_by_runtime)
 			ret->runtime_marks = true;
-		if (go_block_is_candidate(b.kind) || b.leaked_by_runtime) {
-			struct leak_g *l = &ret->gs[ret->n++];
+		if (go_block_is_candidate(l->block.kind) || l->block.leaked_by_runtime) {
 			l->g = g;
-			l->block = b;
-			continue;
+			ret->n++;
+		} else {
+			live[i] = true;
 		}
-		live[i] = true;
-		if ((err = hg_add_goroutine(hg, g, g->status == s->st_waiting || g->status == s->st_runnable
-						       ? g->sched_sp : 0)))
-			goto out;
 	}
+	/* The runtime's bookkeeping is never followed, even when a stale word
+	 * on some stack points at it: the g structures, and the sudogs through
+	 * which a parked goroutine's channel would otherwise look reachable. */
+	for (size_t i = 0; i < s->ngs; i++)
+		hg_hide(hg, s->gs[i].addr);
+	for (size_t k = 0; k < ret->n; k++)
+		for (size_t j = 0; j < ret->gs[k].block.nsudogs; j++)
+			hg_hide(hg, ret->gs[k].block.sudogs[j]);
+	if ((err = hg_add_globals(hg)))
+		goto out;
+	for (size_t i = 0; i < s->ngs; i++)
+		if (live[i] && (err = hg_add_goroutine_live(hg, &s->gs[i])))
+			goto out;
 	if ((err = hg_mark(hg)))
 		goto out;
 	/* a blocked goroutine whose primitive is reached may be woken: its stack
@@ -96,7 +101,7 @@ struct ct_error *leaks_find(struct target *t, struct leaks *ret)
 				continue;
 			live[gi] = true;
 			changed = true;
-			if ((err = hg_add_goroutine(hg, l->g, l->g->sched_sp)))
+			if ((err = hg_add_goroutine_live(hg, l->g)))
 				goto out;
 		}
 		if (changed && (err = hg_mark(hg)))

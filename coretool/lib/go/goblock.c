@@ -42,7 +42,7 @@ static const struct {
 #define WR_N (sizeof(wr_table) / sizeof(wr_table[0]))
 
 struct sema_ent {
-	uint64_t g, elem;
+	uint64_t g, elem, sg;
 };
 
 struct go_block_index {
@@ -221,6 +221,7 @@ static struct ct_error *sema_walk(struct go_block_index *ix)
 					goto nomem;
 				e->g = g;
 				e->elem = el;
+				e->sg = sg;
 				sg = next;
 			}
 			for (int c = 0; c < 2; c++) {
@@ -280,10 +281,16 @@ size_t go_block_index_nsudogs(const struct go_block_index *ix)
 }
 
 /* The semaphore address g is queued on in semtable, or 0. */
-static uint64_t sema_of(const struct go_block_index *ix, uint64_t g)
+static const struct sema_ent *sema_of(const struct go_block_index *ix, uint64_t g)
 {
 	size_t i = CT_UPPER_BOUND(ix->sema, ix->nsema, g, g);
-	return i > 0 && ix->sema[i - 1].g == g ? ix->sema[i - 1].elem : 0;
+	return i > 0 && ix->sema[i - 1].g == g ? &ix->sema[i - 1] : NULL;
+}
+
+static void add_sudog(struct go_block *b, uint64_t sg)
+{
+	if (b->nsudogs < GO_BLOCK_MAXPRIMS)
+		b->sudogs[b->nsudogs++] = sg;
 }
 
 static void add_prim(struct go_block *b, uint64_t a)
@@ -329,6 +336,7 @@ static void chan_prims(const struct go_block_index *ix, const struct go_g *g, ui
 			set_partial(b, "sudog of another goroutine on g.waiting");
 			return;
 		}
+		add_sudog(b, sg);
 		if (c)
 			add_prim(b, c);
 		else
@@ -346,13 +354,16 @@ static void sync_prims(const struct go_block_index *ix, const struct go_g *g, ui
 		       struct go_block *b)
 {
 	uint64_t owner, el;
+	const struct sema_ent *e;
 	if (waiting && load_u64(ix->rt, waiting + ix->sg_g, &owner) && owner == g->addr &&
 	    load_u64(ix->rt, waiting + ix->sg_elem, &el) && el) {
+		add_sudog(b, waiting);
 		add_prim(b, el);
 		return;
 	}
-	if (b->kind == GO_BLOCK_SEMA && (el = sema_of(ix, g->addr))) {
-		add_prim(b, el);
+	if (b->kind == GO_BLOCK_SEMA && (e = sema_of(ix, g->addr)) && e->elem) {
+		add_sudog(b, e->sg);
+		add_prim(b, e->elem);
 		return;
 	}
 	if (b->kind == GO_BLOCK_COND)

@@ -38,6 +38,11 @@ struct go_block {
 	 * object (the object holding it is what must be reachable). */
 	uint64_t prims[GO_BLOCK_MAXPRIMS];
 	size_t nprims;
+	/* The goroutine's own sudogs (runtime bookkeeping objects on the heap):
+	 * a leak check hides them, since a stale word pointing at one would
+	 * otherwise make its channel look reachable. */
+	uint64_t sudogs[GO_BLOCK_MAXPRIMS];
+	size_t nsudogs;
 	/* Not every primitive was found (unreadable sudog, a runtime that keeps
 	 * no link to it, more than GO_BLOCK_MAXPRIMS): a leak check must not
 	 * call this goroutine leaked on the strength of prims alone. note says why. */
