@@ -504,13 +504,20 @@ def test_triage_same_as_cli(case):
 
 
 def test_other_verbs_same_as_cli(tmp_path):
-    """maps, map, heap, info, goroutines, bt, cgocheck: the CLI's JSON, as is."""
+    """maps, map, heap (by size class and by type), info, goroutines (and
+    --leaks), bt, cgocheck, retain: the CLI's JSON, as is."""
     s = maps_samples()[-1]
     verbs = {"maps": ["maps"], "heap": ["heap", "--top", "5"], "info": ["info"],
              "goroutines": ["goroutines"], "bt": ["bt"], "cgocheck": ["cgocheck"],
-             "map": ["map", "main.cfg.byName", "--limit", "2"]}
+             "map": ["map", "main.cfg.byName", "--limit", "2"],
+             "heap_by_type": ["heap", "--by-type", "--top", "5"],
+             "leaks": ["goroutines", "--leaks"]}
+    # a map header the program recorded: retain of it in gdb and in the CLI
+    header = next(m["addr"] for m in s.truth["maps"] if m.get("addr") and m.get("count"))
+    verbs["retain"] = ["retain", header]
     body = "\n".join(f'R[{k!r}] = cmd("coretool " + {" ".join(v)!r} + " --json")'
                      for k, v in verbs.items())
+    run_json(["info", s.core])  # the DWARF cache warm for both (info says hit or stored)
     res = driver(tmp_path, body, [s.exe, s.core])
     for k, v in verbs.items():
         rc, cli, err = run_json([v[0], s.core] + v[1:])

@@ -145,3 +145,35 @@ def test_every_fact_scored(scored):
     missed = [(tc, case, n, detail) for tc, case, _, _, checks in scored
               for n, ok, detail in checks if not ok]
     assert not missed, missed
+
+
+def held_cases():
+    """The cases whose truth names a Go map or a global slice as the holder:
+    the word that holds the freed pointer is in a Go heap object (the map's
+    group or bucket, the slice's backing array)."""
+    out = []
+    for tc, case, d in cores():
+        t = d / "truth.json"
+        holder = json.loads(t.read_text())["crash"].get("holder") or {} if t.exists() else {}
+        if holder.get("map") or (holder.get("global") and "index" in holder):
+            out.append(pytest.param(tc, case, holder, id=f"{tc}-{case}"))
+    return out or [pytest.param(None, None, None, id="no-cores")]
+
+
+@pytest.mark.parametrize("tc,case,holder", held_cases())
+def test_triage_retain_path_from_the_truths_root(tc, case, holder):
+    """triage --retain: the Go heap object holding the dangling pointer is
+    reached, and its path from a root starts at the map or global the program
+    stored the pointer in; the path ends at that object, which holds the word."""
+    assert tc, "no libsuite cores (samples/libsuite/build.sh)"
+    d = SUITE / tc / case
+    rc, rep, err = run_json(["triage", "--retain", d / "core"], timeout=600)
+    assert rc in (0, 1), err
+    hp = rep["holder_path"]
+    assert hp, f"no holder path; holders: {[h['where'] for h in rep['holders']][:4]}"
+    name = holder.get("map") or holder.get("global")
+    assert hp["reached"] and hp["root_kind"] == "global" and hp["root"] == name, hp
+    assert hp["text"].startswith(name + " ") and hp["text"].split(" @")[-1] == hp["object"], hp
+    assert int(hp["object"], 16) <= int(hp["holder"], 16), hp
+    # without --retain the report has no such field (its output is unchanged)
+    assert "holder_path" not in run_json(["triage", d / "core"])[1]

@@ -27,8 +27,7 @@ static void hg_progress_line(void *arg, const char *phase, uint64_t done, uint64
 	fflush(p->f);
 }
 
-/* Builds the typed heap of t from every root: Go globals, goroutine stacks,
- * then C memory. Problems become warnings (a partial result). */
+/* The typed heap of t from every root, with a progress line on a terminal. */
 static struct ct_error *typed_heap_build(struct cli *cli, struct target *t, bool parents,
 					 struct hg_progress *pr, struct hg **ret)
 {
@@ -36,25 +35,10 @@ static struct ct_error *typed_heap_build(struct cli *cli, struct target *t, bool
 	pr->on = isatty(fileno(cli->err)) && !cli->quiet;
 	struct hg_options opt = { .parents = parents, .progress = hg_progress_line,
 				  .progress_arg = pr };
-	struct hg *g;
-	struct ct_error *err = hg_create(t, &opt, &g);
-	if (err)
-		return err;
-	struct ct_error *(*steps[])(struct hg *) = { hg_add_globals, hg_mark, hg_add_goroutines,
-						     hg_mark, hg_add_c_roots, hg_mark };
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if ((err = steps[i](g))) {
-			if (err->code == CT_ERR_NOMEM) {
-				hg_destroy(g);
-				return err;
-			}
-			target_warn(t, "typed heap: %s", err->msg);
-			ct_error_destroy(err);
-		}
+	struct ct_error *err = hg_build(t, &opt, ret);
 	if (pr->on)
 		fprintf(pr->f, "\r\033[K");
-	*ret = g;
-	return NULL;
+	return err;
 }
 
 /* glibc's live chunks by size. */
@@ -265,26 +249,6 @@ int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t
 	return cli_warnings(cli, t) != CT_EXIT_OK ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 }
 
-/* One root, named as a person reads it. */
-static void root_text(const struct hg_root *r, const char *via, char *buf, size_t cap)
-{
-	switch (r->kind) {
-	case HG_ROOT_GLOBAL:
-	case HG_ROOT_C_GLOBAL:
-		snprintf(buf, cap, "%s%s", r->name, via);
-		break;
-	case HG_ROOT_GOROUTINE:
-		snprintf(buf, cap, "goroutine %" PRIu64 " %s%s%s", r->goid, r->func[0] ? r->func : "stack",
-			 r->var[0] ? " " : "", r->var);
-		break;
-	case HG_ROOT_NKINDS:
-		snprintf(buf, cap, "(unknown root)");
-		break;
-	default:
-		snprintf(buf, cap, "%s %s%s", hg_root_kind_name(r->kind), r->name, via);
-	}
-}
-
 struct retain_path {
 	struct hg_step steps[128];
 	size_t n;
@@ -292,25 +256,9 @@ struct retain_path {
 	char root_via[128];
 };
 
-/* The text of a path, root first. */
 static char *path_text(const struct retain_path *p)
 {
-	char *text = NULL;
-	size_t tlen = 0;
-	FILE *tf = open_memstream(&text, &tlen);
-	if (!tf)
-		return NULL;
-	char rt[256];
-	root_text(&p->root, p->root_via, rt, sizeof(rt));
-	fputs(rt, tf);
-	for (size_t i = p->n; i-- > 0;) {
-		fprintf(tf, " → %s @0x%" PRIx64, p->steps[i].obj.type ? p->steps[i].obj.type : "?",
-			p->steps[i].obj.addr);
-		if (i > 0 && p->steps[i - 1].via[0])
-			fprintf(tf, " %s", p->steps[i - 1].via);
-	}
-	fclose(tf);
-	return text;
+	return hg_path_text(p->steps, p->n, &p->root, p->root_via);
 }
 
 static void path_json(struct out *o, const struct retain_path *p, const char *text)

@@ -38,6 +38,9 @@ struct triage_result {
 
 /* One core, in this process: renders into a memory buffer with a header line
  * carrying what the summary needs. */
+/* --retain, set by cmd_triage for this run (batches fork: children see it). */
+static bool triage_retain_asked;
+
 static int triage_one(struct cli *cli, const char *path, FILE *f)
 {
 	struct target *t;
@@ -66,6 +69,8 @@ static int triage_one(struct cli *cli, const char *path, FILE *f)
 		return CT_EXIT_FATAL;
 	}
 	triage_run(t, tr);
+	if (triage_retain_asked)
+		triage_retain(t, tr);
 	/* The program's own frame: the first in its executable's own code (not
 	 * a library's, not the runtime's). */
 	const struct frame *own = tr->own;
@@ -730,6 +735,7 @@ int cmd_triage(struct cli *cli, const struct cli_args *a)
 	bool summary = cli_flag(a, "--summary"), sarif = cli_flag(a, "--sarif");
 	struct triage_limits lim = { cli_num(a, "--timeout"), cli_num(a, "--max-mem") };
 	const char *from = cli_str(a, "--from");
+	triage_retain_asked = cli_flag(a, "--retain");
 	if (!a->npos && !from)
 		return cli_usage(cli, "no cores: name core files or directories, or --from FILE");
 	struct corelist list = { 0 };

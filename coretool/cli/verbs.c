@@ -151,6 +151,9 @@ static const struct cli_opt triage_opts[] = {
 	  "space beyond the core's own mapping (RLIMIT_AS; not under\n"
 	  "ASan); a core that comes near it is an error (kind\n"
 	  "memory); 0: no limit" },
+	{ "--retain", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
+	  "also the path from a root that keeps the holder alive:\n"
+	  "the typed heap of the whole core (as `retain`), so slower" },
 	{ 0 },
 };
 static const char triage_help[] =

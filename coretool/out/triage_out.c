@@ -258,6 +258,22 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		} else {
 			out_null(o);
 		}
+		if (tr->retain_done) {
+			/* only with --retain: the default report keeps its fields */
+			out_key(o, "holder_path");
+			if (tr->retain_holder_at) {
+				out_obj_begin(o);
+				out_khex(o, "holder", tr->retain_holder_at);
+				out_khex(o, "object", tr->retain_object);
+				out_kbool(o, "reached", tr->retain_reached);
+				out_kstr(o, "root_kind", tr->retain_root_kind);
+				out_kstr(o, "root", tr->retain_root);
+				out_kstr(o, "text", tr->retain_path);
+				out_obj_end(o);
+			} else {
+				out_null(o);
+			}
+		}
 		out_key(o, "go_fatal");
 		tr->go_fatal[0] ? out_str(o, tr->go_fatal) : out_null(o);
 		out_key(o, "fatal_map");
@@ -383,6 +399,14 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 		for (size_t i = 0; i < tr->nchain; i++)
 			fprintf(fp, "    0x%" PRIx64 "  %s\n", tr->chain[i].at, tr->chain[i].desc);
 		fprintf(fp, "    %s\n", tr->chain_holder);
+	}
+	if (tr->retain_done && tr->retain_holder_at) {
+		if (tr->retain_path[0])
+			fprintf(fp, "holder kept alive by (from a root):\n    %s\n", tr->retain_path);
+		else if (!tr->retain_reached)
+			fprintf(fp, "holder 0x%" PRIx64 " is in Go heap object 0x%" PRIx64
+				    " that no root reaches (garbage)\n",
+				tr->retain_holder_at, tr->retain_object);
 	}
 	if (tr->victim) {
 		fprintf(fp, "freed Go object 0x%" PRIx64 " held the pointer; pointers to it:\n",

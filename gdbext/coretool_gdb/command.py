@@ -61,10 +61,11 @@ The subcommands run the same verbs, with the same output, as the coretool CLI:
   coretool triage                     the crash report: real fault, stitched stacks, verdict
   coretool maps                       every Go map reachable from globals
   coretool map EXPR [--layout] [--limit N]   one Go map's entries or buckets/groups
-  coretool heap [--top N]             Go heap census by size class
+  coretool heap [--top N] [--by-type] Go heap census by size class, or by Go type
+  coretool retain EXPR [--paths N]    the paths from a root that keep EXPR's object alive
   coretool cgocheck                   pointers across the cgo boundary
   coretool bt [--all]                 stitched C/Go backtraces
-  coretool goroutines                 every goroutine
+  coretool goroutines [--leaks]       every goroutine, or the leaked ones
 Every subcommand takes --json, and --help for the verb's full description.
 Go maps print through coretool's pretty-printers (`info pretty-printer`);
 `set coretool map-layout on` prints their buckets/groups instead."""

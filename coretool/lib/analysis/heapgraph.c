@@ -821,7 +821,27 @@ struct map_walk {
 	uint32_t kt, vt;
 	bool kind, vind;
 	uint64_t from;
+	const struct gomap_type *mt;
 };
+
+/* The word that points at a map's group, bucket array or table: the
+ * header's dirPtr (a small Swiss map's one group, or the directory), the
+ * directory's slot of a table, the header's buckets or oldbuckets. Else
+ * the header (a paths' "via" then names its start). */
+static uint64_t map_word(const struct map_walk *w, const struct gomap *m, uint64_t obj,
+			 const struct gomap_table *t)
+{
+	const struct gomap_type *mt = w->mt;
+	if (m->dir_ptr && obj == m->dir_ptr && mt->off_dir_ptr != UINT64_MAX)
+		return m->addr + mt->off_dir_ptr;
+	if (t && obj == t->addr && m->dir_ptr && m->dir_len > 0)
+		return m->dir_ptr + 8 * t->dir_index;
+	if (m->buckets && obj == m->buckets && mt->off_buckets != UINT64_MAX)
+		return m->addr + mt->off_buckets;
+	if (m->oldbuckets && obj == m->oldbuckets && mt->off_oldbuckets != UINT64_MAX)
+		return m->addr + mt->off_oldbuckets;
+	return m->addr;
+}
 
 /* A map header at p (the map value's word at from): its buckets or groups
  * and tables become reached map internals, its entries typed scans. */
@@ -869,7 +889,7 @@ static void scan_map(struct hg *g, uint64_t p, uint64_t from, Dwarf_Off map_die)
 		push(g, user, obj_size(s), 0);
 		return;
 	}
-	struct map_walk w = { g, 0, 0, mt.key_indirect, mt.elem_indirect, p };
+	struct map_walk w = { g, 0, 0, mt.key_indirect, mt.elem_indirect, p, &mt };
 	w.kt = type_of_die(g, &mt.key, false);
 	w.vt = type_of_die(g, &mt.elem, false);
 	struct gomap_visitor v = { map_entry, map_group, map_table, NULL, &w };
@@ -928,14 +948,14 @@ static void reach_internal(struct hg *g, uint64_t p, uint64_t from)
 static bool map_group(void *arg, const struct gomap *m, const struct gomap_group *gr)
 {
 	struct map_walk *w = arg;
-	reach_internal(w->g, gr->addr, m->addr);
+	reach_internal(w->g, gr->addr, map_word(w, m, gr->addr, NULL));
 	return true;
 }
 
 static bool map_table(void *arg, const struct gomap *m, const struct gomap_table *t)
 {
 	struct map_walk *w = arg;
-	reach_internal(w->g, t->addr, m->addr);
+	reach_internal(w->g, t->addr, map_word(w, m, t->addr, t));
 	if (t->groups)
 		reach_internal(w->g, t->groups, t->addr);
 	return true;
@@ -1352,6 +1372,27 @@ struct ct_error *hg_add_c_roots(struct hg *g)
 	return NULL;
 }
 
+struct ct_error *hg_build(struct target *t, const struct hg_options *opt, struct hg **ret)
+{
+	struct hg *g;
+	struct ct_error *err = hg_create(t, opt, &g);
+	if (err)
+		return err;
+	struct ct_error *(*steps[])(struct hg *) = { hg_add_globals, hg_mark, hg_add_goroutines,
+						     hg_mark, hg_add_c_roots, hg_mark };
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if ((err = steps[i](g))) {
+			if (err->code == CT_ERR_NOMEM) {
+				hg_destroy(g);
+				return err;
+			}
+			target_warn(t, "typed heap: %s", err->msg);
+			ct_error_destroy(err);
+		}
+	*ret = g;
+	return NULL;
+}
+
 /* ---- answers ---- */
 
 void hg_hide(struct hg *g, uint64_t addr)
@@ -1719,4 +1760,45 @@ struct ct_error *hg_foreach_chain(struct hg *g, size_t max_depth, hg_chain_fn fn
 		}
 	}
 	return NULL;
+}
+
+static void root_text(FILE *f, const struct hg_root *r, const char *via)
+{
+	switch (r->kind) {
+	case HG_ROOT_GLOBAL:
+	case HG_ROOT_C_GLOBAL:
+		fprintf(f, "%s%s", r->name ? r->name : "", via);
+		break;
+	case HG_ROOT_GOROUTINE:
+		fprintf(f, "goroutine %" PRIu64 " %s%s%s", r->goid, r->func[0] ? r->func : "stack",
+			r->var[0] ? " " : "", r->var);
+		break;
+	case HG_ROOT_NKINDS:
+		fputs("(unknown root)", f);
+		break;
+	default:
+		fprintf(f, "%s %s%s", hg_root_kind_name(r->kind), r->name ? r->name : "", via);
+	}
+}
+
+char *hg_path_text(const struct hg_step *steps, size_t n, const struct hg_root *root,
+		   const char *root_via)
+{
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *tf = open_memstream(&text, &tlen);
+	if (!tf)
+		return NULL;
+	root_text(tf, root, root_via ? root_via : "");
+	for (size_t i = n; i-- > 0;) {
+		fprintf(tf, " → %s @0x%" PRIx64, steps[i].obj.type ? steps[i].obj.type : "?",
+			steps[i].obj.addr);
+		if (i > 0 && steps[i - 1].via[0])
+			fprintf(tf, " %s", steps[i - 1].via);
+	}
+	if (fclose(tf)) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }

@@ -77,6 +77,11 @@ struct ct_error *hg_add_goroutines(struct hg *g);
 struct ct_error *hg_add_c_roots(struct hg *g);
 struct ct_error *hg_mark(struct hg *g);
 
+/* hg_create, then every root marked in order: Go globals, goroutine stacks,
+ * C memory. What fails on the way (but memory) becomes a warning of t and a
+ * partial graph; only out of memory fails. */
+struct ct_error *hg_build(struct target *t, const struct hg_options *opt, struct hg **ret);
+
 /* Types that are not followed (the leak analysis: the runtime's own
  * bookkeeping of blocked goroutines, runtime.sudog and runtime.g, must not
  * make their primitives reachable). Call before adding roots. */
@@ -140,6 +145,12 @@ size_t hg_path(struct hg *g, uint64_t addr, struct hg_step *steps, size_t max,
  * the one that first reached it), then as the holder was reached. */
 size_t hg_path_from(struct hg *g, uint64_t addr, uint64_t from, struct hg_step *steps, size_t max,
 		    struct hg_root *root, char *root_via, size_t root_via_cap);
+
+/* A path as a person reads it, root first: `main.cache → map internals
+ * @0x.. → *main.Session @0x.. .buf → []uint8 @0x..` (malloc'd; NULL when
+ * out of memory). */
+char *hg_path_text(const struct hg_step *steps, size_t n, const struct hg_root *root,
+		   const char *root_via);
 
 /* For the pprof profile: the chain of type names from each reached object up
  * to its root, one call per distinct object (fn: names leaf first). */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gomap.h"
+#include "heapgraph.h"
 #include "gomap_holders.h"
 #include "govalue.h"
 
@@ -515,6 +516,7 @@ static void triage_chain(struct target *t, struct triage *tr)
 		const struct holder *named = holders_best(next);
 		if (named && named->rank >= HOLDER_RANK_GLOBAL) {
 			snprintf(tr->chain_holder, sizeof(tr->chain_holder), "%s", named->desc);
+			tr->chain_holder_at = named->at;
 			break;
 		}
 		cur = next;
@@ -1202,4 +1204,69 @@ void triage_run(struct target *t, struct triage *tr)
 	triage_registers(t, tr);
 	triage_classify(tr);
 	triage_signature(t, tr);
+}
+
+/* The words whose holder matters, most telling first: the freed victim's
+ * best holder, the held chain's named holder and its links from the last,
+ * the object's best holder. */
+static size_t triage_holder_words(const struct triage *tr, uint64_t *w, size_t max)
+{
+	size_t n = 0;
+	const struct holder *h;
+	if (tr->victim && (h = holders_best(&tr->victim_holders)) && n < max)
+		w[n++] = h->at;
+	if (tr->chain_holder[0] && tr->chain_holder_at && n < max)
+		w[n++] = tr->chain_holder_at;
+	for (size_t i = tr->nchain; i-- > 0 && n < max;)
+		w[n++] = tr->chain[i].at;
+	if ((h = holders_best(&tr->holders)) && n < max)
+		w[n++] = h->at;
+	return n;
+}
+
+void triage_retain(struct target *t, struct triage *tr)
+{
+	uint64_t words[TRIAGE_CHAIN_MAX + 3];
+	size_t nw = triage_holder_words(tr, words, sizeof(words) / sizeof(words[0]));
+	if (!nw) {
+		tr->retain_done = true;
+		return;
+	}
+	struct hg_options opt = { .parents = true };
+	struct hg *g;
+	struct ct_error *err = hg_build(t, &opt, &g);
+	if (err) {
+		target_warn(t, "triage --retain: %s", err->msg);
+		ct_error_destroy(err);
+		return;
+	}
+	tr->retain_done = true;
+	struct hg_object o;
+	size_t k = 0;
+	while (k < nw && !hg_object_of(g, words[k], &o))
+		k++;
+	if (k < nw) {
+		uint64_t at = words[k];
+		tr->retain_holder_at = at;
+		tr->retain_object = o.addr;
+		tr->retain_reached = o.reached;
+		struct hg_step *steps = calloc(128, sizeof(*steps));
+		struct hg_root r;
+		char via[128] = "";
+		size_t n = steps && o.reached ? hg_path(g, at, steps, 128, &r, via, sizeof(via)) : 0;
+		if (n) {
+			char *text = hg_path_text(steps, n, &r, via);
+			snprintf(tr->retain_path, sizeof(tr->retain_path), "%s", text ? text : "");
+			free(text);
+			snprintf(tr->retain_root_kind, sizeof(tr->retain_root_kind), "%s",
+				 r.kind < HG_ROOT_NKINDS ? hg_root_kind_name(r.kind) : "unknown");
+			if (r.kind == HG_ROOT_GOROUTINE)
+				snprintf(tr->retain_root, sizeof(tr->retain_root), "goroutine %" PRIu64 " %s",
+					 r.goid, r.func);
+			else
+				snprintf(tr->retain_root, sizeof(tr->retain_root), "%s", r.name ? r.name : "");
+		}
+		free(steps);
+	}
+	hg_destroy(g);
 }

@@ -59,6 +59,18 @@ struct triage {
 	} chain[TRIAGE_CHAIN_MAX];
 	size_t nchain;
 	char chain_holder[256];         /* the named holder at the end of the chain, or "" */
+	uint64_t chain_holder_at;       /* its word */
+	/* triage_retain: the first Go heap object among the holders (the freed
+	 * victim's best holder, the chain's named holder, the chain's links from
+	 * the last, the best holder) and the path from a root that keeps it
+	 * alive (typed heap). */
+	bool retain_done;               /* triage_retain ran */
+	uint64_t retain_holder_at;      /* the holder's word, 0: no holder in the Go heap */
+	uint64_t retain_object;         /* the Go heap object holding it */
+	bool retain_reached;            /* reachable from a root (else: garbage that holds it) */
+	char retain_root_kind[24];      /* hg_root_kind_name, "" if not reached */
+	char retain_root[160];          /* the global's name, the goroutine's frame, ... */
+	char retain_path[1024];         /* root first, each step named */
 	uint64_t mmap_object;           /* a held pointer of munmapped-chunk shape below an interior address */
 	/* The object the verdict is about (freed chunk, freed Go slot, ...), or 0. */
 	uint64_t object;
@@ -101,5 +113,10 @@ void triage_normalize_func(const char *func, char *buf, size_t n);
 /* Runs every step on an opened target. Never fails: what is missing is said in
  * the fields (and in the target's warnings). */
 void triage_run(struct target *t, struct triage *tr);
+
+/* After triage_run: builds the typed heap of the whole core (a full walk of
+ * the Go heap, as `coretool heap --by-type`) and fills the retain_ fields.
+ * Out of memory or no Go heap: retain_done stays false (a warning said so). */
+void triage_retain(struct target *t, struct triage *tr);
 
 #endif
