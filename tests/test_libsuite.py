@@ -173,7 +173,14 @@ def test_triage_retain_path_from_the_truths_root(tc, case, holder):
     assert hp, f"no holder path; holders: {[h['where'] for h in rep['holders']][:4]}"
     name = holder.get("map") or holder.get("global")
     assert hp["reached"] and hp["root_kind"] == "global" and hp["root"] == name, hp
-    assert hp["text"].startswith(name + " ") and hp["text"].split(" @")[-1] == hp["object"], hp
+    assert hp["text"].startswith(name + " ") and f"@{hp['object']} " in hp["text"], hp
     assert int(hp["object"], 16) <= int(hp["holder"], 16), hp
+    # the word inside that object, named as the program stored the pointer:
+    # the map's entry by its key, the slice's element and field
+    if holder.get("map"):
+        want = f'{holder["map"]}["{holder["key"]}"]'
+    else:
+        want = f'[{holder["index"]}]' + (f'.{holder["field"]}' if holder.get("field") else "")
+    assert hp["field"].startswith(want) and hp["text"].endswith(" " + hp["field"]), hp
     # without --retain the report has no such field (its output is unchanged)
     assert "holder_path" not in run_json(["triage", d / "core"])[1]

@@ -268,6 +268,7 @@ void triage_out(struct out *o, const struct target *t, const struct triage *tr)
 				out_kbool(o, "reached", tr->retain_reached);
 				out_kstr(o, "root_kind", tr->retain_root_kind);
 				out_kstr(o, "root", tr->retain_root);
+				out_kstr(o, "field", tr->retain_field);
 				out_kstr(o, "text", tr->retain_path);
 				out_obj_end(o);
 			} else {

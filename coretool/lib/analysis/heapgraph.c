@@ -1781,6 +1781,18 @@ static void root_text(FILE *f, const struct hg_root *r, const char *via)
 	}
 }
 
+bool hg_field_at(struct hg *g, uint64_t addr, char *buf, size_t cap)
+{
+	uint64_t i, user;
+	const struct hg_span *s;
+	if (!cap || !obj_of(g, addr, &i, &user, &s))
+		return false;
+	const struct hg_type *t = g->st[i] & ST_TYPED ? &g->types[g->ty[i]] : NULL;
+	if (!(t && t->special == TS_MAPINT && gomap_holder_describe(g->t, addr, buf, cap)))
+		field_path(g, t ? t->die : 0, t && t->array, addr - user, buf, cap);
+	return true;
+}
+
 char *hg_path_text(const struct hg_step *steps, size_t n, const struct hg_root *root,
 		   const char *root_via)
 {

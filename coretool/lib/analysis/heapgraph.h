@@ -146,6 +146,11 @@ size_t hg_path(struct hg *g, uint64_t addr, struct hg_step *steps, size_t max,
 size_t hg_path_from(struct hg *g, uint64_t addr, uint64_t from, struct hg_step *steps, size_t max,
 		    struct hg_root *root, char *root_via, size_t root_via_cap);
 
+/* Where addr is inside the object holding it, as its type names it
+ * (".next", "[3].buf", a map slot's `m["k"] (value)`), "+0x18" when the
+ * object is untyped. false if addr is in no object. */
+bool hg_field_at(struct hg *g, uint64_t addr, char *buf, size_t cap);
+
 /* A path as a person reads it, root first: `main.cache → map internals
  * @0x.. → *main.Session @0x.. .buf → []uint8 @0x..` (malloc'd; NULL when
  * out of memory). */

@@ -1256,7 +1256,9 @@ void triage_retain(struct target *t, struct triage *tr)
 		size_t n = steps && o.reached ? hg_path(g, at, steps, 128, &r, via, sizeof(via)) : 0;
 		if (n) {
 			char *text = hg_path_text(steps, n, &r, via);
-			snprintf(tr->retain_path, sizeof(tr->retain_path), "%s", text ? text : "");
+			hg_field_at(g, at, tr->retain_field, sizeof(tr->retain_field));
+			snprintf(tr->retain_path, sizeof(tr->retain_path), "%s%s%s", text ? text : "",
+				 tr->retain_field[0] ? " " : "", tr->retain_field);
 			free(text);
 			snprintf(tr->retain_root_kind, sizeof(tr->retain_root_kind), "%s",
 				 r.kind < HG_ROOT_NKINDS ? hg_root_kind_name(r.kind) : "unknown");

@@ -70,7 +70,8 @@ struct triage {
 	bool retain_reached;            /* reachable from a root (else: garbage that holds it) */
 	char retain_root_kind[24];      /* hg_root_kind_name, "" if not reached */
 	char retain_root[160];          /* the global's name, the goroutine's frame, ... */
-	char retain_path[1024];         /* root first, each step named */
+	char retain_field[160];         /* where the word is in that object (".next", `m["k"] (value)`) */
+	char retain_path[1024];         /* root first, each step named, then retain_field */
 	uint64_t mmap_object;           /* a held pointer of munmapped-chunk shape below an interior address */
 	/* The object the verdict is about (freed chunk, freed Go slot, ...), or 0. */
 	uint64_t object;
