@@ -333,6 +333,35 @@ def test_retain_chain(tc, name):
                 "\n".join(tried))
 
 
+def retained_cases():
+    out = []
+    for tc in toolchains():
+        if tc == MISSING:
+            return [pytest.param(tc, "global", id=tc)]
+        for c in sample(tc)[1]["chains"]:
+            if c["root"]["kind"] == "global":
+                out.append(pytest.param(tc, c["name"], id=f"{tc}-{c['name']}"))
+    return out
+
+
+@pytest.mark.parametrize("tc,name", retained_cases())
+def test_retained_size(tc, name):
+    """retain --retained of a chain's first object (main.chainRoot's A; the
+    Holder of holders["k42"]): the program's chain below it is all it keeps
+    alive and nothing else holds those objects (A → B → C → payload; Holder →
+    Leaf; the Holder's name string is the map's key too), so it retains
+    exactly the chain's objects, their bytes the slot sizes the heap gives."""
+    d, truth = sample(tc)
+    chain = next(c for c in truth["chains"] if c["name"] == name)
+    rc, got, err = coretool(tc, "retain", chain["objects"][0], "--retained", "--paths", "1")
+    assert rc == 0, err
+    rc, cls, err = run_jsonl(["classify", d / "core"] + chain["objects"])
+    assert rc == 0, err
+    sizes = [c["detail"]["span"]["elemsize"] for c in cls]
+    assert got["object"]["retained"] == {"objects": len(chain["objects"]), "bytes": sum(sizes)}, \
+        (got["object"], chain["objects"], sizes)
+
+
 # ---- coretool goroutines --leaks ----
 
 @pytest.mark.parametrize("tc", toolchains())

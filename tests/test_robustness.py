@@ -31,7 +31,7 @@ CORPUS = ROOT / "build" / "corrupt"
 REPORT = ROOT / "build" / "ROBUSTNESS.md"
 TIMEOUT = 20
 MEM_LIMIT = 4 << 30
-VERBS = ("info", "classify", "triage", "maps", "map", "heap")
+VERBS = ("info", "classify", "triage", "maps", "map", "heap", "heap-by-type", "retain", "leaks")
 # Text output for the verbs with the most text rendering (see TEXT_KINDS); JSON for all.
 TEXT_VERBS = ("triage", "map")
 
@@ -80,6 +80,12 @@ def command(case, verb, json_mode):
         args += ["classify", core] + (case.get("classify") or ["0x8"])
     elif verb == "map":
         args += ["map", core, case.get("map") or "main.nope", "--limit", "50"]
+    elif verb == "heap-by-type":  # the typed heap: every root, every pointer
+        args += ["heap", core, "--by-type", "--pprof", os.devnull]
+    elif verb == "retain":
+        args += ["retain", core, (case.get("classify") or ["0x8"])[0]]
+    elif verb == "leaks":
+        args += ["goroutines", core, "--leaks"]
     else:
         args += [verb, core]
     return args

@@ -343,6 +343,23 @@ int cmd_retain(struct cli *cli, const struct cli_args *a)
 				np++;
 		}
 	}
+	uint64_t ret_objs = 0, ret_bytes = 0;
+	bool retained = false;
+	if (in && obj.reached && cli_flag(a, "--retained")) {
+		if ((err = hg_retained(g, addr, &ret_objs, &ret_bytes))) {
+			if (err->code == CT_ERR_NOMEM) {
+				free(paths);
+				free(hs);
+				hg_destroy(g);
+				cli_close(cli, t);
+				return cli_fail(cli, err);
+			}
+			target_warn(t, "retained size: %s", err->msg);
+			ct_error_destroy(err);
+		} else {
+			retained = true;
+		}
+	}
 	struct out *o = &cli->out;
 	if (cli->json) {
 		out_obj_begin(o);
@@ -354,6 +371,13 @@ int cmd_retain(struct cli *cli, const struct cli_args *a)
 			out_kuint(o, "size", obj.size);
 			out_kstr(o, "type", obj.type);
 			out_kbool(o, "reached", obj.reached);
+			if (retained) {
+				out_key(o, "retained");
+				out_obj_begin(o);
+				out_kuint(o, "objects", ret_objs);
+				out_kuint(o, "bytes", ret_bytes);
+				out_obj_end(o);
+			}
 			out_obj_end(o);
 		} else
 			out_null(o);
@@ -375,6 +399,10 @@ int cmd_retain(struct cli *cli, const struct cli_args *a)
 			fprintf(f, "0x%" PRIx64 ": in %s @0x%" PRIx64 " (%" PRIu64 " bytes)%s\n", addr,
 				obj.type ? obj.type : "an untyped object", obj.addr, obj.size,
 				obj.reached ? "" : ", not reachable from any root");
+			if (retained)
+				fprintf(f, "  retains %" PRIu64 " objects, %" PRIu64
+					   " bytes (itself and what only it keeps alive)\n",
+					ret_objs, ret_bytes);
 			for (size_t k = 0; k < np; k++) {
 				char *text = path_text(&paths[k]);
 				fprintf(f, "  %s\n", text ? text : "");

@@ -276,6 +276,10 @@ static const struct cli_opt retain_opts[] = {
 	{ "--paths", NULL, CLI_OPT_UINT, "N", 1, 64, 0, CLI_OPT_NO_DEFAULT,
 	  "at most N paths: the first one found, then one through\n"
 	  "each other word that holds the object (default 4)" },
+	{ "--retained", NULL, CLI_OPT_FLAG, NULL, 0, 0, 0, 0,
+	  "also the retained size: the object and what only it keeps\n"
+	  "alive (its dominator subtree), by a second mark of the heap\n"
+	  "without it" },
 	{ 0 },
 };
 static const char retain_help[] =

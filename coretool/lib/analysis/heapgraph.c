@@ -1372,24 +1372,72 @@ struct ct_error *hg_add_c_roots(struct hg *g)
 	return NULL;
 }
 
+/* Every root, marked in order; what fails (but memory) is said when warn. */
+static struct ct_error *mark_all_roots(struct hg *g, bool warn)
+{
+	struct ct_error *(*steps[])(struct hg *) = { hg_add_globals, hg_mark, hg_add_goroutines,
+						     hg_mark, hg_add_c_roots, hg_mark };
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct ct_error *err = steps[i](g);
+		if (!err)
+			continue;
+		if (err->code == CT_ERR_NOMEM)
+			return err;
+		if (warn)
+			target_warn(g->t, "typed heap: %s", err->msg);
+		ct_error_destroy(err);
+	}
+	return NULL;
+}
+
 struct ct_error *hg_build(struct target *t, const struct hg_options *opt, struct hg **ret)
 {
 	struct hg *g;
 	struct ct_error *err = hg_create(t, opt, &g);
 	if (err)
 		return err;
-	struct ct_error *(*steps[])(struct hg *) = { hg_add_globals, hg_mark, hg_add_goroutines,
-						     hg_mark, hg_add_c_roots, hg_mark };
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if ((err = steps[i](g))) {
-			if (err->code == CT_ERR_NOMEM) {
-				hg_destroy(g);
-				return err;
-			}
-			target_warn(t, "typed heap: %s", err->msg);
-			ct_error_destroy(err);
-		}
+	if ((err = mark_all_roots(g, true))) {
+		hg_destroy(g);
+		return err;
+	}
 	*ret = g;
+	return NULL;
+}
+
+struct ct_error *hg_retained(struct hg *g, uint64_t addr, uint64_t *objects, uint64_t *bytes)
+{
+	*objects = *bytes = 0;
+	uint64_t oi, ouser;
+	const struct hg_span *os;
+	if (!obj_of(g, addr, &oi, &ouser, &os) || !(g->st[oi] & ST_REACHED))
+		return ct_error_fmt(CT_ERR_NOTFOUND, "0x%" PRIx64 ": not in a reached Go heap object", addr);
+	struct hg_options opt = { 0 };
+	struct hg *g2;
+	struct ct_error *err = hg_create(g->t, &opt, &g2);
+	if (err)
+		return err;
+	hg_hide(g2, addr); /* reached, never followed: as if it were gone */
+	if ((err = mark_all_roots(g2, false))) {
+		hg_destroy(g2);
+		return err;
+	}
+	if (g2->nobj != g->nobj) {
+		hg_destroy(g2);
+		return ct_error_fmt(CT_ERR_CORRUPT, "typed heap: the object index differs between marks");
+	}
+	*objects = 1;
+	*bytes = obj_size(os);
+	for (size_t k = 0; k < g->nspans; k++) {
+		const struct hg_span *s = &g->spans[k];
+		for (uint64_t j = 0; j < s->nelems; j++) {
+			uint64_t i = s->first + j;
+			if (i != oi && (g->st[i] & ST_REACHED) && !(g2->st[i] & ST_REACHED)) {
+				(*objects)++;
+				*bytes += obj_size(s);
+			}
+		}
+	}
+	hg_destroy(g2);
 	return NULL;
 }
 

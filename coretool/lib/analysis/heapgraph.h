@@ -151,6 +151,12 @@ size_t hg_path_from(struct hg *g, uint64_t addr, uint64_t from, struct hg_step *
  * object is untyped. false if addr is in no object. */
 bool hg_field_at(struct hg *g, uint64_t addr, char *buf, size_t cap);
 
+/* The retained size of the object holding addr: it and the objects only it
+ * keeps alive (those the dominator tree puts under it), found by a second
+ * mark from every root with the object not followed: what the first mark
+ * reached and the second did not. Costs one more mark of the heap. */
+struct ct_error *hg_retained(struct hg *g, uint64_t addr, uint64_t *objects, uint64_t *bytes);
+
 /* A path as a person reads it, root first: `main.cache → map internals
  * @0x.. → *main.Session @0x.. .buf → []uint8 @0x..` (malloc'd; NULL when
  * out of memory). */
