@@ -22,6 +22,7 @@ SANITIZER_EXIT = 99
 for _var, _opts in (("ASAN_OPTIONS", f"halt_on_error=1:exitcode={SANITIZER_EXIT}:detect_leaks=1"),
                     ("UBSAN_OPTIONS", f"halt_on_error=1:exitcode={SANITIZER_EXIT}:print_stacktrace=1")):
     os.environ.setdefault(_var, _opts)
+os.environ.setdefault("LSAN_OPTIONS", f"suppressions={ROOT / 'tests' / 'lsan.supp'}:print_suppressions=0")
 # coretool caches each executable's DWARF index (coretool/cache.h). The suite
 # starts from an empty cache of its own, so the first use of each sample's
 # executable builds and stores the index and later uses read it back: both

@@ -30,11 +30,11 @@ python3 -m pytest -q -p no:cacheprovider --ignore=tests/test_robustness.py "$@" 
 
 # ---- untrusted input (issue 8): sanitizers, fuzz regressions, corrupted cores ----
 # The CLI built with ASan+UBSan (make asan) runs the CLI test suite (bad input,
-# info, classify, triage, maps, cgocheck) and the corrupted-core corpus (tests/test_robustness.py, which writes
+# info, classify, triage, maps, cgocheck, the typed heap) and the corrupted-core corpus (tests/test_robustness.py, which writes
 # build/ROBUSTNESS.md); any sanitizer report fails the test that caused it.
 # Then the fuzz harnesses replay tests/fuzz/regress/ (needs clang's libFuzzer).
 echo "== sanitizers (ASan+UBSan): the CLI tests and the corrupted cores"
-san_tests="tests/test_badinput.py tests/test_info.py tests/test_classify.py tests/test_triage.py
+san_tests="tests/test_badinput.py tests/test_info.py tests/test_classify.py tests/test_triage.py tests/test_heapgraph.py
   tests/test_maps.py tests/test_cgocheck.py tests/test_cache.py tests/test_robustness.py tests/test_libsuite.py
   tests/test_hostile_heap.py tests/test_hostile_misc.py tests/test_inputs.py"
 if make -s -j"$(nproc)" asan >build/asan.log 2>&1; then

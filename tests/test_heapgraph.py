@@ -287,6 +287,8 @@ def root_matches(root, want):
         return False
     if want["kind"] == "global":
         return root.get("name") == want["name"]
+    if want["kind"] == "finalizer":  # the record of runtime.SetFinalizer
+        return root.get("name") == "finalizer"
     return root.get("goid") == want["goid"] and root.get("func", want["func"]) == want["func"]
 
 

@@ -72,7 +72,8 @@ int cmd_goroutine_leaks(struct cli *cli, struct target *t)
 			rows[n].stack = strdup("");
 		n++;
 	}
-	qsort(rows, n, sizeof(*rows), row_cmp);
+	if (n)
+		qsort(rows, n, sizeof(*rows), row_cmp);
 	size_t unsure = 0;
 	for (size_t i = 0; i < n; i++)
 		unsure += rows[i].l->unsure;

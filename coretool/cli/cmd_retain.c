@@ -153,7 +153,10 @@ int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t
 			target_warn(t, "C heap: %s", e->msg);
 			ct_error_destroy(e);
 		}
-		qsort(cs.v, cs.n, sizeof(*cs.v), csize_cmp);
+		if (cs.nomem)
+			target_warn(t, "C heap: out of memory counting chunks");
+		if (cs.n)
+			qsort(cs.v, cs.n, sizeof(*cs.v), csize_cmp);
 	}
 	if (pprof_path && (err = pprof_export(g, &cs, a->pos[0], pprof_path))) {
 		free(cs.v);

@@ -126,8 +126,8 @@ struct hg {
 
 const char *hg_root_kind_name(enum hg_root_kind k)
 {
-	static const char *const names[] = { "global", "goroutine", "c-global", "c-data", "c-heap",
-					     "thread-stack" };
+	static const char *const names[] = { "global", "goroutine", "finalizer", "c-global", "c-data",
+					     "c-heap", "thread-stack" };
 	return k < HG_ROOT_NKINDS ? names[k] : "?";
 }
 
@@ -322,7 +322,8 @@ struct ct_error *hg_create(struct target *t, const struct hg_options *opt, struc
 		hg_destroy(g);
 		return err;
 	}
-	qsort(g->spans, g->nspans, sizeof(g->spans[0]), span_cmp);
+	if (g->nspans) /* qsort's pointer must not be NULL */
+		qsort(g->spans, g->nspans, sizeof(g->spans[0]), span_cmp);
 	/* allspans may list a span twice (damage): keep the first of overlapping ones */
 	size_t w = 0;
 	for (size_t i = 0; i < g->nspans; i++) {
@@ -1301,6 +1302,84 @@ struct ct_error *hg_add_goroutine_live(struct hg *g, const struct go_g *gr)
 	return add_goroutines(g, &gr, 1);
 }
 
+/* Bounds on mspan.specials: a list per span, all lists together. */
+#define HG_MAX_SPECIALS_PER_SPAN 65536
+#define HG_MAX_SPECIALS (1u << 22)
+
+struct ct_error *hg_add_specials(struct hg *g)
+{
+	const struct dw *dw = g->rt->dw;
+	struct dw_field sp, next, offset, kind, ffn, fot = { 0, 0 }, cfn = { 0, 0 };
+	int64_t k_fin = 1, k_clean = -1; /* _KindSpecialFinalizer is 1 in every version */
+	if (dw_field(dw, "runtime.mspan", "specials", &sp) ||
+	    dw_field(dw, "runtime.special", "next", &next) ||
+	    dw_field(dw, "runtime.special", "offset", &offset) ||
+	    dw_field(dw, "runtime.special", "kind", &kind) ||
+	    dw_field(dw, "runtime.specialfinalizer", "fn", &ffn) || offset.size > 8 ||
+	    kind.size != 1)
+		return ct_error_fmt(CT_ERR_UNSUPPORTED, "finalizers: runtime.special not in DWARF");
+	struct ct_error *e = dw_const(dw, "runtime._KindSpecialFinalizer", &k_fin);
+	if (e)
+		ct_error_destroy(e);
+	/* the object's pointer type, as SetFinalizer recorded it */
+	bool have_ot = !(e = dw_field(dw, "runtime.specialfinalizer", "ot", &fot));
+	if (e)
+		ct_error_destroy(e);
+	/* Go 1.24+: runtime.AddCleanup */
+	if (!(e = dw_field(dw, "runtime.specialCleanup", "fn", &cfn))) {
+		if ((e = dw_const(dw, "runtime._KindSpecialCleanup", &k_clean)))
+			k_clean = -1;
+	}
+	if (e)
+		ct_error_destroy(e);
+	size_t total = 0;
+	g->cur_root = HG_ROOT_FINALIZER;
+	for (size_t i = 0; i < g->nspans && total < HG_MAX_SPECIALS; i++) {
+		const struct hg_span *s = &g->spans[i];
+		uint64_t rec;
+		if (mem_read(g->rt->mem, s->mspan + sp.off, &rec, 8)) {
+			g->unreadable++;
+			continue;
+		}
+		for (size_t n = 0; rec && n < HG_MAX_SPECIALS_PER_SPAN && total < HG_MAX_SPECIALS;
+		     n++, total++) {
+			uint64_t nx = 0, off = 0, fn = 0;
+			uint8_t kd = 0;
+			if (mem_read(g->rt->mem, rec + next.off, &nx, 8) ||
+			    mem_read(g->rt->mem, rec + offset.off, &off, offset.size) ||
+			    mem_read(g->rt->mem, rec + kind.off, &kd, 1)) {
+				g->unreadable++;
+				break;
+			}
+			bool fin = kd == k_fin, clean = k_clean >= 0 && kd == k_clean;
+			if ((fin || clean) &&
+			    !mem_read(g->rt->mem, rec + (fin ? ffn.off : cfn.off), &fn, 8)) {
+				uint64_t hi = rec + (fin ? ffn.off : cfn.off) + 8;
+				if (!root_add(g, HG_ROOT_FINALIZER, rec, hi, fin ? "finalizer" : "cleanup"))
+					return nomem();
+				/* the function value: a closure's captured words, untyped */
+				if (fn)
+					reach(g, fn, rec + (fin ? ffn.off : cfn.off), 0, 0);
+				/* the finalizer's object, at offset from the span's base,
+				 * typed by the *T SetFinalizer was given */
+				uint32_t ty = 0;
+				uint64_t ot = 0;
+				Dwarf_Die pd, under, elem;
+				if (fin && have_ot && !mem_read(g->rt->mem, rec + fot.off, &ot, 8) && ot &&
+				    govalue_type_of_rtype(g->gv, ot, &pd)) {
+					govalue_kind(&pd, &under);
+					if (dwarf_tag(&under) == DW_TAG_pointer_type && dw_type_of(&under, &elem))
+						ty = type_of_die(g, &elem, false);
+				}
+				if (fin && off < s->end - s->start)
+					reach(g, s->start + off, rec + offset.off, ty, ty ? 1 : 0);
+			}
+			rec = nx;
+		}
+	}
+	return hg_mark(g);
+}
+
 static bool c_chunk(const struct cheap_chunk *ch, void *arg)
 {
 	struct hg *g = arg;
@@ -1376,7 +1455,7 @@ struct ct_error *hg_add_c_roots(struct hg *g)
 static struct ct_error *mark_all_roots(struct hg *g, bool warn)
 {
 	struct ct_error *(*steps[])(struct hg *) = { hg_add_globals, hg_mark, hg_add_goroutines,
-						     hg_mark, hg_add_c_roots, hg_mark };
+						     hg_mark, hg_add_specials, hg_add_c_roots, hg_mark };
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		struct ct_error *err = steps[i](g);
 		if (!err)
@@ -1548,7 +1627,8 @@ struct ct_error *hg_census(const struct hg *g, struct hg_census *c)
 	}
 	free(objs);
 	free(bytes);
-	qsort(c->types, c->ntypes, sizeof(*c->types), count_cmp);
+	if (c->ntypes)
+		qsort(c->types, c->ntypes, sizeof(*c->types), count_cmp);
 	memcpy(c->roots, g->nroot_kind, sizeof(c->roots));
 	c->unreadable = g->unreadable;
 	c->spans = g->nspans;
@@ -1573,7 +1653,8 @@ static int root_cmp(const void *a, const void *b)
 static const struct hg_root *root_of(struct hg *g, uint64_t addr)
 {
 	if (!g->roots_sorted) {
-		qsort(g->roots, g->nroots, sizeof(*g->roots), root_cmp);
+		if (g->nroots)
+			qsort(g->roots, g->nroots, sizeof(*g->roots), root_cmp);
 		g->roots_sorted = true;
 	}
 	/* the last root starting at or below addr, then back over overlapping ones */
@@ -1820,6 +1901,9 @@ static void root_text(FILE *f, const struct hg_root *r, const char *via)
 	case HG_ROOT_GOROUTINE:
 		fprintf(f, "goroutine %" PRIu64 " %s%s%s", r->goid, r->func[0] ? r->func : "stack",
 			r->var[0] ? " " : "", r->var);
+		break;
+	case HG_ROOT_FINALIZER: /* the record: its words are not the program's */
+		fprintf(f, "%s record @0x%" PRIx64, r->name ? r->name : "finalizer", r->lo);
 		break;
 	case HG_ROOT_NKINDS:
 		fputs("(unknown root)", f);

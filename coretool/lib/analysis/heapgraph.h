@@ -32,6 +32,7 @@ struct hg;
 enum hg_root_kind {
 	HG_ROOT_GLOBAL,       /* a Go global variable (typed) */
 	HG_ROOT_GOROUTINE,    /* a goroutine's stack, from its sp (conservative) */
+	HG_ROOT_FINALIZER,    /* a finalizer's or cleanup's record (mspan.specials) */
 	HG_ROOT_C_GLOBAL,     /* a C variable of the executable (conservative) */
 	HG_ROOT_C_DATA,       /* a library's writable data (conservative) */
 	HG_ROOT_C_HEAP,       /* a live glibc chunk (conservative) */
@@ -74,6 +75,10 @@ struct ct_error *hg_add_goroutine(struct hg *g, const struct go_g *gr, uint64_t 
 struct ct_error *hg_add_goroutine_live(struct hg *g, const struct go_g *gr);
 /* Every goroutine not dead, so. */
 struct ct_error *hg_add_goroutines(struct hg *g);
+/* The finalizers and cleanups of every span (mspan.specials): a finalizer
+ * keeps its function and its object (the GC marks what the object points to,
+ * and the object lives until the finalizer has run); a cleanup its function. */
+struct ct_error *hg_add_specials(struct hg *g);
 struct ct_error *hg_add_c_roots(struct hg *g);
 struct ct_error *hg_mark(struct hg *g);
 

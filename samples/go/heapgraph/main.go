@@ -152,7 +152,7 @@ type typeTruth struct {
 }
 
 type rootTruth struct {
-	Kind string `json:"kind"` // global | goroutine
+	Kind string `json:"kind"` // global | goroutine | finalizer
 	Name string `json:"name,omitempty"`
 	Goid int    `json:"goid,omitempty"`
 	Func string `json:"func,omitempty"`
@@ -337,6 +337,38 @@ func holdLocal(ready chan<- localMsg) {
 	ready <- localMsg{goid(), uintptr(unsafe.Pointer(x)), uintptr(unsafe.Pointer(x.inner))}
 	<-gpark
 	runtime.KeepAlive(x)
+}
+
+// ---- a finalizer's object ----
+
+type FinObj struct{ data *FinData }
+type FinData struct{ v [6]int }
+
+// finalized makes an object that only its finalizer record keeps (made after
+// the last collection, so the finalizer never runs), in a goroutine that
+// then exits: no stack of a live goroutine keeps a copy of the pointer.
+//
+//go:noinline
+func finalized() chainTruth {
+	f := &FinObj{data: &FinData{v: [6]int{1, 2, 3, 4, 5, 6}}}
+	runtime.SetFinalizer(f, func(*FinObj) {})
+	return chainTruth{
+		Name: "finalizer", Root: rootTruth{Kind: "finalizer"},
+		Objects: []string{hex(unsafe.Pointer(f)), hex(unsafe.Pointer(f.data))},
+		Types:   []string{"main.FinObj", "main.FinData"},
+		Target:  hex(unsafe.Pointer(f.data)),
+	}
+}
+
+func finalizedAlone() chainTruth {
+	n := runtime.NumGoroutine()
+	done := make(chan chainTruth)
+	go func() { done <- finalized() }()
+	c := <-done
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > n && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	return c
 }
 
 // ---- goroutines: leaked and waiting ----
@@ -565,6 +597,7 @@ func main() {
 	runtime.GC()
 	runtime.GC()
 	debug.SetGCPercent(-1)
+	tr.Chains = append(tr.Chains, finalizedAlone())
 
 	b, err := json.MarshalIndent(tr, "", " ")
 	if err == nil {
