@@ -212,6 +212,11 @@ int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t
 		for (int k = 0; k < HG_ROOT_NKINDS; k++)
 			out_kuint(o, hg_root_kind_name(k), c.roots[k]);
 		out_obj_end(o);
+		out_key(o, "stack_frames");
+		out_obj_begin(o);
+		out_kuint(o, "by_stack_maps", c.frames_precise);
+		out_kuint(o, "as_words", c.frames_words);
+		out_obj_end(o);
 		out_key(o, "c_heap");
 		out_arr_begin(o);
 		for (size_t i = 0; i < nc; i++) {
@@ -234,6 +239,8 @@ int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t
 		fprintf(f, "untyped: %" PRIu64 " reached only through words of unknown type, %" PRIu64
 			   " tiny-allocator blocks; %" PRIu64 " objects reached only from C memory\n",
 			c.untyped_conservative, c.untyped_tiny, c.c_only_objects);
+		fprintf(f, "goroutine frames: %" PRIu64 " scanned by the runtime's stack maps, %" PRIu64
+			   " as words\n", c.frames_precise, c.frames_words);
 		fprintf(f, "%10s %14s  %s\n", "objects", "bytes", "type");
 		for (size_t i = 0; i < nt; i++)
 			fprintf(f, "%10" PRIu64 " %14" PRIu64 "  %s\n", c.types[i].objects, c.types[i].bytes,

@@ -16,6 +16,7 @@
 #include "framevars.h"
 #include "gomap_holders.h"
 #include "gochan.h"
+#include "gofunc.h"
 #include "gomap.h"
 #include "govalue.h"
 #include "gview.h"
@@ -117,6 +118,11 @@ struct hg {
 	uint64_t large_type_off;
 	bool has_large_type;
 	uint64_t unreadable, skipped_spans;
+	/* the runtime's stack maps (NULL: not readable, stacks scanned as words) */
+	struct go_funcs *funcs;
+	bool funcs_tried;
+	struct go_frame_map *fmap;
+	uint64_t frames_precise, frames_words;
 	uint32_t t_string, t_mapint, t_closure;
 	char **skip_names;
 	size_t nskip;
@@ -368,6 +374,8 @@ void hg_destroy(struct hg *g)
 	free(g->st);
 	free(g->ty);
 	free(g->parent);
+	go_funcs_close(g->funcs);
+	free(g->fmap);
 	for (size_t i = 0; i < g->ntypes; i++)
 		free(g->types[i].name);
 	free(g->types);
@@ -1256,13 +1264,95 @@ static void add_frame_vars(struct hg *g, const struct backtrace *bt, struct fram
 }
 
 /* One goroutine from where gview says its frames start, with its typed locals. */
+/* One word of a frame the stack map says holds a pointer. */
+static void push_bitmap(struct hg *g, uint64_t base, const uint8_t *bits, uint32_t n)
+{
+	for (uint32_t b = 0; b < n; b++)
+		if (bits[b / 8] & (1u << (b % 8)))
+			push(g, base + 8ull * b, 8, 0);
+}
+
+/* A goroutine's stack from sp, frame by frame as the GC scans it: the words
+ * each frame's stack map says are live pointers (locals below varp, args
+ * above fp). A frame the maps do not describe (the running frame, assembly,
+ * stack objects, an unreadable table) is scanned as words, up to the next
+ * frame's sp; what lies beyond the last frame the unwinder reached too. */
+static struct ct_error *add_goroutine_stack(struct hg *g, const struct go_g *gr, uint64_t sp,
+					    const struct backtrace *bt)
+{
+	uint64_t lo = sp && sp >= gr->stack_lo && sp < gr->stack_hi ? sp : gr->stack_lo, hi = gr->stack_hi;
+	if (hi <= lo || hi - lo > (1ULL << 32))
+		return NULL;
+	if (!g->funcs_tried) {
+		g->funcs_tried = true;
+		struct ct_error *e = go_funcs_open(g->rt, &g->funcs);
+		if (e) {
+			if (e->code == CT_ERR_NOMEM)
+				return e;
+			target_warn(g->t, "typed heap: stacks scanned as words: %s", e->msg);
+			ct_error_destroy(e);
+		} else if (!(g->fmap = malloc(sizeof(*g->fmap)))) {
+			return nomem();
+		}
+	}
+	if (!g->funcs || !g->fmap)
+		return hg_add_goroutine(g, gr, sp);
+	char name[32];
+	snprintf(name, sizeof(name), "goroutine %" PRIu64, gr->goid);
+	struct hg_root *r = root_add(g, HG_ROOT_GOROUTINE, lo, hi, name);
+	if (!r)
+		return nomem();
+	r->goid = gr->goid;
+	r->g = gr;
+	g->cur_root = HG_ROOT_GOROUTINE;
+	/* the physical Go frames on this stack, innermost first */
+	size_t idx[UNWIND_MAX_FRAMES], n = 0;
+	for (size_t i = 0; i < bt->n; i++) {
+		const struct frame *f = &bt->frames[i];
+		if (f->go && !f->inlined && f->sp >= lo && f->sp < hi && (!n || f->sp > bt->frames[idx[n - 1]].sp))
+			idx[n++] = i;
+	}
+	uint64_t cur = lo;
+	bool lost = !n;
+	for (size_t k = 0; k < n && !lost; k++) {
+		const struct frame *f = &bt->frames[idx[k]];
+		uint64_t next = k + 1 < n ? bt->frames[idx[k + 1]].sp : hi;
+		if (f->sp > cur) /* a gap the unwinder skipped: as words */
+			push(g, cur, f->sp - cur, 0);
+		struct go_frame_map *m = g->fmap;
+		if (f->activation || !go_frame_map_at(g->funcs, f->pc, f->sp, m) ||
+		    m->fp > next || m->fp + 8ull * m->nargs > hi) {
+			push(g, f->sp, next - f->sp, 0);
+			g->frames_words++;
+			cur = next;
+			continue;
+		}
+		push_bitmap(g, m->varp - 8ull * m->nlocals, m->locals, m->nlocals);
+		push_bitmap(g, m->argp, m->args, m->nargs);
+		/* stack objects: their pointer bytes as words (the GC scans them
+		 * by type when a live pointer reaches them) */
+		for (uint32_t j = 0; j < m->nobjs; j++)
+			if (m->objs[j].ptr_bytes && m->objs[j].addr >= f->sp &&
+			    m->objs[j].addr + m->objs[j].ptr_bytes <= hi)
+				push(g, m->objs[j].addr, m->objs[j].ptr_bytes, 0);
+		g->frames_precise++;
+		/* the caller's frame starts at fp: its outgoing args are ours */
+		cur = m->fp;
+		if (k + 1 == n && (bt->truncated || bt->stop) && cur < hi)
+			lost = true;
+	}
+	if (lost && cur < hi)
+		push(g, cur, hi - cur, 0);
+	return NULL;
+}
+
 static struct ct_error *add_goroutine_view(struct hg *g, const struct go_sched *s,
 					   const struct go_g *gr, struct backtrace *bt,
 					   struct framevar *vars)
 {
 	struct gview v;
 	gview_describe(g->t, s, gr, bt, &v);
-	struct ct_error *e = hg_add_goroutine(g, gr, v.sp);
+	struct ct_error *e = add_goroutine_stack(g, gr, v.sp, bt);
 	if (!e)
 		add_frame_vars(g, bt, vars);
 	return e;
@@ -1631,6 +1721,8 @@ struct ct_error *hg_census(const struct hg *g, struct hg_census *c)
 		qsort(c->types, c->ntypes, sizeof(*c->types), count_cmp);
 	memcpy(c->roots, g->nroot_kind, sizeof(c->roots));
 	c->unreadable = g->unreadable;
+	c->frames_precise = g->frames_precise;
+	c->frames_words = g->frames_words;
 	c->spans = g->nspans;
 	c->skipped_spans = g->skipped_spans;
 	return NULL;

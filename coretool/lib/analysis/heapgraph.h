@@ -117,6 +117,8 @@ struct hg_census {
 	uint64_t c_only_objects, c_only_bytes;    /* reached only from C memory */
 	uint64_t roots[HG_ROOT_NKINDS];
 	uint64_t unreadable;                      /* reads that failed (partial) */
+	/* goroutine frames scanned by the runtime's stack maps, and as words */
+	uint64_t frames_precise, frames_words;
 	uint64_t spans, skipped_spans;
 };
 /* Fills *ret (free with hg_census_free). */
