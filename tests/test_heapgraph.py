@@ -136,6 +136,10 @@ def test_heap_by_type(tc):
     for k in ("objects", "bytes", "reasons"):
         assert k in untyped, f"untyped lacks {k}: {untyped}"
     assert sum(untyped["reasons"].values()) == untyped["objects"], untyped
+    # The goroutines' frames are scanned by the runtime's stack maps (every
+    # goroutine of the program is parked at a call): words only by exception.
+    fr = got["stack_frames"]
+    assert fr["by_stack_maps"] >= 50 and fr["as_words"] * 20 <= fr["by_stack_maps"], fr
 
     errs, short = [], []
     for typ, (n, least) in expected_census(truth).items():
