@@ -1317,8 +1317,10 @@ static struct ct_error *add_goroutine_stack(struct hg *g, const struct go_g *gr,
 	for (size_t k = 0; k < n && !lost; k++) {
 		const struct frame *f = &bt->frames[idx[k]];
 		uint64_t next = k + 1 < n ? bt->frames[idx[k + 1]].sp : hi;
-		if (f->sp > cur) /* a gap the unwinder skipped: as words */
+		if (f->sp > cur) { /* a gap the unwinder skipped: as words */
 			push(g, cur, f->sp - cur, 0);
+			g->frames_words++;
+		}
 		struct go_frame_map *m = g->fmap;
 		if (f->activation || !go_frame_map_at(g->funcs, f->pc, f->sp, m) ||
 		    m->fp > next || m->fp + 8ull * m->nargs > hi) {
@@ -1341,8 +1343,10 @@ static struct ct_error *add_goroutine_stack(struct hg *g, const struct go_g *gr,
 		if (k + 1 == n && (bt->truncated || bt->stop) && cur < hi)
 			lost = true;
 	}
-	if (lost && cur < hi)
+	if (lost && cur < hi) {
 		push(g, cur, hi - cur, 0);
+		g->frames_words++;
+	}
 	return NULL;
 }
 
