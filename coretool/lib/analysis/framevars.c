@@ -277,7 +277,9 @@ size_t framevars_of(struct target *t, const struct backtrace *bt, size_t i, cons
 	uint64_t pc = f->activation ? f->pc : f->pc - 1;
 	if (!framevars_unit(t, pc, &cu, &c.pc, NULL))
 		return 0;
-	int ns = dwarf_getscopes(&cu, c.pc, &scopes);
+	/* the executable's units: remembered by pc (dw_scopes) */
+	int ns = t->dw && cu.addr && dwarf_cu_getdwarf(cu.cu) == t->dw->dbg ? dw_scopes(t->dw, &cu, c.pc, &scopes)
+								       : dwarf_getscopes(&cu, c.pc, &scopes);
 	int fn = -1;
 	for (int s = 0; s < ns && fn < 0; s++)
 		if (dwarf_tag(&scopes[s]) == DW_TAG_subprogram)

@@ -52,8 +52,10 @@ enum op_kind { OP_PTR, OP_SLICE, OP_STRING, OP_IFACE, OP_MAP, OP_CHAN, OP_FUNC, 
 struct hg_op {
 	uint64_t off, len; /* len: OP_RANGE's bytes */
 	uint8_t kind;
+	uint8_t resolved;  /* bit 0: ty[0] known, bit 1: ty[1] known */
 	Dwarf_Off die;     /* OP_PTR: pointee; OP_SLICE: element; OP_IFACE: the struct;
 			    * OP_MAP / OP_CHAN / OP_FUNC: the type itself */
+	uint32_t ty[2];    /* the type die gives one value, [1] an array of them (op_type) */
 };
 
 struct hg_layout {
@@ -73,6 +75,7 @@ struct hg_type {
 	uint64_t size;    /* of one value */
 	int32_t layout;   /* index in g->layouts, -1 not built */
 	bool skip;        /* hg_skip_type: not followed */
+	int8_t kind;      /* govalue_kind of die, cached (scan_typed); -2 not yet */
 };
 
 struct hg_work {
@@ -479,6 +482,7 @@ static uint32_t type_add(struct hg *g, Dwarf_Off die, bool array, enum tspecial 
 	x->special = sp;
 	x->size = size;
 	x->layout = -1;
+	x->kind = -2;
 	if (array) {
 		if (asprintf(&x->name, "[]%s", name) < 0)
 			x->name = NULL;
@@ -533,7 +537,7 @@ static bool ops_push(struct hg_layout *l, size_t *cap, uint8_t kind, uint64_t of
 		l->ops = n;
 		*cap = nc;
 	}
-	l->ops[l->n++] = (struct hg_op){ off, len, kind, die };
+	l->ops[l->n++] = (struct hg_op){ .off = off, .len = len, .kind = kind, .die = die };
 	return true;
 }
 
@@ -1022,6 +1026,19 @@ static void scan_iface(struct hg *g, uint64_t addr, const uint8_t *b, Dwarf_Off 
 
 /* One value at addr whose bytes are b[0..blen) (blen >= the layout's extent
  * or ops beyond it are read from memory). */
+/* The type an op's die gives (one value, or an array of them), interned once
+ * per op: the scan of millions of objects does no DWARF lookup. */
+static uint32_t op_type(struct hg *g, struct hg_op *o, bool array)
+{
+	unsigned k = array ? 1 : 0;
+	if (!(o->resolved & (1u << k))) {
+		Dwarf_Die die;
+		o->ty[k] = dwarf_offdie(g->dbg, o->die, &die) ? type_of_die(g, &die, array) : 0;
+		o->resolved |= (uint8_t)(1u << k);
+	}
+	return o->ty[k];
+}
+
 static void scan_typed_value(struct hg *g, uint64_t addr, const uint8_t *b, uint64_t blen,
 			     const struct hg_layout *l)
 {
@@ -1045,17 +1062,14 @@ static void scan_typed_value(struct hg *g, uint64_t addr, const uint8_t *b, uint
 		uint64_t p = ld64(w);
 		if (o->kind != OP_IFACE && (p < g->heap_lo || p >= g->heap_hi))
 			continue;
-		Dwarf_Die die;
+		struct hg_op *mo = (struct hg_op *)o; /* its type cache */
 		switch (o->kind) {
 		case OP_PTR:
-			reach(g, p, addr + o->off,
-			      dwarf_offdie(g->dbg, o->die, &die) ? type_of_die(g, &die, false) : 0, 0);
+			reach(g, p, addr + o->off, op_type(g, mo, false), 0);
 			break;
 		case OP_SLICE: {
 			uint64_t cap = ld64(w + 16);
-			reach(g, p, addr + o->off,
-			      cap && dwarf_offdie(g->dbg, o->die, &die) ? type_of_die(g, &die, cap > 1) : 0,
-			      cap);
+			reach(g, p, addr + o->off, cap ? op_type(g, mo, cap > 1) : 0, cap);
 			break;
 		}
 		case OP_STRING:
@@ -1072,8 +1086,7 @@ static void scan_typed_value(struct hg *g, uint64_t addr, const uint8_t *b, uint
 			scan_chan(g, p, addr + o->off, o->die);
 			break;
 		case OP_FUNC:
-			if (dwarf_offdie(g->dbg, o->die, &die))
-				reach(g, p, addr + o->off, type_of_die(g, &die, false), 1);
+			reach(g, p, addr + o->off, op_type(g, mo, false), 1);
 			break;
 		default:
 			reach(g, p, addr + o->off, 0, 0);
@@ -1092,12 +1105,13 @@ static void scan_typed(struct hg *g, uint64_t addr, uint64_t count, uint32_t typ
 			scan_words(g, addr, tt->size);
 		return;
 	}
-	Dwarf_Die die;
-	if (!dwarf_offdie(g->dbg, tt->die, &die))
+	if (tt->kind == -2) {
+		Dwarf_Die die, under;
+		tt->kind = dwarf_offdie(g->dbg, tt->die, &die) ? (int8_t)govalue_kind(&die, &under) : -3;
+	}
+	if (tt->kind == -3)
 		return;
-	Dwarf_Die under;
-	int kind = govalue_kind(&die, &under);
-	if (kind == GO_KIND_FUNC && !tt->array) {
+	if (tt->kind == GO_KIND_FUNC && !tt->array) {
 		/* a closure: its captured variables follow the code pointer, untyped */
 		uint64_t i, user;
 		const struct hg_span *s;

@@ -664,10 +664,23 @@ struct ct_error *dw_require(const struct dw *dw)
 			    dw->path, dw->is_go ? " (go build -ldflags=-w or -s, or strip)" : " (strip, or built without -g)");
 }
 
+#define DW_SCOPE_SLOTS 4096
+struct dw_scope_ent {
+	uint64_t pc;
+	const void *unit; /* the unit DIE's address in the debug data: 0 free */
+	int n;
+	Dwarf_Die *scopes;
+};
+
 void dw_close(struct dw *dw)
 {
 	if (!dw)
 		return;
+	if (dw->scopes) {
+		for (size_t i = 0; i < DW_SCOPE_SLOTS; i++)
+			free(dw->scopes[i].scopes);
+		free(dw->scopes);
+	}
 	if (dw->dbg)
 		dwarf_end(dw->dbg);
 	if (dw->img_elf)
@@ -1009,13 +1022,38 @@ static const char *dw_integrated_name(Dwarf_Die *die)
 	return n;
 }
 
+int dw_scopes(struct dw *dw, Dwarf_Die *cu, uint64_t pc, Dwarf_Die **ret)
+{
+	*ret = NULL;
+	if (!dw->scopes && !(dw->scopes = calloc(DW_SCOPE_SLOTS, sizeof(*dw->scopes))))
+		return dwarf_getscopes(cu, pc, ret);
+	struct dw_scope_ent *e = &dw->scopes[ct_hash_slot(pc ^ (uint64_t)(uintptr_t)cu->addr, DW_SCOPE_SLOTS)];
+	if (!(e->unit == cu->addr && e->pc == pc)) {
+		free(e->scopes);
+		*e = (struct dw_scope_ent){ pc, cu->addr, 0, NULL };
+		e->n = dwarf_getscopes(cu, pc, &e->scopes);
+		if (e->n <= 0) {
+			free(e->scopes);
+			e->scopes = NULL;
+		}
+	}
+	if (e->n <= 0)
+		return e->n;
+	Dwarf_Die *copy = malloc((size_t)e->n * sizeof(*copy));
+	if (!copy)
+		return -1;
+	memcpy(copy, e->scopes, (size_t)e->n * sizeof(*copy));
+	*ret = copy;
+	return e->n;
+}
+
 size_t dw_inlined_at(struct dw *dw, uint64_t pc, struct dw_inlined *ret, size_t max)
 {
 	Dwarf_Die cu, *scopes = NULL;
 	Dwarf_Line *l;
 	if (!max || !dw_unit_of(dw, pc, &cu, &l, NULL))
 		return 0;
-	int n = dwarf_getscopes(&cu, pc, &scopes);
+	int n = dw_scopes(dw, &cu, pc, &scopes);
 	Dwarf_Files *files = NULL;
 	size_t nfiles = 0;
 	dwarf_getsrcfiles(&cu, &files, &nfiles);

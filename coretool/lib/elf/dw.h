@@ -51,6 +51,8 @@ struct dw {
 	enum dw_cache_state { DW_CACHE_OFF, DW_CACHE_HIT, DW_CACHE_STORED, DW_CACHE_FAILED,
 			      DW_CACHE_UNKEYED } cache_state;
 	char cache_note[160]; /* the cache file, or why it was not used */
+	/* dw_scopes: dwarf_getscopes by (unit, pc), direct-mapped; NULL until used */
+	struct dw_scope_ent *scopes;
 };
 
 const char *dw_cache_state_name(enum dw_cache_state st);
@@ -110,6 +112,10 @@ bool dw_static_addr(Dwarf_Die *var, uint64_t *ret);
 bool dw_line(struct dw *dw, uint64_t pc, const char **file, int *line, bool *go);
 /* The compilation unit holding pc (an address in the file), by our index. */
 bool dw_unit_die(struct dw *dw, uint64_t pc, Dwarf_Die *cu);
+/* dwarf_getscopes(cu, pc), remembered: the same pcs recur on every goroutine
+ * parked the same way, and each search walks the unit's tree. Same contract
+ * (a malloc'd array the caller frees when the result is > 0). */
+int dw_scopes(struct dw *dw, Dwarf_Die *cu, uint64_t pc, Dwarf_Die **ret);
 /* The functions inlined at pc, innermost first (DW_TAG_inlined_subroutine
  * scopes, Go's and C's alike): each one's name and the call site in the
  * function around it. Returns how many (at most max). */
