@@ -1154,8 +1154,13 @@ struct ct_error *hg_mark(struct hg *g)
 			scan_words(g, w.addr, w.count);
 		else
 			scan_typed(g, w.addr, w.count, w.type & 0x7fffffffu);
-		if (g->opt.progress && !(++done & 0xffff))
-			g->opt.progress(g->opt.progress_arg, "marking", done, done + (g->wn - g->whead));
+		if (!(++done & 0xffff)) {
+			if (g->opt.progress)
+				g->opt.progress(g->opt.progress_arg, "marking", done, done + (g->wn - g->whead));
+			/* every 1M objects: the core's pages back to the page cache */
+			if (!(done & 0xfffff) && g->t->core)
+				core_drop_pages(g->t->core);
+		}
 	}
 	g->whead = g->wn = 0;
 	return NULL;

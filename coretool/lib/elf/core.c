@@ -952,3 +952,9 @@ struct ct_error *core_add_live_thread(struct core *core, int32_t tid, uint64_t s
 	th->regs[CORE_REG_RBP] = fp;
 	return NULL;
 }
+
+void core_drop_pages(struct core *c)
+{
+	if (c && c->data && c->size)
+		(void)madvise((void *)c->data, c->size, MADV_DONTNEED);
+}

@@ -168,4 +168,10 @@ const char *core_exe_path(const struct core *core);
 
 const char *core_signal_name(int signo);
 
+
+/* Gives back the pages of the core's mapping this process touched (they stay
+ * in the page cache): a walk over the whole heap would otherwise hold the
+ * core's scanned bytes in its resident set. Reads go on as before. */
+void core_drop_pages(struct core *c);
+
 #endif
