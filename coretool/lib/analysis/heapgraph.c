@@ -124,6 +124,8 @@ struct hg {
 	/* the runtime's stack maps (NULL: not readable, stacks scanned as words) */
 	struct go_funcs *funcs;
 	bool funcs_tried;
+	uint32_t *page_span; /* page_index_build: page -> span, UINT32_MAX none */
+	uint64_t npages;
 	struct go_frame_map *fmap;
 	uint64_t frames_precise, frames_words;
 	uint32_t t_string, t_mapint, t_closure;
@@ -283,6 +285,8 @@ static void load_alloc_bits(struct hg *g)
 	}
 }
 
+static void page_index_build(struct hg *g);
+
 struct ct_error *hg_create(struct target *t, const struct hg_options *opt, struct hg **ret)
 {
 	*ret = NULL;
@@ -350,6 +354,7 @@ struct ct_error *hg_create(struct target *t, const struct hg_options *opt, struc
 	if (g->nspans) {
 		g->heap_lo = g->spans[0].start;
 		g->heap_hi = g->spans[g->nspans - 1].end;
+		page_index_build(g);
 	}
 	g->st = calloc(g->nobj ? g->nobj : 1, 1);
 	g->ty = calloc(g->nobj ? g->nobj : 1, sizeof(*g->ty));
@@ -379,6 +384,7 @@ void hg_destroy(struct hg *g)
 	free(g->parent);
 	go_funcs_close(g->funcs);
 	free(g->fmap);
+	free(g->page_span);
 	for (size_t i = 0; i < g->ntypes; i++)
 		free(g->types[i].name);
 	free(g->types);
@@ -412,10 +418,45 @@ void hg_skip_type(struct hg *g, const char *name)
 }
 
 /* The span holding addr, or NULL. */
+/* Heap pages (8 KiB, as the runtime's) to spans, when the heap's address
+ * range is small enough for a table of one word per page: the lookup every
+ * pointer of the heap needs, without a search (the runtime's spans array). */
+#define HG_PAGE_SHIFT 13
+#define HG_MAX_PAGE_INDEX (1u << 24) /* 128 GiB of address range, a 64 MiB table */
+
+static void page_index_build(struct hg *g)
+{
+	uint64_t npages = ((g->heap_hi - g->heap_lo) >> HG_PAGE_SHIFT) + 1;
+	if (npages > HG_MAX_PAGE_INDEX || g->nspans >= UINT32_MAX)
+		return;
+	uint32_t *ix = malloc(npages * sizeof(*ix));
+	if (!ix)
+		return; /* the binary search still works */
+	memset(ix, 0xff, npages * sizeof(*ix));
+	for (size_t k = 0; k < g->nspans; k++) {
+		uint64_t a = (g->spans[k].start - g->heap_lo) >> HG_PAGE_SHIFT;
+		uint64_t b = (g->spans[k].end - 1 - g->heap_lo) >> HG_PAGE_SHIFT;
+		for (uint64_t p = a; p <= b && p < npages; p++)
+			if (ix[p] == UINT32_MAX)
+				ix[p] = (uint32_t)k;
+	}
+	g->page_span = ix;
+	g->npages = npages;
+}
+
 static const struct hg_span *span_of(struct hg *g, uint64_t addr)
 {
 	if (addr < g->heap_lo || addr >= g->heap_hi || !g->nspans)
 		return NULL;
+	if (g->page_span) {
+		uint32_t k = g->page_span[(addr - g->heap_lo) >> HG_PAGE_SHIFT];
+		/* a page two spans share (spans need not be page-aligned in a
+		 * damaged heap): the search below decides */
+		if (k != UINT32_MAX && addr >= g->spans[k].start && addr < g->spans[k].end)
+			return &g->spans[k];
+		if (k == UINT32_MAX)
+			return NULL;
+	}
 	const struct hg_span *l = &g->spans[g->last_span];
 	if (addr >= l->start && addr < l->end)
 		return l;
