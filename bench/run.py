@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, "build", "bench")
@@ -40,6 +41,7 @@ UNCACHED = {"CORETOOL_CACHE_DIR": "off"}
 def is_coretool(tool):
     return tool.startswith("coretool")
 VIEWCORE = os.path.join(BUILD, "bin", "viewcore")
+GRF = os.path.join(BUILD, "bin", "grf")  # goref
 ANALYSIS = os.path.join(TOP, "bench", "analysis.md")
 
 TASKS = [
@@ -50,7 +52,10 @@ TASKS = [
     ("triage", "Full triage of the crash"),
     ("packed", "Triage of the core compressed with zstd (as systemd-coredump stores it)"),
     ("gdbprint", "`print` the map at a gdb prompt (coretool's printers)"),
+    ("typedheap", "Typed heap: census by Go type"),
 ]
+# tasks with targets of their own, outside the general RSS and ≥ 20× targets
+OWN_TARGETS = ("typedheap",)
 GDB_ENTRY = os.path.join(TOP, "gdbext", "coretool-gdb.py")
 
 
@@ -213,6 +218,224 @@ def check_text_map(path, rx, truth_count):
     return ok, note
 
 
+# ---------------------------------------------------------------- typed heap: the tools' outputs
+
+MAX_TEXT = 64 << 20    # bound on a text output read for the typed-heap comparison
+MAX_PPROF = 256 << 20  # bound on a pprof profile, compressed and decompressed
+
+
+def _varint(b, i):
+    v = shift = 0
+    while True:
+        if i >= len(b) or shift > 63:
+            raise ValueError("truncated or overlong varint")
+        x = b[i]
+        i += 1
+        v |= (x & 0x7f) << shift
+        shift += 7
+        if x < 0x80:
+            return v, i
+
+
+def _pb_fields(b):
+    """(field, wire type, value) of one protobuf message: ints for varints and fixed, bytes for
+    length-delimited fields."""
+    i = 0
+    while i < len(b):
+        key, i = _varint(b, i)
+        f, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = _varint(b, i)
+        elif wt == 2:
+            n, i = _varint(b, i)
+            if n > len(b) - i:
+                raise ValueError("field runs past its message")
+            v, i = b[i:i + n], i + n
+        elif wt in (1, 5):
+            n = 8 if wt == 1 else 4
+            if n > len(b) - i:
+                raise ValueError("field runs past its message")
+            v, i = int.from_bytes(b[i:i + n], "little"), i + n
+        else:
+            raise ValueError("wire type %d" % wt)
+        yield f, wt, v
+
+
+def _pb_ints(wt, v):
+    """A repeated integer field's values, packed or not."""
+    if wt != 2:
+        return [v]
+    out, i = [], 0
+    while i < len(v):
+        x, i = _varint(v, i)
+        out.append(x)
+    return out
+
+
+def read_pprof(path):
+    """A pprof profile (profile.proto, gzipped or not): {"types": [(type, unit)], "samples":
+    [(frames leaf first, values)]}; each frame a function name, inlined ones expanded."""
+    with open(path, "rb") as f:
+        raw = f.read(MAX_PPROF + 1)
+    if raw[:2] == b"\x1f\x8b":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        raw = d.decompress(raw, MAX_PPROF + 1)
+    if len(raw) > MAX_PPROF:
+        raise ValueError("profile larger than %d bytes" % MAX_PPROF)
+    strings, types, samples, locs, funcs = [], [], [], {}, {}
+    for f, wt, v in _pb_fields(raw):
+        if wt != 2:
+            continue
+        if f == 6:  # string_table
+            strings.append(v.decode("utf-8", "replace"))
+        elif f == 1:  # sample_type
+            t = {g: x for g, w, x in _pb_fields(v) if w == 0}
+            types.append((t.get(1, 0), t.get(2, 0)))
+        elif f == 2:  # sample: location_id = 1, value = 2
+            ids, vals = [], []
+            for g, w, x in _pb_fields(v):
+                if g == 1:
+                    ids += _pb_ints(w, x)
+                elif g == 2:
+                    vals += [y - (1 << 64) if y >= 1 << 63 else y for y in _pb_ints(w, x)]
+            samples.append((ids, vals))
+        elif f == 4:  # location: id = 1, line = 4 (function_id = 1)
+            lid, fids = 0, []
+            for g, w, x in _pb_fields(v):
+                if g == 1 and w == 0:
+                    lid = x
+                elif g == 4 and w == 2:
+                    fids.append({h: y for h, wy, y in _pb_fields(x) if wy == 0}.get(1, 0))
+            locs[lid] = fids
+        elif f == 5:  # function: id = 1, name = 2
+            fn = {g: x for g, w, x in _pb_fields(v) if w == 0}
+            funcs[fn.get(1, 0)] = fn.get(2, 0)
+
+    def st(k):
+        return strings[k] if 0 <= k < len(strings) else ""
+
+    names = {lid: [st(funcs.get(fid, 0)) for fid in fids] for lid, fids in locs.items()}
+    return {"types": [(st(a), st(b)) for a, b in types],
+            "samples": [([n for lid in ids for n in names.get(lid, [])], vals) for ids, vals in samples]}
+
+
+GOREF_LEAF = re.compile(r"^.*?\. \((.*)\)$")  # goref's frames: "field. (type of the reference)"
+
+
+def pprof_by_leaf(path, goref=False):
+    """{type: [objects, bytes]} by a profile's leaf frame, and the totals. coretool's leaf is the
+    object's type ("[C] ..." for C chunks: left out here, the other tools see only the Go heap);
+    goref's is the reference that holds the object, "name. (T)": T without its leading '*', or a
+    root variable's name, or "$sub_objects$" (objects below its depth bound, by their ancestors)."""
+    p = read_pprof(path)
+    ix_n = next((i for i, (t, _) in enumerate(p["types"]) if t == "inuse_objects"), 0)
+    ix_b = next((i for i, (t, _) in enumerate(p["types"]) if t == "inuse_space"), 1)
+    by, tot = {}, [0, 0]
+    for frames, vals in p["samples"]:
+        if len(vals) <= max(ix_n, ix_b):
+            continue
+        leaf = frames[0] if frames else "?"
+        if goref:
+            m = GOREF_LEAF.match(leaf)
+            leaf = m.group(1).lstrip("*") if m else leaf
+        elif leaf.startswith("[C]"):
+            continue
+        e = by.setdefault(leaf, [0, 0])
+        e[0] += vals[ix_n]
+        e[1] += vals[ix_b]
+        tot[0] += vals[ix_n]
+        tot[1] += vals[ix_b]
+    return by, tot, len(p["samples"])
+
+
+def coretool_bytype(path):
+    with open(path, "rb") as f:
+        j = json.loads(f.read(MAX_TEXT).decode("utf-8", "replace"))
+    return {e["type"]: [e["objects"], e["bytes"]] for e in j.get("by_type", [])}, j
+
+
+VC_HIST = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.+?)\s*$")
+VC_ARRAY = re.compile(r"^\[\d+(?:\+\d+\?)?\](.*)$")  # "[4096]uint8", "[56+8?]uint8": an array by its length
+
+
+def viewcore_histogram(path):
+    """viewcore's histogram rows (count, size, bytes, type) summed by type, with its per-length
+    array types ([N]T, [N+M?]T) folded into []T, coretool's name for a slice's backing array,
+    and its unkNNN (no type known) into "(untyped)"."""
+    by, rows = {}, 0
+    for line in read(path, MAX_TEXT).splitlines():
+        m = VC_HIST.match(line)
+        if not m:
+            continue
+        rows += 1
+        n, b, t = int(m.group(1)), int(m.group(3)), m.group(4)
+        a = VC_ARRAY.match(t)
+        if a:
+            t = "[]" + a.group(1)
+        elif re.match(r"^unk\d+$", t):
+            t = "(untyped)"
+        e = by.setdefault(t, [0, 0])
+        e[0] += n
+        e[1] += b
+    return by, rows
+
+
+def viewcore_breakdown(path):
+    """viewcore breakdown's tree, by indentation: {"heap/in use spans/alloc": bytes, ...}, and its
+    in-use spans' classes by short name ("alloc", "live", "garbage"; the order of sibling lines
+    varies from run to run, and "alloc" and "free" are under two parents)."""
+    out, stack = {}, []
+    for line in read(path, MAX_TEXT).splitlines():
+        m = re.match(r"^(\s*)([a-z][a-z ]*?)\s+(\d+)\s+[\d.]+%", line)
+        if not m:
+            continue
+        depth = len(m.group(1))
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        stack.append((depth, m.group(2)))
+        out["/".join(n for _, n in stack)] = int(m.group(3))
+    for k, v in list(out.items()):
+        for short, tail in (("alloc", "in use spans/alloc"), ("live", "in use spans/alloc/live"),
+                            ("garbage", "in use spans/alloc/garbage")):
+            if k.endswith(tail):
+                out[short] = v
+    return out
+
+
+def check_coretool_bytype(path):
+    try:
+        by, j = coretool_bytype(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return False, "unparsable JSON: %s" % e
+    ok = bool(by) and j.get("objects", 0) > 0
+    return ok, "%d objects (%d bytes) in %d types; unreachable %d (%d bytes)" % (
+        j.get("objects", 0), j.get("bytes", 0), len(by), j.get("unreachable", {}).get("objects", 0),
+        j.get("unreachable", {}).get("bytes", 0))
+
+
+def check_pprof(path, goref=False):
+    try:
+        by, tot, n = pprof_by_leaf(path, goref)
+    except (OSError, ValueError, zlib.error) as e:
+        return False, "no readable profile: %s" % e
+    return n > 0, "pprof: %d samples, %d Go objects (%d bytes)" % (n, tot[0], tot[1])
+
+
+def check_viewcore_histogram(path):
+    by, rows = viewcore_histogram(path)
+    err = first_error(path)
+    n, b = sum(v[0] for v in by.values()), sum(v[1] for v in by.values())
+    return rows > 0 and not err, err or "%d rows: %d objects (%d bytes)" % (rows, n, b)
+
+
+def check_viewcore_breakdown(path):
+    bd = viewcore_breakdown(path)
+    err = first_error(path)
+    if err or "live" not in bd:
+        return False, err or "no live line"
+    return True, "alloc %d bytes: live %d, garbage %d" % (bd.get("alloc", 0), bd["live"], bd.get("garbage", 0))
+
+
 # ---------------------------------------------------------------- the tasks
 
 class Core:
@@ -267,14 +490,16 @@ def specs(c, task, anchors_ok):
     addr = c.one_addr
     out = []
 
-    def add(tool, what, cmd, same, check, stdin=None, env=None):
-        key = "dlv-" + c.tc if tool == "dlv" else tool  # one pinned Delve per Go version
+    def add(tool, what, cmd, same, check, stdin=None, env=None, anchor=None, artifact=None):
+        key = anchor or ("dlv-" + c.tc if tool == "dlv" else tool)  # one pinned Delve per Go version
         if is_coretool(tool) and env is None:
             env = CACHED
         if not is_coretool(tool) and anchors_ok.get(key, ("", ""))[0] != "ok":
             out.append({"tool": tool, "what": what, "unavailable": anchors_ok.get(key, ("", "not installed"))[1]})
             return
         out.append({"tool": tool, "what": what, "cmd": cmd, "same": same, "check": check, "stdin": stdin, "env": env})
+        if artifact:
+            out[-1]["artifact"] = artifact
 
     if task == "open1":
         add("coretool", "classify CORE %s (no index cache: a build's first core)" % addr,
@@ -360,6 +585,20 @@ def specs(c, task, anchors_ok):
             lambda p: check_text_map(p, PAIR_GDB, n_map))
         add("gdb", "gdb + runtime-gdb.py: print 'main.benchMap'", c.gdb(*plain), True,
             lambda p: check_text_map(p, PAIR_GDB, n_map))
+    elif task == "typedheap":
+        prof = os.path.join(c.out, "typedheap.coretool-pprof.pb.gz")
+        add("coretool", "--json heap CORE --by-type", [CORETOOL, "--json", "heap", c.core, "--by-type"], True,
+            check_coretool_bytype)
+        add("coretool-pprof", "heap CORE --by-type --pprof FILE",
+            [CORETOOL, "heap", c.core, "--by-type", "--pprof", prof], True,
+            lambda p: check_pprof(prof), artifact=prof)
+        add("viewcore", "histogram", c.viewcore("histogram"), True, check_viewcore_histogram)
+        add("viewcore-breakdown", "breakdown (memory classes, no types)", c.viewcore("breakdown"), False,
+            check_viewcore_breakdown, anchor="viewcore")
+        gprof = os.path.join(c.out, "typedheap.grf.pb.gz")
+        add("goref", "grf core EXE CORE -o FILE (pprof by reference path)",
+            [GRF, "core", c.exe, c.core, "-o", gprof], True, lambda p: check_pprof(gprof, goref=True),
+            anchor="grf", artifact=gprof)
     return out
 
 
@@ -392,6 +631,7 @@ def measure(c, task, spec, reps, timeout, cold):
         "maxrss_kb": max(r["maxrss_kb"] for r in runs),
         "timed_out": runs[-1]["timed_out"], "ok": ok, "note": note,
         "cold": all(r["cold"] for r in runs), "output": os.path.relpath(path, TOP),
+        "artifact": os.path.relpath(spec["artifact"], TOP) if spec.get("artifact") else None,
         "load": loadavg(), "when": time.strftime("%Y-%m-%d %H:%M %Z"),
     }
 
@@ -433,11 +673,116 @@ TARGETS = [
     ("classify100k", "classify 100,000 addresses", "≤ 0.5 s"),
     ("mapdump", "dump the 1.2M-entry map", "≤ 0.5 s"),
     ("census", "heap census throughput", "≥ 2 GiB of heap per second"),
-    ("rss", "peak RSS (every task)", "≤ 5% of the core's size + 50 MB"),
+    ("rss", "peak RSS (every task but the typed heap)", "≤ 5% of the core's size + 50 MB"),
     ("ratio", "vs the fastest anchor that does the same task", "≥ 20× faster"),
+    ("typedheap", "typed heap by Go type (`heap --by-type`) vs the fastest of viewcore `histogram` and goref; "
+     "its peak RSS", "≥ 10× faster; peak RSS < 20% of the core"),
     ("packed", "triage of the zstd-compressed core, first time",
      "< 3× the raw core's triage + `zstd -d`'s time; peak RSS < 100 MB"),
 ]
+
+
+def typedheap_compare(cr):
+    """The typed-heap task's outputs side by side: per type and in total, where the tools agree."""
+    rows = {r["tool"]: r for r in cr["tasks"].get("typedheap", []) if "wall" in r}
+    L = []
+
+    def path(tool, key="output"):
+        r = rows.get(tool)
+        return os.path.join(TOP, r[key]) if r and r.get(key) else None
+
+    try:
+        ct, j = coretool_bytype(path("coretool"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return L
+    if "(untyped)" not in ct and j.get("untyped", {}).get("objects"):
+        ct["(untyped)"] = [j["untyped"]["objects"], j["untyped"].get("bytes", 0)]
+    vc = vbd = gr = cp = None
+    if path("viewcore") and rows["viewcore"]["ok"]:
+        vc = viewcore_histogram(path("viewcore"))[0]
+    if path("viewcore-breakdown") and rows["viewcore-breakdown"]["ok"]:
+        vbd = viewcore_breakdown(path("viewcore-breakdown"))
+    for tool in ("goref", "coretool-pprof"):
+        p = path(tool, "artifact")
+        if p and rows[tool]["ok"]:
+            try:
+                got = pprof_by_leaf(p, goref=tool == "goref")
+            except (OSError, ValueError, zlib.error):
+                continue
+            if tool == "goref":
+                gr = got
+            else:
+                cp = got
+
+    def cell(d, t):
+        e = d.get(t) if d is not None else None
+        return ("{:,}".format(e[0]), "{:,}".format(e[1])) if e else ("—", "—")
+
+    def delta(e, ref):
+        if not e or not ref:
+            return "—"
+        if e == ref:
+            return "same"
+        return "%+d objects, %+d bytes" % (e[0] - ref[0], e[1] - ref[1])
+
+    L.append("What the tools counted (objects, bytes). coretool's types are its `--json` by_type; "
+             "viewcore's histogram rows are summed by type, its per-length arrays (`[4096]uint8`, "
+             "`[56+8?]uint8`) folded into coretool's `[]T` and its `unkNNN` into `(untyped)`; goref "
+             "counts by reference path: its column is the profile's leaf frames `field. (T)` summed by "
+             "`T` without the `*`, so an object appears under its type only when goref's path to it "
+             "stopped there (the rest of a long chain is under `$sub_objects$`, in the totals).\n")
+    L.append("| type | coretool objects | coretool bytes | viewcore objects | viewcore bytes | viewcore − coretool "
+             "| goref objects | goref bytes |")
+    L.append("|---|---:|---:|---:|---:|---|---:|---:|")
+    types = [t for t, _ in sorted(ct.items(), key=lambda kv: -kv[1][1])][:12]
+    for extra in ("(untyped)", "map internals"):
+        if extra not in types and (extra in ct or (vc and extra in vc)):
+            types.append(extra)
+    if vc:
+        types += [t for t, _ in sorted(vc.items(), key=lambda kv: -kv[1][1]) if t not in types][:3]
+    for t in types:
+        a, v, g = cell(ct, t), cell(vc, t), cell(gr[0] if gr else None, t)
+        L.append("| `%s` | %s | %s | %s | %s | %s | %s | %s |" % (
+            t.replace("|", "\\|"), a[0], a[1], v[0], v[1], delta(vc.get(t) if vc else None, ct.get(t)), g[0], g[1]))
+    typed, untyped, unr = j.get("typed", {}), j.get("untyped", {}), j.get("unreachable", {})
+    reached = [typed.get("objects", 0) + untyped.get("objects", 0), typed.get("bytes", 0) + untyped.get("bytes", 0)]
+    vtot = [sum(x[0] for x in vc.values()), sum(x[1] for x in vc.values())] if vc else None
+    L.append("| **reached from the roots** | %s | %s | %s | %s | %s | %s | %s |" % (
+        "{:,}".format(reached[0]), "{:,}".format(reached[1]),
+        "{:,}".format(vtot[0]) if vtot else "—", "{:,}".format(vtot[1]) if vtot else "—", delta(vtot, reached),
+        "{:,}".format(gr[1][0]) if gr else "—", "{:,}".format(gr[1][1]) if gr else "—"))
+    L.append("| **unreachable (garbage)** | %s | %s | — | %s | %s | — | — |" % (
+        "{:,}".format(unr.get("objects", 0)), "{:,}".format(unr.get("bytes", 0)),
+        "{:,}".format(vbd["garbage"]) if vbd and "garbage" in vbd else "—",
+        "%+d bytes" % (vbd["garbage"] - unr.get("bytes", 0)) if vbd and "garbage" in vbd else "—"))
+    L.append("| **allocated (all heap objects)** | %s | %s | — | %s | %s | — | — |" % (
+        "{:,}".format(j.get("objects", 0)), "{:,}".format(j.get("bytes", 0)),
+        "{:,}".format(vbd["alloc"]) if vbd and "alloc" in vbd else "—",
+        "%+d bytes" % (vbd["alloc"] - j.get("bytes", 0)) if vbd and "alloc" in vbd else "—"))
+    L.append("")
+    notes = []
+    if vbd and "live" in vbd:
+        notes.append("viewcore's breakdown: live %s bytes, garbage %s bytes" % (
+            "{:,}".format(vbd["live"]), "{:,}".format(vbd.get("garbage", 0))))
+    if vtot and vtot != reached:
+        notes.append("viewcore reached %s fewer bytes (%s fewer objects) than coretool" % (
+            "{:,}".format(reached[1] - vtot[1]), "{:,}".format(reached[0] - vtot[0])))
+    mi = ct.get("map internals")
+    if vtot and mi and abs((reached[1] - vtot[1]) - mi[1]) <= 0.01 * mi[1]:
+        notes.append("that is, within 1%%, coretool's `map internals` (the maps' tables, groups or "
+                     "buckets): %s bytes in %s objects, which viewcore did not reach" % (
+                         "{:,}".format(mi[1]), "{:,}".format(mi[0])))
+    if cp:
+        same = cp[1] == reached
+        notes.append("coretool's pprof profile (`--pprof`, C chunks left out) %s its JSON: %s objects, %s bytes" % (
+            "matches" if same else "does not match", "{:,}".format(cp[1][0]), "{:,}".format(cp[1][1])))
+    if gr:
+        sub = gr[0].get("$sub_objects$")
+        notes.append("goref: %s objects (%s bytes) in total, %s of them under `$sub_objects$`" % (
+            "{:,}".format(gr[1][0]), "{:,}".format(gr[1][1]), "{:,}".format(sub[0]) if sub else "none"))
+    if notes:
+        L.append("; ".join(notes) + ".\n")
+    return L
 
 
 def report(res, out_path):
@@ -525,6 +870,8 @@ def report(res, out_path):
                     r["tool"], r["what"].replace("|", "\\|"), wall, fmt_s(r["cpu"]), fmt_mb(r["maxrss_kb"]), ratio,
                     res_txt.replace("|", "\\|")))
             L.append("")
+            if task == "typedheap":
+                L += typedheap_compare(cr)
     # targets
     L.append("## Targets\n")
     L.append("| target | goal | %s | met? |" % " | ".join(res["cores"].keys()))
@@ -572,11 +919,29 @@ def target_value(key, cr):
         return ("%.1f GiB/s" % gibs, gibs >= 2)
     if key == "rss":
         limit_kb = (cr["size"] * 0.05 + 50e6) / 1024
-        worst = max((r for t in tasks.values() for r in t if is_coretool(r["tool"]) and "wall" in r),
-                    key=lambda r: r["maxrss_kb"])
+        worst = max((r for k, t in tasks.items() if k not in OWN_TARGETS for r in t if is_coretool(r["tool"]) and "wall" in r),
+                    key=lambda r: r["maxrss_kb"], default=None)
+        if worst is None:
+            return ("-", None)
         worst_task = next(k for k, t in tasks.items() if worst in t)
         return ("%s max (%s), limit %s" % (fmt_mb(worst["maxrss_kb"]), worst_task, fmt_mb(limit_kb)),
                 worst["maxrss_kb"] <= limit_kb)
+    if key == "typedheap":
+        r = ct("typedheap")
+        if not r:
+            return ("-", None)
+        anchors = [x for x in tasks.get("typedheap", []) if not is_coretool(x["tool"]) and "wall" in x
+                   and x["same"] and (x["ok"] or x["timed_out"])]
+        share = r["maxrss_kb"] * 1024 / cr["size"]
+        v = "%s (CPU %s), peak RSS %s = %.0f%% of the core" % (fmt_s(r["wall"]), fmt_s(r["cpu"]),
+                                                             fmt_mb(r["maxrss_kb"]), 100 * share)
+        if not anchors:
+            return (v + "; no anchor did the task", None)
+        best = min(anchors, key=lambda x: x["wall"])
+        x = best["wall"] / r["wall"]
+        xc = best["cpu"] / r["cpu"] if r["cpu"] else 0
+        v += "; %s%.1f× wall, %.1f× CPU (%s)" % (">" if best["timed_out"] else "", x, xc, best["tool"])
+        return (v, x >= 10 and share < 0.2)
     if key == "packed":
         r, raw = ct("packed"), ct("triage")
         z = next((x for x in tasks.get("packed", []) if x["tool"] == "zstd" and "wall" in x), None)
@@ -590,6 +955,8 @@ def target_value(key, cr):
         parts, mets = [], []
         for task, _ in TASKS:
             c = ct(task)
+            if task in OWN_TARGETS:
+                continue
             anchors = [r for r in tasks.get(task, []) if not is_coretool(r["tool"]) and "wall" in r
                        and r["same"] and (r["ok"] or r["timed_out"])]
             if not c or not anchors:
