@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from conftest import CORETOOL, ROOT, all_samples
+from conftest import CORETOOL, ROOT, all_samples, run_json
 
 NO_DEBUGINFO = {"CORETOOL_CHEAP_NO_DEBUGINFO": "1"}
 # No debug info and no version either: layouts, safe-linking, tcache width from the data.
@@ -133,6 +133,40 @@ int main(int argc, char **argv)
 	return 0;
 }
 '''
+
+
+def planned_live_sizes(truth):
+    """chunk size -> how many chunks the program left allocated at that size
+    (its live and guard chunks; a reused one is someone else's allocation)."""
+    want = {}
+    for a in truth.get("addresses", []):
+        d = a.get("detail") or {}
+        if a.get("region") == "c-heap" and a.get("state") == "allocated" and not d.get("reused") \
+                and d.get("chunk_size"):
+            want[d["chunk_size"]] = want.get(d["chunk_size"], 0) + 1
+    return want
+
+
+@pytest.mark.parametrize("heap_sample", [p for p in c_heap_samples()
+                                         if p.values[0].is_go and planned_live_sizes(p.values[0].truth)])
+def test_census_by_size_counts_the_planned_chunks(heap_sample):
+    """`heap --by-type`'s C heap part: every chunk the program left allocated is
+    counted under its chunk size (the size word the program read itself), so each
+    size counts at least the program's chunks of that size; and a size's bytes are
+    its chunks times the size. The process's own other chunks (libc's, cgo's) may add
+    to a size, never take from it."""
+    s = heap_sample
+    want = planned_live_sizes(s.truth)
+    rc, got, err = run_json(["heap", "--by-type", s.core], timeout=300)
+    assert rc in (0, 1), err
+    census = {c["size"]: c for c in got["c_heap"]}
+    for size, n in sorted(want.items()):
+        assert size in census, f"{s}: no {size}-byte chunks counted; census sizes {sorted(census)}"
+        assert census[size]["chunks"] >= n, f"{s}: {size}: {census[size]}, the program left {n}"
+    for c in got["c_heap"]:
+        assert c["bytes"] == c["chunks"] * c["size"], c
+    bytes_ = [c["bytes"] for c in got["c_heap"]]
+    assert bytes_ == sorted(bytes_, reverse=True), "not ranked by bytes"
 
 
 @pytest.fixture(scope="session")

@@ -70,6 +70,21 @@ struct ct_error *cheap_lookup(struct cheap *c, uint64_t addr, bool *found, struc
 struct ct_error *cheap_foreach_chunk(struct cheap *c,
 				     bool (*fn)(const struct cheap_chunk *ch, void *arg), void *arg);
 
+/* Live chunks counted by chunk size, largest share of bytes first. A walk
+ * that stopped (damage, bytes not in the core) returns what it counted with
+ * the error; truncated: more distinct sizes than CHEAP_SIZES_MAX. */
+#define CHEAP_SIZES_MAX 100000
+struct cheap_size {
+	uint64_t size, chunks, bytes;
+};
+struct cheap_sizes {
+	struct cheap_size *v;
+	size_t n;
+	bool truncated;
+};
+struct ct_error *cheap_sizes(struct cheap *c, struct cheap_sizes *ret);
+void cheap_sizes_free(struct cheap_sizes *s);
+
 /* Walks the heaps and the free lists now (lookups do it on first use). Damage
  * found on the way becomes problems (cheap_problems), not an error. */
 struct ct_error *cheap_load(struct cheap *c);
