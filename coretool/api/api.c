@@ -73,7 +73,7 @@ ct_session *ct_open_memory(ct_read_fn read, void *arg, const char *exe, uint64_t
 	s->read = read;
 	s->arg = arg;
 	s->live = true;
-	struct mem m = { api_mem_read, s, NULL, NULL };
+	struct mem m = { api_mem_read, s, NULL, NULL, NULL };
 	struct ct_error *err = target_open_mem(&m, exe, bias, &s->t);
 	if (err) {
 		if (errmsg)
@@ -104,7 +104,7 @@ ct_session *ct_open_process(ct_read_fn read, void *arg, const char *exe, int64_t
 	s->read = read;
 	s->arg = arg;
 	s->live = true;
-	struct mem m = { api_mem_read, s, NULL, NULL };
+	struct mem m = { api_mem_read, s, NULL, NULL, NULL };
 	err = target_open_live(&m, exe, (int32_t)pid, maps, th, nthreads, &s->t);
 	free(th);
 	if (s->cancelled && !err)

@@ -41,62 +41,22 @@ static struct ct_error *typed_heap_build(struct cli *cli, struct target *t, bool
 	return err;
 }
 
-/* glibc's live chunks by size. */
-struct csize {
-	uint64_t size, chunks, bytes;
-};
-struct csizes {
-	struct csize *v;
-	size_t n, cap;
-	bool nomem;
-};
-
-static bool csize_add(const struct cheap_chunk *ch, void *arg)
-{
-	struct csizes *c = arg;
-	if (ch->state != CHEAP_ALLOCATED)
-		return true;
-	for (size_t i = 0; i < c->n; i++)
-		if (c->v[i].size == ch->size) {
-			c->v[i].chunks++;
-			c->v[i].bytes += ch->size;
-			return true;
-		}
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 64;
-		struct csize *n = realloc(c->v, nc * sizeof(*n));
-		if (!n) {
-			c->nomem = true;
-			return false;
-		}
-		c->v = n;
-		c->cap = nc;
-	}
-	c->v[c->n++] = (struct csize){ ch->size, 1, ch->size };
-	return c->n < 100000;
-}
-
-static int csize_cmp(const void *a, const void *b)
-{
-	const struct csize *x = a, *y = b;
-	return x->bytes != y->bytes ? (x->bytes < y->bytes ? 1 : -1) : (x->size > y->size) - (x->size < y->size);
-}
-
 /* The profile: one sample per reached object on its retention chain. */
 struct pprof_ctx {
 	struct pprof *p;
 	struct ct_error *err;
 };
 
-static bool pprof_chain(void *arg, const char *const *names, size_t n, uint64_t bytes)
+static bool pprof_chain(void *arg, const char *const *names, size_t n, uint64_t objects,
+			uint64_t bytes)
 {
 	struct pprof_ctx *c = arg;
-	int64_t v[2] = { 1, (int64_t)bytes };
+	int64_t v[2] = { (int64_t)objects, (int64_t)bytes };
 	c->err = pprof_add(c->p, names, n, v);
 	return !c->err;
 }
 
-static struct ct_error *pprof_export(struct hg *g, const struct csizes *cs, const char *core,
+static struct ct_error *pprof_export(struct hg *g, const struct cheap_sizes *cs, const char *core,
 				     const char *path)
 {
 	static const char *const types[] = { "inuse_objects", "inuse_space" };
@@ -145,21 +105,25 @@ int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t
 		target_warn(t, "typed heap: %" PRIu64 " reads failed (memory not in the core)", c.unreadable);
 	if (c.skipped_spans)
 		target_warn(t, "typed heap: %" PRIu64 " spans skipped (inconsistent)", c.skipped_spans);
-	struct csizes cs = { 0 };
+	struct cheap_sizes cs = { 0 };
 	struct cheap *ch;
 	if (!target_cheap(t, &ch) && ch) {
-		struct ct_error *e = cheap_foreach_chunk(ch, csize_add, &cs);
+		struct ct_error *e = cheap_sizes(ch, &cs);
+		if (e && e->code == CT_ERR_NOMEM) {
+			hg_census_free(&c);
+			hg_destroy(g);
+			return cli_fail(cli, e);
+		}
 		if (e) {
 			target_warn(t, "C heap: %s", e->msg);
 			ct_error_destroy(e);
 		}
-		if (cs.nomem)
-			target_warn(t, "C heap: out of memory counting chunks");
-		if (cs.n)
-			qsort(cs.v, cs.n, sizeof(*cs.v), csize_cmp);
+		if (cs.truncated)
+			target_warn(t, "C heap: more than %d chunk sizes (a damaged heap?): counted the first ones",
+				    CHEAP_SIZES_MAX);
 	}
 	if (pprof_path && (err = pprof_export(g, &cs, a->pos[0], pprof_path))) {
-		free(cs.v);
+		cheap_sizes_free(&cs);
 		hg_census_free(&c);
 		hg_destroy(g);
 		return cli_fail(cli, err);
@@ -253,7 +217,7 @@ int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t
 					cs.v[i].chunks, cs.v[i].bytes);
 		}
 	}
-	free(cs.v);
+	cheap_sizes_free(&cs);
 	hg_census_free(&c);
 	hg_destroy(g);
 	return cli_warnings(cli, t) != CT_EXIT_OK ? CT_EXIT_PARTIAL : CT_EXIT_OK;

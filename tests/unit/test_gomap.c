@@ -452,7 +452,7 @@ int main(void)
 	struct dw dw;
 	memset(&dw, 0, sizeof(dw)); /* no DWARF: constants from gomap.c's table */
 	dw.path = "(synthetic)";
-	struct mem mem = { fake_read, NULL, NULL, NULL };
+	struct mem mem = { fake_read, NULL, NULL, NULL, NULL };
 	struct go_rt rt;
 	memset(&rt, 0, sizeof(rt));
 	rt.dw = &dw;

@@ -839,11 +839,13 @@ static void scan_words(struct hg *g, uint64_t addr, uint64_t len)
 	addr = (addr + 7) & ~7ULL;
 	for (uint64_t off = 0; off + 8 <= len;) {
 		size_t n = len - off < HG_CHUNK ? (size_t)(len - off) & ~7ULL : HG_CHUNK;
-		if (mem_read(g->rt->mem, addr + off, g->buf2, n) != MEM_OK) {
+		/* in place where the core has the bytes: the heap is not copied */
+		const uint8_t *b = mem_view(g->rt->mem, addr + off, n, g->buf2);
+		if (!b) {
 			/* page by page, so that one unsaved page does not lose the rest */
 			if (n > 4096) {
 				n = 4096 - ((addr + off) & 4095);
-				if (mem_read(g->rt->mem, addr + off, g->buf2, n) != MEM_OK) {
+				if (!(b = mem_view(g->rt->mem, addr + off, n, g->buf2))) {
 					g->unreadable++;
 					off += n;
 					continue;
@@ -855,7 +857,7 @@ static void scan_words(struct hg *g, uint64_t addr, uint64_t len)
 			}
 		}
 		for (size_t k = 0; k + 8 <= n; k += 8) {
-			uint64_t w = ld64(g->buf2 + k);
+			uint64_t w = ld64(b + k);
 			if (w >= g->heap_lo && w < g->heap_hi)
 				reach(g, w, addr + off + k, 0, 0);
 		}
@@ -1172,12 +1174,13 @@ static void scan_typed(struct hg *g, uint64_t addr, uint64_t count, uint32_t typ
 		return;
 	}
 	uint64_t per = HG_CHUNK / size;
-	uint8_t *b = g->buf;
 	for (uint64_t e = 0; e < count; e += per) {
 		uint64_t n = count - e < per ? count - e : per;
-		bool ok = mem_read(g->rt->mem, addr + e * size, b, n * size) == MEM_OK;
+		/* in place where the core has the bytes; else g->buf (nested
+		 * work is queued, not scanned here: nothing else uses it meanwhile) */
+		const uint8_t *b = mem_view(g->rt->mem, addr + e * size, n * size, g->buf);
+		bool ok = b != NULL;
 		for (uint64_t k = 0; k < n; k++) {
-			/* b is reused by nested scans (none: nested work is queued) */
 			if (ok)
 				scan_typed_value(g, addr + (e + k) * size, b + k * size, size, l);
 			else
@@ -1277,19 +1280,36 @@ struct ct_error *hg_add_globals(struct hg *g)
 	return w.err;
 }
 
-struct ct_error *hg_add_goroutine(struct hg *g, const struct go_g *gr, uint64_t sp)
+/* The part of a goroutine's stack in use: from sp (when it is on the stack)
+ * to the top. False when the bounds are not a stack's. */
+static bool goroutine_span(const struct go_g *gr, uint64_t sp, uint64_t *lo)
 {
-	uint64_t lo = sp && sp >= gr->stack_lo && sp < gr->stack_hi ? sp : gr->stack_lo;
-	if (gr->stack_hi <= lo || gr->stack_hi - lo > (1ULL << 32))
-		return NULL;
+	*lo = sp && sp >= gr->stack_lo && sp < gr->stack_hi ? sp : gr->stack_lo;
+	return gr->stack_hi > *lo && gr->stack_hi - *lo <= (1ULL << 32);
+}
+
+/* The goroutine's stack [lo, stack_hi) as the root what is found in it
+ * is reached from. */
+static bool goroutine_root(struct hg *g, const struct go_g *gr, uint64_t lo)
+{
 	char name[32];
 	snprintf(name, sizeof(name), "goroutine %" PRIu64, gr->goid);
 	struct hg_root *r = root_add(g, HG_ROOT_GOROUTINE, lo, gr->stack_hi, name);
 	if (!r)
-		return nomem();
+		return false;
 	r->goid = gr->goid;
 	r->g = gr;
 	g->cur_root = HG_ROOT_GOROUTINE;
+	return true;
+}
+
+struct ct_error *hg_add_goroutine(struct hg *g, const struct go_g *gr, uint64_t sp)
+{
+	uint64_t lo;
+	if (!goroutine_span(gr, sp, &lo))
+		return NULL;
+	if (!goroutine_root(g, gr, lo))
+		return nomem();
 	push(g, lo, gr->stack_hi - lo, 0);
 	return NULL;
 }
@@ -1323,8 +1343,7 @@ static void add_frame_vars(struct hg *g, const struct backtrace *bt, struct fram
 	}
 }
 
-/* One goroutine from where gview says its frames start, with its typed locals. */
-/* One word of a frame the stack map says holds a pointer. */
+/* The words of a frame the stack map says hold pointers. */
 static void push_bitmap(struct hg *g, uint64_t base, const uint8_t *bits, uint32_t n)
 {
 	for (uint32_t b = 0; b < n; b++)
@@ -1340,8 +1359,8 @@ static void push_bitmap(struct hg *g, uint64_t base, const uint8_t *bits, uint32
 static struct ct_error *add_goroutine_stack(struct hg *g, const struct go_g *gr, uint64_t sp,
 					    const struct backtrace *bt)
 {
-	uint64_t lo = sp && sp >= gr->stack_lo && sp < gr->stack_hi ? sp : gr->stack_lo, hi = gr->stack_hi;
-	if (hi <= lo || hi - lo > (1ULL << 32))
+	uint64_t lo, hi = gr->stack_hi;
+	if (!goroutine_span(gr, sp, &lo))
 		return NULL;
 	if (!g->funcs_tried) {
 		g->funcs_tried = true;
@@ -1357,14 +1376,8 @@ static struct ct_error *add_goroutine_stack(struct hg *g, const struct go_g *gr,
 	}
 	if (!g->funcs || !g->fmap)
 		return hg_add_goroutine(g, gr, sp);
-	char name[32];
-	snprintf(name, sizeof(name), "goroutine %" PRIu64, gr->goid);
-	struct hg_root *r = root_add(g, HG_ROOT_GOROUTINE, lo, hi, name);
-	if (!r)
+	if (!goroutine_root(g, gr, lo))
 		return nomem();
-	r->goid = gr->goid;
-	r->g = gr;
-	g->cur_root = HG_ROOT_GOROUTINE;
 	/* the physical Go frames on this stack, innermost first */
 	size_t idx[UNWIND_MAX_FRAMES], n = 0;
 	for (size_t i = 0; i < bt->n; i++) {
@@ -1410,6 +1423,7 @@ static struct ct_error *add_goroutine_stack(struct hg *g, const struct go_g *gr,
 	return NULL;
 }
 
+/* One goroutine from where gview says its frames start, with its typed locals. */
 static struct ct_error *add_goroutine_view(struct hg *g, const struct go_sched *s,
 					   const struct go_g *gr, struct backtrace *bt,
 					   struct framevar *vars)
@@ -2004,47 +2018,167 @@ size_t hg_path_from(struct hg *g, uint64_t addr, uint64_t first_from, struct hg_
 	return n;
 }
 
+/* The chains of hg_foreach_chain as a tree, shared from the root down: a
+ * node is a name on top of its parent's chain (names are the graph's own
+ * strings, told apart by address). */
+struct chain_node {
+	const char *name;
+	uint32_t parent; /* node index + 1; 0: none (a root's name) */
+	uint32_t depth;  /* names in the chain, this one included */
+	uint64_t objects, bytes;
+};
+struct chains {
+	struct chain_node *v;
+	size_t n, cap;
+	uint32_t *tab; /* open addressing: node index + 1 */
+	size_t tcap;
+};
+
+static size_t chain_slot(const char *name, uint32_t parent, size_t cap)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)name * 0x9e3779b97f4a7c15ULL) ^ (parent * 0xff51afd7ed558ccdULL);
+	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+/* The node for name on top of parent, made if new; 0 when out of memory. */
+static uint32_t chain_node(struct chains *c, const char *name, uint32_t parent)
+{
+	if ((c->n + 1) * 2 > c->tcap) {
+		size_t cap = c->tcap ? c->tcap * 2 : 1024;
+		uint32_t *t = calloc(cap, sizeof(*t));
+		if (!t)
+			return 0;
+		for (size_t i = 0; i < c->n; i++) {
+			size_t s = chain_slot(c->v[i].name, c->v[i].parent, cap);
+			while (t[s])
+				s = (s + 1) & (cap - 1);
+			t[s] = (uint32_t)i + 1;
+		}
+		free(c->tab);
+		c->tab = t;
+		c->tcap = cap;
+	}
+	size_t s = chain_slot(name, parent, c->tcap);
+	for (; c->tab[s]; s = (s + 1) & (c->tcap - 1)) {
+		const struct chain_node *n = &c->v[c->tab[s] - 1];
+		if (n->name == name && n->parent == parent)
+			return c->tab[s];
+	}
+	if (c->n >= UINT32_MAX - 1)
+		return 0;
+	struct chain_node *n = CT_PUSH(c->v, c->n, c->cap);
+	if (!n)
+		return 0;
+	*n = (struct chain_node){ name, parent, parent ? c->v[parent - 1].depth + 1 : 1, 0, 0 };
+	c->tab[s] = (uint32_t)c->n;
+	return (uint32_t)c->n;
+}
+
+/* name on top of the chain parent, cut as hg_foreach_chain says when it
+ * would pass max names. */
+static uint32_t chain_push(struct chains *c, const char *name, uint32_t parent, uint32_t max)
+{
+	if (parent && c->v[parent - 1].depth + 1 > max) {
+		while (parent && c->v[parent - 1].depth > max - 2)
+			parent = c->v[parent - 1].parent;
+		if (!(parent = chain_node(c, "(more holders)", parent)))
+			return 0;
+	}
+	return chain_node(c, name, parent);
+}
+
+/* The name a chain ends with: where the root-most object was reached from. */
+static const char *chain_root_name(struct hg *g, uint64_t oi)
+{
+	uint64_t from = g->parent[oi];
+	const struct hg_root *r = from ? root_of(g, from) : NULL;
+	if (r && r->kind == HG_ROOT_GLOBAL && r->name)
+		return r->name;
+	return r ? hg_root_kind_name(r->kind) : "c-heap";
+}
+
+/* The chain node of object i, from the nearest holder whose node is known:
+ * node[] holds node + 1 per object (0: not yet). */
+static uint32_t chain_of(struct hg *g, struct chains *c, uint32_t *node, uint64_t i, uint32_t max,
+			 uint64_t **path, size_t *cap)
+{
+	size_t n = 0;
+	uint64_t oi = i;
+	uint32_t top = 0;
+	for (;;) { /* up to a known node or the root (parents form a tree: each was set once) */
+		if (node[oi]) {
+			top = node[oi];
+			break;
+		}
+		if (n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 256;
+			uint64_t *p = realloc(*path, nc * sizeof(*p));
+			if (!p)
+				return 0;
+			*path = p;
+			*cap = nc;
+		}
+		(*path)[n++] = oi;
+		uint64_t from = g->parent[oi], fi, fu;
+		const struct hg_span *fs;
+		if (!from || !obj_of(g, from, &fi, &fu, &fs) || fi == oi || n > g->nobj)
+			break;
+		oi = fi;
+	}
+	if (!top && !(top = chain_node(c, chain_root_name(g, oi), 0)))
+		return 0;
+	while (n--) {
+		uint64_t k = (*path)[n];
+		const char *name = g->st[k] & ST_TYPED ? g->types[g->ty[k]].name : "(untyped)";
+		if (!(top = chain_push(c, name, top, max)))
+			return 0;
+		node[k] = top;
+	}
+	return top;
+}
+
 struct ct_error *hg_foreach_chain(struct hg *g, size_t max_depth, hg_chain_fn fn, void *arg)
 {
 	if (!g->parent)
 		return ct_error_fmt(CT_ERR_USAGE, "typed heap built without paths");
-	if (max_depth > 64)
-		max_depth = 64;
-	const char *names[66];
-	char rootname[96];
-	for (size_t k = 0; k < g->nspans; k++) {
+	uint32_t max = max_depth > HG_CHAIN_MAX ? HG_CHAIN_MAX : max_depth < 3 ? 3 : (uint32_t)max_depth;
+	struct chains c = { 0 };
+	uint32_t *node = calloc(g->nobj ? g->nobj : 1, sizeof(*node));
+	uint64_t *path = NULL;
+	size_t pcap = 0;
+	struct ct_error *err = NULL;
+	if (!node)
+		err = nomem();
+	for (size_t k = 0; !err && k < g->nspans; k++) {
 		const struct hg_span *s = &g->spans[k];
 		for (uint64_t j = 0; j < s->nelems; j++) {
 			uint64_t i = s->first + j;
 			if ((g->st[i] & (ST_ALLOC | ST_REACHED)) != (ST_ALLOC | ST_REACHED))
 				continue;
-			size_t n = 0;
-			uint64_t cur = s->start + j * s->elemsize + s->user_off;
-			uint64_t oi = i;
-			while (n < max_depth) {
-				names[n++] = g->st[oi] & ST_TYPED ? g->types[g->ty[oi]].name : "(untyped)";
-				uint64_t from = g->parent[oi], fi, fu;
-				const struct hg_span *fs;
-				if (!from || !obj_of(g, from, &fi, &fu, &fs) || fi == oi)
-					break;
-				oi = fi;
-				cur = from;
+			uint32_t at = chain_of(g, &c, node, i, max, &path, &pcap);
+			if (!at) {
+				err = nomem();
+				break;
 			}
-			(void)cur;
-			uint64_t from = g->parent[oi];
-			const struct hg_root *r = from ? root_of(g, from) : NULL;
-			if (r && r->kind == HG_ROOT_GLOBAL)
-				names[n++] = r->name;
-			else {
-				snprintf(rootname, sizeof(rootname), "%s",
-					 r ? hg_root_kind_name(r->kind) : "c-heap");
-				names[n++] = rootname;
-			}
-			if (!fn(arg, names, n, s->elemsize))
-				return NULL;
+			c.v[at - 1].objects++;
+			c.v[at - 1].bytes += s->elemsize;
 		}
 	}
-	return NULL;
+	free(path);
+	free(node);
+	free(c.tab);
+	const char *names[HG_CHAIN_MAX + 1];
+	for (size_t k = 0; !err && k < c.n; k++) {
+		if (!c.v[k].objects)
+			continue;
+		size_t n = 0;
+		for (uint32_t at = (uint32_t)k + 1; at && n < HG_CHAIN_MAX + 1; at = c.v[at - 1].parent)
+			names[n++] = c.v[at - 1].name;
+		if (!fn(arg, names, n, c.v[k].objects, c.v[k].bytes))
+			break;
+	}
+	free(c.v);
+	return err;
 }
 
 static void root_text(FILE *f, const struct hg_root *r, const char *via)

@@ -171,8 +171,15 @@ char *hg_path_text(const struct hg_step *steps, size_t n, const struct hg_root *
 		   const char *root_via);
 
 /* For the pprof profile: the chain of type names from each reached object up
- * to its root, one call per distinct object (fn: names leaf first). */
-typedef bool (*hg_chain_fn)(void *arg, const char *const *names, size_t n, uint64_t bytes);
+ * to its root (the object's type, its holder's, ..., the root's name), with
+ * how many objects and slot bytes share it; one call per distinct chain
+ * (names leaf first). A chain longer than max_depth (at most HG_CHAIN_MAX)
+ * keeps its object, "(more holders)", and the max_depth - 2 names nearest the
+ * root. Each object's chain is its holder's plus one name, so the whole heap
+ * costs one step per object. */
+#define HG_CHAIN_MAX 64
+typedef bool (*hg_chain_fn)(void *arg, const char *const *names, size_t n, uint64_t objects,
+			    uint64_t bytes);
 struct ct_error *hg_foreach_chain(struct hg *g, size_t max_depth, hg_chain_fn fn, void *arg);
 
 #endif

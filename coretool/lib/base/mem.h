@@ -37,6 +37,10 @@ struct mem {
 	 * without reading it — MEM_OK or MEM_NOT_SAVED for mapped, MEM_UNMAPPED.
 	 * A check of a range's ends then touches no page of a core. */
 	enum mem_status (*probe)(void *arg, uint64_t addr);
+	/* Optional (NULL: none): the len bytes at addr where the source holds
+	 * them in memory already (a core's mapping), else NULL. Valid as long as
+	 * the source is; what it points at is never written. */
+	const void *(*view)(void *arg, uint64_t addr, size_t len);
 };
 
 static inline enum mem_status mem_read(const struct mem *m, uint64_t addr, void *buf, size_t len)
@@ -48,6 +52,16 @@ static inline enum mem_status mem_probe(const struct mem *m, uint64_t addr)
 {
 	unsigned char b;
 	return m->probe ? m->probe(m->arg, addr) : m->read(m->arg, addr, &b, 1);
+}
+
+/* The len bytes at addr: in place where the source has them (no copy), else
+ * read into buf (len bytes); NULL when they cannot be read (mem_read says why). */
+static inline const void *mem_view(const struct mem *m, uint64_t addr, size_t len, void *buf)
+{
+	const void *p = m->view ? m->view(m->arg, addr, len) : NULL;
+	if (p)
+		return p;
+	return m->read(m->arg, addr, buf, len) == MEM_OK ? buf : NULL;
 }
 
 /* Many reads all over the source follow (a census, a big map, a batch of

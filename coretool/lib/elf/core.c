@@ -783,6 +783,24 @@ void core_advise(const struct core *core, uint64_t addr, uint64_t len, enum mem_
 	}
 }
 
+const void *core_view(const struct core *core, uint64_t addr, size_t len)
+{
+	if (!core->data || !len)
+		return NULL;
+	const struct core_segment *s = core_segment_of(core, addr);
+	if (!s)
+		return NULL;
+	uint64_t off = addr - s->vaddr;
+	if (off >= s->filesz || s->filesz - off < len)
+		return NULL;
+	return core->data + s->offset + off;
+}
+
+static const void *core_mem_view(void *arg, uint64_t addr, size_t len)
+{
+	return core_view(arg, addr, len);
+}
+
 static void core_mem_advise(void *arg, uint64_t addr, uint64_t len, enum mem_access how)
 {
 	core_advise(arg, addr, len, how);
@@ -808,7 +826,7 @@ static enum mem_status core_mem_probe(void *arg, uint64_t addr)
 
 struct mem core_mem(const struct core *core)
 {
-	return (struct mem){ core_mem_read, (void *)core, core_mem_advise, core_mem_probe };
+	return (struct mem){ core_mem_read, (void *)core, core_mem_advise, core_mem_probe, core_mem_view };
 }
 
 const struct core_file_map *core_file_of(const struct core *core, uint64_t addr)

@@ -127,6 +127,9 @@ enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, siz
 /* Whether addr is in a segment (MEM_OK: saved, MEM_NOT_SAVED: beyond its
  * bytes in the file) or in none (MEM_UNMAPPED), without reading it. */
 enum mem_status core_probe(const struct core *core, uint64_t addr);
+/* The len bytes at addr inside the core's own mapping, when one segment
+ * saved all of them; else NULL (read them with core_read). */
+const void *core_view(const struct core *core, uint64_t addr, size_t len);
 struct mem core_mem(const struct core *core);
 /* Tells the kernel how the saved bytes of [addr, addr + len) will be read
  * (madvise on the mapped file; the whole file is MADV_RANDOM from open). */

@@ -213,6 +213,12 @@ static enum mem_status target_mem_read(void *arg, uint64_t addr, void *buf, size
 	return MEM_OK;
 }
 
+static const void *target_mem_view(void *arg, uint64_t addr, size_t len)
+{
+	const struct target *t = arg;
+	return core_view(t->core, addr, len);
+}
+
 /* Mapped or not, as target_mem_read would find it, without reading: a
  * segment, or a file the core maps there. */
 static enum mem_status target_mem_probe(void *arg, uint64_t addr)
@@ -743,7 +749,7 @@ struct ct_error *target_open_core(const char *core_path, const struct target_opt
 		goto fail;
 	if (t->core->unpacked.warning) /* a packed core cut short: what came before */
 		target_warn(t, "%s", t->core->unpacked.warning);
-	t->mem = (struct mem){ target_mem_read, t, target_mem_advise, target_mem_probe };
+	t->mem = (struct mem){ target_mem_read, t, target_mem_advise, target_mem_probe, target_mem_view };
 	if (t->core->nfiles) {
 		t->files = calloc(t->core->nfiles, sizeof(*t->files));
 		if (!t->files) {
