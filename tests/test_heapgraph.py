@@ -268,6 +268,23 @@ def test_pprof_retention_stacks(tc):
     assert re.search(rf"^\s*{n}\s+[\d.]+%.*\smain\.Session$", top, re.M), top[:3000]
 
 
+@pytest.mark.parametrize("tc", toolchains())
+def test_pprof_deep_chain_keeps_its_root(tc):
+    """A chain deeper than a stack may be (main.head's list of 30000 nodes, each
+    reached only from the one before): every node's stack still ends at the
+    list's global, cut in the middle with "(more holders)" and at most 64 frames."""
+    _, samples, _ = profile(tc)
+    _, truth = sample(tc)
+    want = next(t["objects"] for t in truth["types"] if t["type"] == "main.Node")
+    nodes = [(n, st) for n, _, st in samples if st[0] == "main.Node"]
+    at_head = sum(n for n, st in nodes if st[-1] == "main.head")
+    # the first node is also held by every main.items[i].tag: it may be found from there
+    assert want - 1 <= at_head <= want, (at_head, want, sorted({st[-1] for _, st in nodes}))
+    assert all(len(st) <= 64 for _, st in nodes), max(len(st) for _, st in nodes)
+    cut = [st for _, st in nodes if "(more holders)" in st]
+    assert cut and all(st[-2] == "main.Node" and st[-3] == "main.Node" for st in cut), cut[:1]
+
+
 def test_pprof_needs_by_type():
     d = next(iter(SAMPLES.glob("*/core")), None)
     rc, _, err = run(["heap", d or "core", "--pprof", "/dev/null"])
