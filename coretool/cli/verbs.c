@@ -261,11 +261,12 @@ static const char heap_help[] =
 	"objects over 512 bytes and large ones); words of unknown type (unsafe.Pointer,\n"
 	"stacks, C memory) are scanned conservatively and what only they reach is\n"
 	"counted untyped, with the reason.\n"
-	"With --pprof FILE, the same objects as a profile: a sample per object, its\n"
-	"stack the path by which it was first reached (leaf: its type; root: the\n"
-	"global's name, `goroutine`, or the kind of C memory), so that `go tool pprof\n"
-	"-top` shows what holds the bytes, as goref does; glibc's live chunks are\n"
-	"samples too, one stack per chunk size (`[C] malloc chunk N bytes`).\n";
+	"With --pprof FILE, the same objects as a profile: each object stacked on the\n"
+	"path by which it was first reached (leaf: its type; root: the global's name,\n"
+	"`goroutine`, or the kind of C memory; a path over 64 frames keeps both ends,\n"
+	"cut by `(more holders)`), objects on the same path one sample, so that `go\n"
+	"tool pprof -top` shows what holds the bytes, as goref does; glibc's live\n"
+	"chunks are samples too, one stack per chunk size (`[C] malloc chunk N bytes`).\n";
 
 static const struct cli_arg retain_args[] = {
 	{ "CORE", "the core file", 1, 1 },
