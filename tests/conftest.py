@@ -34,6 +34,9 @@ if "CORETOOL_CACHE_DIR" not in os.environ:
     _cache = tempfile.mkdtemp(prefix="coretool-test-cache-")
     os.environ["CORETOOL_CACHE_DIR"] = _cache
     atexit.register(shutil.rmtree, _cache, True)
+# Unpacked cores are cached (default: up to 32 GB); the suite unpacks every
+# sample core in several formats, so its caches are kept small.
+os.environ.setdefault("CORETOOL_UNPACK_CACHE_MB", "1024")
 # No test asks a debuginfod server the caller's environment names (Debian's
 # profile sets one): tests/test_debuginfod.py runs its own, on a private loopback.
 for _k in [k for k in os.environ if k.startswith("DEBUGINFOD_")]:

@@ -25,8 +25,12 @@ echo "unit: $upass passed, $ufail failed"
 [ "$ufail" -eq 0 ] || fail=1
 
 echo "== integration tests (pytest)"
+# A passing test's tmp_path is removed when it ends (pytest keeps every one of
+# the session by default): the suite copies and packs sample cores into them,
+# and on a machine with a few GB free the copies of a whole run fill the disk.
+keep_failed="-o tmp_path_retention_policy=failed"
 # test_robustness.py runs in the sanitizer stage below, against the ASan build.
-python3 -m pytest -q -p no:cacheprovider --ignore=tests/test_robustness.py "$@" tests/ || fail=1
+python3 -m pytest -q -p no:cacheprovider $keep_failed --ignore=tests/test_robustness.py "$@" tests/ || fail=1
 
 # ---- untrusted input (issue 8): sanitizers, fuzz regressions, corrupted cores ----
 # The CLI built with ASan+UBSan (make asan) runs the CLI test suite (bad input,
@@ -38,7 +42,7 @@ san_tests="tests/test_badinput.py tests/test_info.py tests/test_classify.py test
   tests/test_maps.py tests/test_cgocheck.py tests/test_cache.py tests/test_robustness.py tests/test_libsuite.py
   tests/test_hostile_heap.py tests/test_hostile_misc.py tests/test_inputs.py"
 if make -s -j"$(nproc)" asan >build/asan.log 2>&1; then
-  CORETOOL=build/asan/coretool python3 -m pytest -q -p no:cacheprovider "$@" $san_tests || fail=1
+  CORETOOL=build/asan/coretool python3 -m pytest -q -p no:cacheprovider $keep_failed "$@" $san_tests || fail=1
 else
   echo "FAIL: the sanitized build failed (build/asan.log)"
   tail -5 build/asan.log
