@@ -78,6 +78,8 @@ struct hg_type {
 	int8_t kind;      /* govalue_kind of die, cached (scan_typed); -2 not yet */
 };
 
+#define HG_PREFETCH 16
+
 struct hg_work {
 	uint64_t addr;
 	uint64_t count;   /* typed: values; conservative: bytes */
@@ -1192,7 +1194,15 @@ static void scan_typed(struct hg *g, uint64_t addr, uint64_t count, uint32_t typ
 struct ct_error *hg_mark(struct hg *g)
 {
 	uint64_t done = 0;
+	const struct mem *m = g->rt->mem;
 	while (g->whead < g->wn) {
+		/* the object scanned a few items from now: its first line on the way
+		 * into the cache (a mark is bound by misses, not by work) */
+		if (m->view && g->whead + HG_PREFETCH < g->wn) {
+			const void *v = m->view(m->arg, g->work[g->whead + HG_PREFETCH].addr, 8);
+			if (v)
+				__builtin_prefetch(v);
+		}
 		struct hg_work w = g->work[g->whead++];
 		if (!w.type)
 			scan_words(g, w.addr, w.count);
