@@ -482,48 +482,87 @@ static void triage_find_victim(struct target *t, struct triage *tr)
 	free(found);
 }
 
-/* The heap objects between the object and a named holder (see triage.h). */
+/* The heap objects between the object and a named holder (see triage.h),
+ * breadth first: a level of up to TRIAGE_CHAIN_FANOUT holding objects per
+ * pass over memory. The nearest level that names a holder gives it, the best
+ * ranked there: a Go map's entry before a library's global (a C library's
+ * stale internal pointer, such as libxml2's last-error context, often reaches
+ * the same freed objects as the program's own map). */
+#define TRIAGE_CHAIN_FANOUT 8
+
+struct chain_node {
+	struct triage_link link;
+	uint64_t hi;
+	int parent; /* the node this one holds; -1: the object itself */
+};
+
+/* The anonymous heap objects among hs, as nodes of the next level (parent:
+ * the node hs was found for), each object once. */
+static void chain_level_add(struct target *t, const struct triage *tr, const struct holders *hs,
+			    int parent, struct chain_node *nodes, size_t *nn, size_t cap)
+{
+	for (size_t i = 0; i < hs->n && *nn < cap; i++) {
+		const struct holder *h = &hs->h[i];
+		if (h->rank != HOLDER_RANK_HEAP && h->rank != HOLDER_RANK_FREED_HEAP)
+			continue;
+		uint64_t lo, hi;
+		holders_range(t, h->at, &lo, &hi);
+		bool seen = lo == tr->held_addr;
+		for (size_t k = 0; k < *nn && !seen; k++)
+			seen = nodes[k].link.object == lo;
+		if (seen)
+			continue;
+		struct chain_node *c = &nodes[(*nn)++];
+		c->link.object = lo;
+		c->link.at = h->at;
+		c->link.where = h->where;
+		snprintf(c->link.desc, sizeof(c->link.desc), "%s", h->desc);
+		c->hi = hi;
+		c->parent = parent;
+	}
+}
+
 static void triage_chain(struct target *t, struct triage *tr)
 {
 	if (holders_best(&tr->holders) && holders_best(&tr->holders)->rank >= HOLDER_RANK_GLOBAL)
 		return;
-	struct holders *hs = malloc(2 * sizeof(*hs));
-	if (!hs)
-		return;
-	const struct holders *cur = &tr->holders;
-	for (size_t depth = 0; depth < TRIAGE_CHAIN_MAX; depth++) {
-		/* the best anonymous heap object holding the current one */
-		const struct holder *h = NULL;
-		for (size_t i = 0; i < cur->n && !h; i++)
-			if ((cur->h[i].rank == HOLDER_RANK_HEAP || cur->h[i].rank == HOLDER_RANK_FREED_HEAP))
-				h = &cur->h[i];
-		if (!h)
-			break;
-		uint64_t lo, hi;
-		holders_range(t, h->at, &lo, &hi);
-		bool seen = lo == tr->held_addr;
-		for (size_t k = 0; k < tr->nchain; k++)
-			seen |= tr->chain[k].object == lo;
-		if (seen)
-			break;
-		struct triage_link *l = &tr->chain[tr->nchain++];
-		l->object = lo;
-		l->at = h->at;
-		l->where = h->where;
-		snprintf(l->desc, sizeof(l->desc), "%s", h->desc);
-		struct holders *next = &hs[depth & 1];
-		holders_find(t, lo, hi, next);
-		const struct holder *named = holders_best(next);
-		if (named && named->rank >= HOLDER_RANK_GLOBAL) {
+	const size_t cap = TRIAGE_CHAIN_MAX * TRIAGE_CHAIN_FANOUT;
+	struct chain_node *nodes = calloc(cap, sizeof(*nodes));
+	struct holders *found = calloc(TRIAGE_CHAIN_FANOUT, sizeof(*found));
+	struct holders_range r[TRIAGE_CHAIN_FANOUT];
+	size_t nn = 0, lvl = 0;
+	if (nodes && found)
+		chain_level_add(t, tr, &tr->holders, -1, nodes, &nn, TRIAGE_CHAIN_FANOUT);
+	for (size_t depth = 0; nodes && found && depth < TRIAGE_CHAIN_MAX && lvl < nn; depth++) {
+		size_t end = nn, k = end - lvl;
+		for (size_t i = 0; i < k; i++)
+			r[i] = (struct holders_range){ nodes[lvl + i].link.object, nodes[lvl + i].hi };
+		holders_find_many(t, r, k, found);
+		int best = -1, best_rank = HOLDER_RANK_GLOBAL - 1;
+		for (size_t i = 0; i < k; i++) {
+			const struct holder *h = holders_best(&found[i]);
+			if (h && h->rank > best_rank) {
+				best = (int)i;
+				best_rank = h->rank;
+			}
+		}
+		if (best >= 0) {
+			const struct holder *named = holders_best(&found[best]);
 			snprintf(tr->chain_holder, sizeof(tr->chain_holder), "%s", named->desc);
 			tr->chain_holder_at = named->at;
+			/* the links from the object out to the one the holder holds */
+			tr->nchain = depth + 1;
+			size_t j = depth + 1;
+			for (int at = (int)(lvl + (size_t)best); at >= 0 && j > 0; at = nodes[at].parent)
+				tr->chain[--j] = nodes[at].link;
 			break;
 		}
-		cur = next;
+		for (size_t i = 0; i < k; i++)
+			chain_level_add(t, tr, &found[i], (int)(lvl + i), nodes, &nn, end + TRIAGE_CHAIN_FANOUT);
+		lvl = end;
 	}
-	if (!tr->chain_holder[0])
-		tr->nchain = 0; /* a chain that names nobody says little */
-	free(hs);
+	free(nodes);
+	free(found);
 }
 
 /* An unmapped address inside a large chunk that free() unmapped: the chunk's
@@ -1098,9 +1137,28 @@ static void triage_panic(struct target *t, struct triage *tr)
 }
 
 /* glibc's double-free check fires inside free(): the pointer is the freed
- * chunk whose user address free()'s frames (and their callers' spills) hold
- * on the stack, nearest the abort first. */
+ * chunk that free()'s own variables name where libc's DWARF is at hand
+ * (_int_free's p and e, free's mem), else the caller's; failing those, the
+ * one free()'s frames (and their callers' spills) hold on the stack, nearest
+ * the abort first. */
 #define TRIAGE_FREE_SCAN (16 * 1024)
+
+/* v as the freed chunk: its user pointer, or (header) the chunk's own
+ * address, as malloc's mchunkptr variables hold it. */
+static bool freed_chunk_at(struct target *t, uint64_t v, bool header, struct verdict *ret)
+{
+	if (v < CLASSIFY_NULL_PAGE_END)
+		return false;
+	if (!header) {
+		classify_addr(t, v, ret);
+		return ret->region == REGION_C_HEAP && ret->state == VSTATE_FREE && ret->d.chunk.user == v;
+	}
+	if (v > UINT64_MAX - 16)
+		return false;
+	classify_addr(t, v + 16, ret);
+	return ret->region == REGION_C_HEAP && ret->state == VSTATE_FREE && ret->d.chunk.chunk == v &&
+	       ret->d.chunk.user == v + 16;
+}
 
 static void triage_freed_pointer(struct target *t, struct triage *tr)
 {
@@ -1112,20 +1170,22 @@ static void triage_freed_pointer(struct target *t, struct triage *tr)
 		}
 	if (!caller)
 		return;
-	/* The caller's own variable, when its DWARF says where it is. */
-	for (size_t k = 0; caller < TRIAGE_VAR_FRAMES && k < tr->nvars[caller]; k++) {
-		const struct framevar *v = &tr->vars[caller][k];
-		struct verdict vv;
-		if (v->state != FRAMEVAR_OK || v->by_address || v->value < CLASSIFY_NULL_PAGE_END)
-			continue;
-		classify_addr(t, v->value, &vv);
-		if (vv.region == REGION_C_HEAP && vv.state == VSTATE_FREE && vv.d.chunk.user == v->value) {
-			tr->freed_ptr = v->value;
-			tr->freed_verdict = vv;
-			tr->freed_var = v->name;
-			return;
-		}
-	}
+	/* The variables DWARF places, from the abort out to the caller: one
+	 * holding the user pointer first (_int_free's e, free's mem), then one
+	 * holding the chunk (_int_free's p), named only in the first case. */
+	for (int header = 0; header < 2; header++)
+		for (size_t i = 0; i <= caller && i < TRIAGE_VAR_FRAMES; i++)
+			for (size_t k = 0; k < tr->nvars[i]; k++) {
+				const struct framevar *v = &tr->vars[i][k];
+				struct verdict vv;
+				if (v->state != FRAMEVAR_OK || v->by_address ||
+				    !freed_chunk_at(t, v->value, header, &vv))
+					continue;
+				tr->freed_ptr = vv.d.chunk.user;
+				tr->freed_verdict = vv;
+				tr->freed_var = header ? NULL : v->name;
+				return;
+			}
 	uint64_t lo = tr->bt.frames[0].sp, hi = tr->bt.frames[caller].sp + 256;
 	if (!lo || hi <= lo || hi - lo > TRIAGE_FREE_SCAN)
 		return;

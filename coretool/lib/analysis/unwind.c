@@ -149,6 +149,31 @@ static void unwind_expand_inlined(struct target *t, struct backtrace *bt, size_t
 	}
 }
 
+/* Whether the CFI of the function at f's pc leaves rbx as it was (same
+ * value, or no rule: the psABI makes rbx callee-saved). libdwfl (elfutils
+ * 0.188) does not carry such an rbx into the caller's frame, so rbx is lost
+ * through every function that does not save it: glibc's noreturn
+ * malloc_printerr, between _int_free (whose chunk is in rbx) and the abort,
+ * is one. */
+static bool unwind_rbx_kept(struct target *t, const struct frame *f)
+{
+	uint64_t pc = f->activation ? f->pc : f->pc - 1;
+	Dwfl_Module *m = t->dwfl ? dwfl_addrmodule(t->dwfl, pc) : NULL;
+	if (!m)
+		return false;
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(m, &bias);
+	Dwarf_Frame *fr = NULL;
+	if ((!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0) &&
+	    (!(cfi = dwfl_module_dwarf_cfi(m, &bias)) || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0))
+		return false;
+	Dwarf_Op mem[3], *ops = NULL;
+	size_t nops = 0;
+	bool kept = dwarf_frame_register(fr, 3, mem, &ops, &nops) == 0 && nops == 0;
+	free(fr);
+	return kept;
+}
+
 static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 {
 	struct unwind_walk *w = arg;
@@ -181,6 +206,12 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 			f->saved[callee_saved[k]] = v;
 			f->saved_known |= (uint16_t)(1u << callee_saved[k]);
 		}
+	}
+	/* rbx lost by libdwfl: the callee kept it (same value) */
+	if (!(f->saved_known & (1u << 3)) && bt->n >= 2 && (f[-1].saved_known & (1u << 3)) &&
+	    unwind_rbx_kept(w->t, &f[-1])) {
+		f->saved[3] = f[-1].saved[3];
+		f->saved_known |= 1u << 3;
 	}
 	unwind_symbolize(w->t, f);
 	/* Go's code is walked by its own frame pointers from the goroutine's saved
