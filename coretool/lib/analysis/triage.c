@@ -1170,12 +1170,14 @@ static void triage_freed_pointer(struct target *t, struct triage *tr)
 		}
 	if (!caller)
 		return;
-	/* The variables DWARF places, from the abort out to the caller: one
-	 * holding the user pointer first (_int_free's e, free's mem), then one
-	 * holding the chunk (_int_free's p), named only in the first case. */
+	/* The variables DWARF places: the caller's (the program's own name for
+	 * it), then libc's from the abort out (_int_free's e, free's mem); a
+	 * user pointer first, then the chunk (_int_free's p), named only in the
+	 * first case. */
 	for (int header = 0; header < 2; header++)
-		for (size_t i = 0; i <= caller && i < TRIAGE_VAR_FRAMES; i++)
-			for (size_t k = 0; k < tr->nvars[i]; k++) {
+		for (size_t j = 0; j <= caller; j++) {
+			size_t i = j ? j - 1 : caller;
+			for (size_t k = 0; i < TRIAGE_VAR_FRAMES && k < tr->nvars[i]; k++) {
 				const struct framevar *v = &tr->vars[i][k];
 				struct verdict vv;
 				if (v->state != FRAMEVAR_OK || v->by_address ||
@@ -1186,6 +1188,7 @@ static void triage_freed_pointer(struct target *t, struct triage *tr)
 				tr->freed_var = header ? NULL : v->name;
 				return;
 			}
+		}
 	uint64_t lo = tr->bt.frames[0].sp, hi = tr->bt.frames[caller].sp + 256;
 	if (!lo || hi <= lo || hi - lo > TRIAGE_FREE_SCAN)
 		return;
