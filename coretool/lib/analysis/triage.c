@@ -1261,7 +1261,9 @@ void triage_run(struct target *t, struct triage *tr)
 		holders_range(t, tr->held_addr, &lo, &hi);
 		holders_find(t, lo, hi, &tr->holders);
 		triage_find_victim(t, tr);
-		if (!tr->victim)
+		/* a NULL (or small constant) pointer plus an offset: the words
+		 * equal to that sum are coincidences, not a chain to follow */
+		if (!tr->victim && !(tr->has_ptr && tr->insn.ptr_value < CLASSIFY_NULL_PAGE_END))
 			triage_chain(t, tr);
 	}
 	triage_registers(t, tr);
