@@ -29,12 +29,13 @@ static void hg_progress_line(void *arg, const char *phase, uint64_t done, uint64
 
 /* The typed heap of t from every root, with a progress line on a terminal. */
 static struct ct_error *typed_heap_build(struct cli *cli, struct target *t, bool parents,
-					 struct hg_progress *pr, struct hg **ret)
+					 struct cheap_sizes *c_sizes, struct hg_progress *pr,
+					 struct hg **ret)
 {
 	pr->f = cli->err;
 	pr->on = isatty(fileno(cli->err)) && !cli->quiet;
-	struct hg_options opt = { .parents = parents, .progress = hg_progress_line,
-				  .progress_arg = pr };
+	struct hg_options opt = { .parents = parents, .c_sizes = c_sizes,
+				  .progress = hg_progress_line, .progress_arg = pr };
 	struct ct_error *err = hg_build(t, &opt, ret);
 	if (pr->on)
 		fprintf(pr->f, "\r\033[K");
@@ -93,11 +94,16 @@ int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t
 	const char *pprof_path = cli_str(a, "--pprof");
 	struct hg_progress pr;
 	struct hg *g;
-	struct ct_error *err = typed_heap_build(cli, t, pprof_path != NULL, &pr, &g);
-	if (err)
+	/* glibc's chunks are counted by size on the typed heap's walk of them */
+	struct cheap_sizes cs = { 0 };
+	struct ct_error *err = typed_heap_build(cli, t, pprof_path != NULL, &cs, &pr, &g);
+	if (err) {
+		cheap_sizes_free(&cs);
 		return cli_fail(cli, err);
+	}
 	struct hg_census c;
 	if ((err = hg_census(g, &c))) {
+		cheap_sizes_free(&cs);
 		hg_destroy(g);
 		return cli_fail(cli, err);
 	}
@@ -105,10 +111,9 @@ int cmd_heap_by_type(struct cli *cli, const struct cli_args *a, struct target *t
 		target_warn(t, "typed heap: %" PRIu64 " reads failed (memory not in the core)", c.unreadable);
 	if (c.skipped_spans)
 		target_warn(t, "typed heap: %" PRIu64 " spans skipped (inconsistent)", c.skipped_spans);
-	struct cheap_sizes cs = { 0 };
 	struct cheap *ch;
 	if (!target_cheap(t, &ch) && ch) {
-		struct ct_error *e = cheap_sizes(ch, &cs);
+		struct ct_error *e = cs.counted ? cheap_sizes_finish(&cs) : cheap_sizes(ch, &cs);
 		if (e && e->code == CT_ERR_NOMEM) {
 			hg_census_free(&c);
 			hg_destroy(g);
@@ -278,7 +283,7 @@ int cmd_retain(struct cli *cli, const struct cli_args *a)
 		return cli_fail(cli, err);
 	struct hg_progress pr;
 	struct hg *g;
-	if ((err = typed_heap_build(cli, t, true, &pr, &g))) {
+	if ((err = typed_heap_build(cli, t, true, NULL, &pr, &g))) {
 		cli_close(cli, t);
 		return cli_fail(cli, err);
 	}

@@ -1561,6 +1561,8 @@ struct ct_error *hg_add_specials(struct hg *g)
 static bool c_chunk(const struct cheap_chunk *ch, void *arg)
 {
 	struct hg *g = arg;
+	if (g->opt.c_sizes && !cheap_sizes_add(g->opt.c_sizes, ch))
+		g->opt.c_sizes = NULL; /* the count stopped (said by cheap_sizes_finish) */
 	if (ch->state != CHEAP_ALLOCATED || !ch->user_size || ch->user_size > (1ULL << 32))
 		return true;
 	/* one root per chunk would be a million entries: chunks are found again
@@ -1607,6 +1609,8 @@ struct ct_error *hg_add_c_roots(struct hg *g)
 	if (!target_cheap(t, &c) && c) {
 		g->cur_root = HG_ROOT_C_HEAP;
 		struct ct_error *e = cheap_foreach_chunk(c, c_chunk, g);
+		if (e && g->opt.c_sizes)
+			target_warn(t, "C heap: %s", e->msg);
 		if (e)
 			ct_error_destroy(e);
 		hg_mark(g);

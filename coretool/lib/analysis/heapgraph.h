@@ -54,8 +54,14 @@ struct hg_root {
 
 typedef void (*hg_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
 
+struct cheap_sizes;
+
 struct hg_options {
 	bool parents;        /* remember how each object was reached (for hg_path) */
+	/* when set (zeroed), glibc's live chunks are counted by size on the
+	 * typed heap's own walk of them (cheap_sizes_add), and what stopped the
+	 * walk is warned; finish it with cheap_sizes_finish */
+	struct cheap_sizes *c_sizes;
 	hg_progress_fn progress;
 	void *progress_arg;
 };

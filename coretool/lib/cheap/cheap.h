@@ -78,11 +78,17 @@ struct cheap_size {
 	uint64_t size, chunks, bytes;
 };
 struct cheap_sizes {
-	struct cheap_size *v;
-	size_t n;
-	bool truncated;
+	struct cheap_size *v; /* while counting: a hash table of cap slots */
+	size_t n, cap;
+	bool truncated, nomem;
+	bool counted; /* a walk went through cheap_sizes_add */
 };
 struct ct_error *cheap_sizes(struct cheap *c, struct cheap_sizes *ret);
+/* The same, counted on a walk of one's own (zeroed s; every chunk of
+ * cheap_foreach_chunk to _add; false: stop, out of memory or too many
+ * sizes), then _finish ranks them (CT_ERR_NOMEM if memory ran out). */
+bool cheap_sizes_add(struct cheap_sizes *s, const struct cheap_chunk *ch);
+struct ct_error *cheap_sizes_finish(struct cheap_sizes *s);
 void cheap_sizes_free(struct cheap_sizes *s);
 
 /* Walks the heaps and the free lists now (lookups do it on first use). Damage

@@ -6,18 +6,12 @@
 
 #include "cheap.h"
 
-struct sizes_walk {
-	struct cheap_size *v; /* open addressing on size; size 0 = empty */
-	size_t cap, n;
-	bool full, nomem;
-};
-
 static size_t slot_of(uint64_t size, size_t cap)
 {
 	return (size_t)((size >> 4) * 0x9e3779b97f4a7c15ULL >> 17) & (cap - 1);
 }
 
-static bool grow(struct sizes_walk *w)
+static bool grow(struct cheap_sizes *w)
 {
 	size_t cap = w->cap ? w->cap * 2 : 256;
 	struct cheap_size *v = calloc(cap, sizeof(*v));
@@ -37,9 +31,9 @@ static bool grow(struct sizes_walk *w)
 	return true;
 }
 
-static bool count_chunk(const struct cheap_chunk *ch, void *arg)
+bool cheap_sizes_add(struct cheap_sizes *w, const struct cheap_chunk *ch)
 {
-	struct sizes_walk *w = arg;
+	w->counted = true;
 	if (ch->state != CHEAP_ALLOCATED || !ch->size)
 		return true;
 	if ((w->n + 1) * 2 > w->cap && !grow(w)) {
@@ -51,7 +45,7 @@ static bool count_chunk(const struct cheap_chunk *ch, void *arg)
 		s = (s + 1) & (w->cap - 1);
 	if (!w->v[s].size) {
 		if (w->n >= CHEAP_SIZES_MAX) {
-			w->full = true;
+			w->truncated = true;
 			return false;
 		}
 		w->v[s].size = ch->size;
@@ -62,6 +56,11 @@ static bool count_chunk(const struct cheap_chunk *ch, void *arg)
 	return true;
 }
 
+static bool count_chunk(const struct cheap_chunk *ch, void *arg)
+{
+	return cheap_sizes_add(arg, ch);
+}
+
 static int by_bytes(const void *a, const void *b)
 {
 	const struct cheap_size *x = a, *y = b;
@@ -70,26 +69,33 @@ static int by_bytes(const void *a, const void *b)
 	return (x->size > y->size) - (x->size < y->size);
 }
 
-struct ct_error *cheap_sizes(struct cheap *c, struct cheap_sizes *ret)
+struct ct_error *cheap_sizes_finish(struct cheap_sizes *w)
 {
-	struct sizes_walk w = { 0 };
-	*ret = (struct cheap_sizes){ 0 };
-	struct ct_error *err = cheap_foreach_chunk(c, count_chunk, &w);
-	if (w.nomem) {
-		if (err)
-			ct_error_destroy(err);
-		free(w.v);
+	if (w->nomem) {
+		cheap_sizes_free(w);
 		return ct_error_fmt(CT_ERR_NOMEM, "C heap: out of memory counting chunks by size");
 	}
 	size_t n = 0;
-	for (size_t i = 0; i < w.cap; i++)
-		if (w.v[i].size)
-			w.v[n++] = w.v[i];
+	for (size_t i = 0; i < w->cap; i++)
+		if (w->v[i].size)
+			w->v[n++] = w->v[i];
 	if (n)
-		qsort(w.v, n, sizeof(*w.v), by_bytes);
-	ret->v = w.v;
-	ret->n = n;
-	ret->truncated = w.full;
+		qsort(w->v, n, sizeof(*w->v), by_bytes);
+	w->n = n;
+	w->cap = 0; /* ranked: no longer a table */
+	return NULL;
+}
+
+struct ct_error *cheap_sizes(struct cheap *c, struct cheap_sizes *ret)
+{
+	*ret = (struct cheap_sizes){ 0 };
+	struct ct_error *err = cheap_foreach_chunk(c, count_chunk, ret);
+	struct ct_error *fe = cheap_sizes_finish(ret);
+	if (fe) {
+		if (err)
+			ct_error_destroy(err);
+		return fe;
+	}
 	return err;
 }
 
