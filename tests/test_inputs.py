@@ -140,6 +140,34 @@ def test_unpacked_core_is_sparse_and_cached(g, tmp_path):
     assert json.loads(out)["input"]["cached"] is False
 
 
+def test_cache_keeps_at_most_half_of_its_disk(g, tmp_path):
+    """On a small disk the cache of unpacked cores keeps at most half of what it
+    could have (its files plus the free space), least recently used out first,
+    whatever CORETOOL_UNPACK_CACHE_MB allows. The cores directory is a tmpfs room
+    for three cores, in a private mount namespace: the second core stored leaves
+    one core's room free, so the first one goes."""
+    if not shutil.which("unshare"):
+        pytest.fail("unshare (util-linux) is needed")
+    cores = tmp_path / "cache" / "cores"
+    cores.mkdir(parents=True)
+    one = g.core.stat().st_blocks * 512  # a sparse unpacked core holds as much (test above)
+    p1 = pack(g.core, tmp_path / "a.zst", "zst")
+    p2 = pack(g.core, tmp_path / "b.zst", "zst")
+    o1, o2, left = tmp_path / "o1", tmp_path / "o2", tmp_path / "left"
+    script = (f"mount -t tmpfs -o size={3 * one + (256 << 10)} none {cores} && "
+              f"{CORETOOL} info --json {p1} > {o1} && {CORETOOL} info --json {p2} > {o2} && "
+              f"ls {cores} > {left}")
+    env = dict(os.environ, CORETOOL_CACHE_DIR=str(tmp_path / "cache"), CORETOOL_UNPACK_CACHE_MB="100000")
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert not sanitizer_report(p.stderr), p.stderr[-3000:]
+    first = json.loads(o1.read_text())["input"]
+    second = json.loads(o2.read_text())["input"]
+    assert first["unpacked_to"] and second["unpacked_to"] and first["unpacked_to"] != second["unpacked_to"]
+    assert left.read_text().split() == [pathlib.Path(second["unpacked_to"]).name]
+
+
 def test_cache_off_leaves_nothing_behind(g, tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()

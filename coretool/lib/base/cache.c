@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* The file: this header, then the payload at CACHE_HDR_SIZE. */
@@ -190,18 +191,22 @@ static bool cache_write_all(int fd, const void *data, size_t len)
 struct cache_ent {
 	char name[256];
 	off_t size;
-	time_t mtime;
+	struct timespec mtime; /* to the nanosecond: two entries stored in one second are ordered */
 };
 
 static int cache_ent_cmp(const void *a, const void *b)
 {
 	const struct cache_ent *x = a, *y = b;
-	return (x->mtime > y->mtime) - (x->mtime < y->mtime);
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return (x->mtime.tv_sec > y->mtime.tv_sec) - (x->mtime.tv_sec < y->mtime.tv_sec);
+	return (x->mtime.tv_nsec > y->mtime.tv_nsec) - (x->mtime.tv_nsec < y->mtime.tv_nsec);
 }
 
 /* Deletes the least recently used entries until the directory holds at most
- * max_bytes. Only files that look like ours (KEY.KIND, no dot in the key) are
- * counted or deleted; a sparse file counts what it holds on disk. */
+ * max_bytes, and at most half of the space it could have (what it holds plus
+ * what the filesystem has free for us): a cache of unpacked cores on a small
+ * disk must not fill it. Only files that look like ours (KEY.KIND, no dot in
+ * the key) are counted or deleted; a sparse file counts what it holds on disk. */
 void cache_trim_dir(const char *dir, uint64_t max_bytes)
 {
 	DIR *d = opendir(dir);
@@ -229,9 +234,15 @@ void cache_trim_dir(const char *dir, uint64_t max_bytes)
 		snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
 		uint64_t disk = (uint64_t)sb.st_blocks * 512;
 		v[n].size = disk < (uint64_t)sb.st_size ? (off_t)disk : sb.st_size;
-		v[n].mtime = sb.st_mtime;
+		v[n].mtime = sb.st_mtim;
 		total += (uint64_t)v[n].size;
 		n++;
+	}
+	struct statvfs fs;
+	if (fstatvfs(dirfd(d), &fs) == 0 && fs.f_frsize) {
+		uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize, half = (total + avail) / 2;
+		if (half < max_bytes)
+			max_bytes = half;
 	}
 	if (n && total > max_bytes) {
 		qsort(v, n, sizeof(*v), cache_ent_cmp);

@@ -51,7 +51,8 @@ char *cache_path(const char *key, const char *kind);
 /* Creates dir and its parents (mode 0700). */
 bool cache_mkdirs(const char *dir);
 /* Deletes the least recently used KEY.KIND files of dir until it holds at
- * most max_bytes on disk (the cache's own trim; unpack.c's for its cores). */
+ * most max_bytes on disk and at most half of what it holds plus the
+ * filesystem's free space (the cache's own trim; unpack.c's for its cores). */
 void cache_trim_dir(const char *dir, uint64_t max_bytes);
 
 /* 64-bit FNV-1a, for fingerprints. */

@@ -673,6 +673,11 @@ struct ct_error *unpack_core(int fd, const char *path, enum unpack_format format
 		u->kept_path = strdup(final);
 		named[0] = 0;
 		cache_trim_dir(dir, unpack_env("CORETOOL_UNPACK_CACHE_MB", UNPACK_DEFAULT_CACHE_MB) << 20);
+		if (access(final, F_OK) != 0) { /* over the budget by itself: not kept */
+			u->kept = false;
+			free(u->kept_path);
+			u->kept_path = NULL;
+		}
 	}
 	if (named[0])
 		unlink(named);
