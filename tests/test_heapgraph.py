@@ -385,6 +385,37 @@ def test_retained_size(tc, name):
         (got["object"], chain["objects"], sizes)
 
 
+@pytest.mark.parametrize("tc", toolchains())
+def test_stack_object_scanned_by_its_pointer_mask(tc):
+    """holdDecoy's f is a stack object (address-taken, not escaping): a uintptr
+    word with the address of a Decoy nothing else holds, then a pointer word.
+    The GC scans a stack object by its type's pointer mask, so the uintptr
+    keeps nothing alive: the Decoy (made after the last collection, still
+    allocated) is not reached, and retain gives it no path."""
+    d, truth = sample(tc)
+    a = truth["stack_decoy"]
+    rc, cls, err = run_jsonl(["classify", d / "core", a])
+    assert rc == 0, err
+    assert (cls[0]["region"], cls[0]["state"]) == ("go-heap", "allocated"), cls
+    assert addr(cls[0]["detail"]["slot"]["object"]) == addr(a), cls
+    rc, got, err = coretool(tc, "retain", a)
+    assert rc == 0, err
+    assert got["object"]["reached"] is False and got["paths"] == [], got
+
+
+@pytest.mark.parametrize("tc", toolchains())
+def test_crashing_goroutine_found_from_its_signal_frame(tc):
+    """The program panics in main.main. It is built without cgo, so the
+    thread's walk stops at the signal frame of the SIGABRT Go's crash raises
+    (Go's own sigreturn has no CFI): the goroutine's frames are found from the
+    registers the kernel saved there, its own frame main.main."""
+    _, truth = sample(tc)
+    rc, gs, err = coretool(tc, "goroutines")
+    assert rc == 0, err
+    g = {x["id"]: x for x in gs}[truth["main_goid"]]
+    assert g["status"] == "running" and g["frame"]["function"] == "main.main", g
+
+
 # ---- coretool goroutines --leaks ----
 
 @pytest.mark.parametrize("tc", toolchains())

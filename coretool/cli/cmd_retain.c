@@ -292,9 +292,12 @@ int cmd_retain(struct cli *cli, const struct cli_args *a)
 	struct retain_path *paths = calloc(maxpaths, sizeof(*paths));
 	struct holders *hs = calloc(1, sizeof(*hs));
 	size_t np = 0;
-	if (in && paths && hs) {
+	if (in && obj.reached && paths && hs) {
 		/* the path the mark found first, then one through each other holder
-		 * of the object: a word in another reached object, or a root's */
+		 * of the object: a word in another reached object that may hold a
+		 * pointer, or a root's. An object the mark did not reach has no
+		 * path: the words that hold its address are not pointers the GC
+		 * follows (a uintptr, a dead stack slot, bytes). */
 		struct retain_path *p = &paths[0];
 		p->n = hg_path(g, addr, p->steps, 128, &p->root, p->root_via, sizeof(p->root_via));
 		if (p->n)
@@ -306,8 +309,8 @@ int cmd_retain(struct cli *cli, const struct cli_args *a)
 			struct hg_object ho;
 			if (at == first_from || (at >= obj.addr && at < obj.addr + obj.size))
 				continue;
-			if (hg_object_of(g, at, &ho) && !ho.reached)
-				continue; /* garbage holding it: not a path from a root */
+			if (hg_object_of(g, at, &ho) && (!ho.reached || ho.noscan))
+				continue; /* garbage or pointer-free memory holding it: not a path */
 			p = &paths[np];
 			p->n = hg_path_from(g, addr, at, p->steps, 128, &p->root, p->root_via,
 					    sizeof(p->root_via));

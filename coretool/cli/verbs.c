@@ -258,9 +258,11 @@ static const char heap_help[] =
 	"globals, goroutine stacks, then C memory) given the Go type of the pointer\n"
 	"that reached it (DWARF: structs, arrays, slices, strings, maps, interfaces\n"
 	"by their dynamic type, channels) or of its allocation header (Go 1.22+: scan\n"
-	"objects over 512 bytes and large ones); words of unknown type (unsafe.Pointer,\n"
-	"stacks, C memory) are scanned conservatively and what only they reach is\n"
-	"counted untyped, with the reason.\n"
+	"objects over 512 bytes and large ones). A goroutine's frames are scanned as\n"
+	"the GC scans them: the words the runtime's stack maps say are live pointers,\n"
+	"and its stack objects by their pointer masks. Words of unknown type\n"
+	"(unsafe.Pointer, a running frame, C memory) are scanned conservatively and\n"
+	"what only they reach is counted untyped, with the reason.\n"
 	"With --pprof FILE, the same objects as a profile: each object stacked on the\n"
 	"path by which it was first reached (leaf: its type; root: the global's name,\n"
 	"`goroutine`, or the kind of C memory; a path over 64 frames keeps both ends,\n"
@@ -290,7 +292,9 @@ static const char retain_help[] =
 	"(`main.cache → map internals @0x.. → *main.Session @0x.. .buf → []uint8`).\n"
 	"Roots are marked in order (globals, stacks, C memory), breadth first, so the\n"
 	"path is a shortest one from the first kind of root that reaches the object;\n"
-	"then one path through each other word that points into the object.\n";
+	"then one path through each other word that points into the object (not a\n"
+	"word in pointer-free memory). An object no root reaches has no path: the\n"
+	"words that hold its address are not pointers the GC follows.\n";
 
 static const struct cli_opt no_opts[] = { { 0 } };
 

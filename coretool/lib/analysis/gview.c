@@ -1,4 +1,5 @@
 #include "gview.h"
+#include "fault.h"
 
 #include <string.h>
 
@@ -28,15 +29,16 @@ static const struct core_thread *gview_thread(const struct target *t, int64_t ti
 	return NULL;
 }
 
-/* g's frames from its thread th: true when they reach g's stack. */
-static bool gview_from_thread(struct target *t, const struct go_g *g,
-			      const struct core_thread *th, struct backtrace *bt, struct gview *v)
+/* g's frames from the registers of its thread tid: true when they reach g's
+ * stack. */
+static bool gview_from_thread(struct target *t, const struct go_g *g, int32_t tid,
+			      const uint64_t regs[CORE_NREGS], struct backtrace *bt, struct gview *v)
 {
-	uint64_t pc = th->regs[CORE_REG_RIP], sp = th->regs[CORE_REG_RSP], bp = th->regs[CORE_REG_RBP];
+	uint64_t pc = regs[CORE_REG_RIP], sp = regs[CORE_REG_RSP], bp = regs[CORE_REG_RBP];
 	if (sp >= g->stack_lo && sp < g->stack_hi)
 		unwind_goroutine_at(t, g, pc, sp, bp, bt);
 	else {
-		unwind_thread(t, (int32_t)th->tid, th->regs, bt);
+		unwind_thread(t, tid, regs, bt);
 		size_t i = 0;
 		while (i < bt->n && !(bt->frames[i].sp >= g->stack_lo && bt->frames[i].sp < g->stack_hi))
 			i++;
@@ -69,10 +71,21 @@ void gview_describe(struct target *t, const struct go_sched *s, const struct go_
 	 * looks at it. With the thread's stack pointer inside g's stack, the walk
 	 * is kept to that stack. Elsewhere (the signal stack while Go crashes, g0
 	 * after systemstack) the thread's own walk is taken from its first frame
-	 * on g's stack (past the signal frame); when it never gets there, g.sched
-	 * (saved by the switch to g0) is where g's frames are. */
+	 * on g's stack (past the signal frame). A walk that stops at the signal
+	 * frame (a Go binary without cgo: Go's own sigreturn has no CFI) goes on
+	 * from the registers the kernel saved in it, when that thread took the
+	 * signal fault_find chose. When it never gets there, g.sched (saved by
+	 * the switch to g0) is where g's frames are. */
 	const struct core_thread *th = g->status == s->st_running ? gview_thread(t, v->tid) : NULL;
-	if (!th || !gview_from_thread(t, g, th, bt, v)) {
+	bool found = th && gview_from_thread(t, g, (int32_t)th->tid, th->regs, bt, v);
+	if (th && !found) {
+		struct fault f;
+		fault_find(t, &f);
+		memset(bt, 0, sizeof(*bt));
+		found = f.source == FAULT_SOURCE_SIGNAL_FRAME && f.tid == th->tid &&
+			gview_from_thread(t, g, (int32_t)th->tid, f.regs, bt, v);
+	}
+	if (!found) {
 		memset(bt, 0, sizeof(*bt));
 		/* the rule of unwind_goroutine: syscall state first */
 		bool sys = g->syscallsp && (g->status == s->st_syscall || g->syscallpc);

@@ -1361,11 +1361,31 @@ static void push_bitmap(struct hg *g, uint64_t base, const uint8_t *bits, uint32
 			push(g, base + 8ull * b, 8, 0);
 }
 
-/* A goroutine's stack from sp, frame by frame as the GC scans it: the words
- * each frame's stack map says are live pointers (locals below varp, args
- * above fp). A frame the maps do not describe (the running frame, assembly,
- * stack objects, an unreadable table) is scanned as words, up to the next
- * frame's sp; what lies beyond the last frame the unwinder reached too. */
+/* One frame the function table describes (m, at sp; the stack ends at hi):
+ * the words its stack maps say are live pointers (locals below varp, args
+ * above fp) and its stack objects' pointer words (the GC scans only the
+ * objects a live pointer reaches; here each is), all their pointer bytes
+ * where no mask was read. */
+static void push_frame_map(struct hg *g, const struct go_frame_map *m, uint64_t sp, uint64_t hi)
+{
+	push_bitmap(g, m->varp - 8ull * m->nlocals, m->locals, m->nlocals);
+	push_bitmap(g, m->argp, m->args, m->nargs);
+	for (uint32_t j = 0; j < m->nobjs; j++) {
+		const struct go_stack_object *o = &m->objs[j];
+		if (!o->ptr_bytes || o->addr < sp || o->addr + o->ptr_bytes > hi)
+			continue;
+		if (o->masked)
+			push_bitmap(g, o->addr, m->mask + o->mask_off, o->ptr_bytes / 8);
+		else
+			push(g, o->addr, o->ptr_bytes, 0);
+	}
+	g->frames_precise++;
+}
+
+/* A goroutine's stack from sp, frame by frame as the GC scans it (see
+ * push_frame_map). A frame the maps do not describe (the running frame,
+ * assembly, an unreadable table) is scanned as words, up to the next frame's
+ * sp; what lies beyond the last frame the unwinder reached too. */
 static struct ct_error *add_goroutine_stack(struct hg *g, const struct go_g *gr, uint64_t sp,
 					    const struct backtrace *bt)
 {
@@ -1412,15 +1432,7 @@ static struct ct_error *add_goroutine_stack(struct hg *g, const struct go_g *gr,
 			cur = next;
 			continue;
 		}
-		push_bitmap(g, m->varp - 8ull * m->nlocals, m->locals, m->nlocals);
-		push_bitmap(g, m->argp, m->args, m->nargs);
-		/* stack objects: their pointer bytes as words (the GC scans them
-		 * by type when a live pointer reaches them) */
-		for (uint32_t j = 0; j < m->nobjs; j++)
-			if (m->objs[j].ptr_bytes && m->objs[j].addr >= f->sp &&
-			    m->objs[j].addr + m->objs[j].ptr_bytes <= hi)
-				push(g, m->objs[j].addr, m->objs[j].ptr_bytes, 0);
-		g->frames_precise++;
+		push_frame_map(g, m, f->sp, hi);
 		/* the caller's frame starts at fp: its outgoing args are ours */
 		cur = m->fp;
 		if (k + 1 == n && (bt->truncated || bt->stop) && cur < hi)
@@ -1730,6 +1742,7 @@ bool hg_object_of(const struct hg *g, uint64_t addr, struct hg_object *ret)
 	ret->size = obj_size(s);
 	ret->allocated = true;
 	ret->reached = g->st[i] & ST_REACHED;
+	ret->noscan = s->noscan;
 	ret->type = g->st[i] & ST_TYPED ? g->types[g->ty[i]].name : NULL;
 	ret->first_root = g->st[i] & ST_C_ONLY ? HG_ROOT_C_DATA : HG_ROOT_GLOBAL;
 	return true;

@@ -4,13 +4,14 @@
  * dynamic type, channels' buffers, closures), or the type its allocation
  * header or span names (Go 1.22+: scan objects over 512 bytes, large
  * objects). Words whose type is not known (unsafe.Pointer, untyped objects,
- * goroutine stacks, C memory) are scanned conservatively: any word that
+ * running frames, C memory) are scanned conservatively: any word that
  * points into an allocated slot reaches it, and the object stays untyped
  * unless a typed pointer reaches it too.
  *
  * Roots, in the order they are marked (so that an object's first path is
  * the most telling one): Go globals (typed by DWARF), goroutine stacks
- * (conservative, from each goroutine's stack pointer), and, when asked, C
+ * (frame by frame by the runtime's stack maps and stack objects' pointer
+ * masks; as words where no map describes a frame), and, when asked, C
  * memory (C globals of the executable, writable data of the libraries, live
  * glibc chunks, thread stacks). The Go GC does not scan C memory: an object
  * only C reaches is counted apart.
@@ -136,6 +137,7 @@ struct hg_object {
 	uint64_t addr, size;
 	const char *type;
 	bool reached, allocated;
+	bool noscan; /* in a span of objects without pointers: no word of it is one */
 	enum hg_root_kind first_root; /* how it was first reached (valid if reached) */
 };
 bool hg_object_of(const struct hg *g, uint64_t addr, struct hg_object *ret);

@@ -30,6 +30,7 @@ struct functab {
 struct go_funcs {
 	const struct go_rt *rt;
 	uint64_t text, gofunc, pctab, pctab_len, pclntable, pclntable_len;
+	uint64_t rodata; /* stack objects' pointer masks are at offsets from it (0: not known) */
 	struct functab *ftab; /* nftab entries, the last the end sentinel */
 	size_t nftab;
 	/* runtime._func */
@@ -98,6 +99,12 @@ struct ct_error *go_funcs_open(const struct go_rt *rt, struct go_funcs **ret)
 	}
 	f->quantum = quantum;
 	f->nftab = (size_t)ftab_len;
+	/* optional: without it stack objects are scanned as words */
+	uint64_t o_rodata;
+	struct ct_error *re = dw_member_offset(dw, "runtime.moduledata", "rodata", &o_rodata);
+	if (re || !rd_u64(f, md + o_rodata, &f->rodata))
+		f->rodata = 0;
+	ct_error_destroy(re);
 	f->ftab = malloc(f->nftab * sizeof(*f->ftab));
 	if (!f->ftab) {
 		free(f);
@@ -210,23 +217,37 @@ static bool stackmap(const struct go_funcs *f, uint64_t addr, int32_t idx, uint3
 
 /* The frame's stack objects (runtime.stackObjectRecord, 16 bytes each:
  * off from varp if negative, else from argp; size; ptrBytes; gcdataoff),
- * after a uintptr count. */
+ * after a uintptr count. The pointer mask of an object (one bit a word of its
+ * ptrBytes) is at moduledata.rodata + gcdataoff. Go 1.22-1.23 mark a type
+ * with a GC program by a negative ptrBytes: no mask, its -ptrBytes as words. */
 static bool stack_objects(const struct go_funcs *f, uint64_t addr, struct go_frame_map *m)
 {
 	uint64_t n;
 	if (!rd_u64(f, addr, &n) || n > GO_FRAME_MAX_OBJECTS)
 		return false;
-	int32_t rec[4 * GO_FRAME_MAX_OBJECTS];
+	uint32_t rec[4 * GO_FRAME_MAX_OBJECTS];
 	if (n && !rd(f, addr + 8, rec, n * 16))
 		return false;
+	m->nmask = 0;
 	for (uint64_t i = 0; i < n; i++) {
-		int32_t off = rec[4 * i], size = rec[4 * i + 1], ptr = rec[4 * i + 2];
+		int32_t off = (int32_t)rec[4 * i], size = (int32_t)rec[4 * i + 1], ptr = (int32_t)rec[4 * i + 2];
+		bool prog = ptr < 0 && ptr != INT32_MIN;
+		if (prog)
+			ptr = -ptr;
 		if (size < 0 || ptr < 0 || ptr > size)
 			return false;
 		struct go_stack_object *o = &m->objs[m->nobjs++];
 		o->addr = off < 0 ? m->varp - (uint64_t)(-(int64_t)off) : m->argp + (uint64_t)off;
 		o->size = (uint32_t)size;
 		o->ptr_bytes = (uint32_t)ptr;
+		o->masked = false;
+		uint32_t words = (uint32_t)ptr / 8, nbytes = (words + 7) / 8;
+		if (!prog && f->rodata && words && nbytes <= sizeof(m->mask) - m->nmask &&
+		    rd(f, f->rodata + rec[4 * i + 3], m->mask + m->nmask, nbytes)) {
+			o->masked = true;
+			o->mask_off = m->nmask;
+			m->nmask += nbytes;
+		}
 	}
 	return true;
 }
@@ -235,6 +256,7 @@ bool go_frame_map_at(struct go_funcs *f, uint64_t pc, uint64_t sp, struct go_fra
 {
 	memset(ret, 0, offsetof(struct go_frame_map, locals));
 	ret->nobjs = 0;
+	ret->nmask = 0;
 	ret->stack_objects = false;
 	if (!f || pc < f->text)
 		return false;

@@ -40,12 +40,16 @@ struct go_frame_map {
 	uint8_t locals[GO_FRAME_MAX_WORDS / 8], args[GO_FRAME_MAX_WORDS / 8];
 	/* Stack objects (address-taken locals and args): not in the bitmaps; the
 	 * GC scans the ones a live pointer reaches, by their type. Here: where
-	 * each is and how many of its first bytes may hold pointers. */
+	 * each is, how many of its first bytes may hold pointers, and which of
+	 * those words do (its type's mask: ptr_bytes / 8 bits at mask +
+	 * mask_off, when `masked`; else every word may). */
 	struct go_stack_object {
 		uint64_t addr;
-		uint32_t size, ptr_bytes;
+		uint32_t size, ptr_bytes, mask_off;
+		bool masked;
 	} objs[GO_FRAME_MAX_OBJECTS];
-	uint32_t nobjs;
+	uint32_t nobjs, nmask;
+	uint8_t mask[GO_FRAME_MAX_WORDS / 8];
 	bool stack_objects;   /* the frame has stack objects (listed in objs) */
 };
 

@@ -184,6 +184,10 @@ type truth struct {
 	Chains  []chainTruth `json:"chains"`
 	Leaked  []gTruth     `json:"leaked"`
 	Waiting []gTruth     `json:"waiting"`
+	// the address of the Decoy only a stack object's uintptr word holds
+	StackDecoy string `json:"stack_decoy"`
+	// the goroutine that panics for the core, in main.main
+	MainGoid int `json:"main_goid"`
 }
 
 func hex(p unsafe.Pointer) string { return fmt.Sprintf("0x%x", uintptr(p)) }
@@ -337,6 +341,45 @@ func holdLocal(ready chan<- localMsg) {
 	ready <- localMsg{goid(), uintptr(unsafe.Pointer(x)), uintptr(unsafe.Pointer(x.inner))}
 	<-gpark
 	runtime.KeepAlive(x)
+}
+
+// ---- a stack object whose one copy of an address is not a pointer ----
+
+// Decoy is held by nothing: its address stays only in decoyFrame.addr, a
+// uintptr word of a stack object (holdDecoy's f: address-taken, not
+// escaping) beside a pointer word. The GC scans a stack object by its type's
+// pointer mask, so the uintptr keeps nothing alive. Made after the last
+// collection, so it is still allocated in the core.
+type Decoy struct {
+	v    [5]int
+	next *Decoy
+}
+
+type decoyFrame struct {
+	addr uintptr
+	keep *int
+}
+
+var (
+	decoyKeep = 1
+	decoySink uintptr
+)
+
+//go:noinline
+func newDecoy() *Decoy { return &Decoy{v: [5]int{9, 9, 9, 9, 9}} }
+
+//go:noinline
+func touchDecoy(f *decoyFrame) { decoySink += f.addr&1 + uintptr(*f.keep) } // no copy of the address
+
+// holdDecoy parks on gpark (a global: not a leak) with f live across it.
+func holdDecoy(ready chan<- localMsg) {
+	var f decoyFrame
+	f.addr = uintptr(unsafe.Pointer(newDecoy()))
+	f.keep = &decoyKeep
+	touchDecoy(&f)
+	ready <- localMsg{goid: goid(), local: f.addr}
+	<-gpark
+	touchDecoy(&f)
 }
 
 // ---- a finalizer's object ----
@@ -558,7 +601,7 @@ func main() {
 	dir := os.Args[1]
 	debug.SetTraceback("crash")
 
-	tr := truth{Go: runtime.Version()}
+	tr := truth{Go: runtime.Version(), MainGoid: goid()}
 	tr.Types = build()
 	tr.Chains = chains()
 
@@ -598,6 +641,15 @@ func main() {
 	runtime.GC()
 	debug.SetGCPercent(-1)
 	tr.Chains = append(tr.Chains, finalizedAlone())
+	dready := make(chan localMsg)
+	go holdDecoy(dready)
+	dm := <-dready
+	tr.StackDecoy = fmt.Sprintf("0x%x", dm.local)
+	// parked, not running: a running frame is scanned as words
+	if err := waitParked([]gTruth{{Goid: dm.goid, Func: "main.holdDecoy"}}); err != nil {
+		fmt.Fprintln(os.Stderr, "heapgraph:", err)
+		os.Exit(1)
+	}
 
 	b, err := json.MarshalIndent(tr, "", " ")
 	if err == nil {
