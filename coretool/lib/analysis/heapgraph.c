@@ -86,12 +86,6 @@ struct hg_work {
 	uint32_t type;    /* 0: conservative */
 };
 
-struct u64map {
-	uint64_t *keys;
-	uint32_t *vals;
-	size_t cap, n;
-};
-
 struct hg {
 	struct target *t;
 	const struct go_rt *rt;
@@ -110,7 +104,7 @@ struct hg {
 	size_t last_span;
 	struct hg_type *types;
 	size_t ntypes, cap_types;
-	struct u64map type_by_die, type_by_arr, type_by_rtype, layout_by_die;
+	struct ct_u64map type_by_die, type_by_arr, type_by_rtype, layout_by_die;
 	struct hg_layout *layouts;
 	size_t nlayouts, cap_layouts;
 	struct hg_work *work;
@@ -142,64 +136,6 @@ const char *hg_root_kind_name(enum hg_root_kind k)
 	static const char *const names[] = { "global", "goroutine", "finalizer", "c-global", "c-data",
 					     "c-heap", "thread-stack" };
 	return k < HG_ROOT_NKINDS ? names[k] : "?";
-}
-
-/* ---- small containers ---- */
-
-static bool u64map_get(const struct u64map *m, uint64_t k, uint32_t *v)
-{
-	if (!m->cap || !k)
-		return false;
-	for (size_t j = ct_hash_slot(k, m->cap); m->keys[j]; j = (j + 1) & (m->cap - 1))
-		if (m->keys[j] == k) {
-			*v = m->vals[j];
-			return true;
-		}
-	return false;
-}
-
-static bool u64map_put(struct u64map *m, uint64_t k, uint32_t v)
-{
-	if (!k)
-		return true;
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t nc = m->cap ? m->cap * 2 : 256;
-		uint64_t *nk = calloc(nc, sizeof(*nk));
-		uint32_t *nv = calloc(nc, sizeof(*nv));
-		if (!nk || !nv) {
-			free(nk);
-			free(nv);
-			return false;
-		}
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->keys[i]) {
-				size_t j = ct_hash_slot(m->keys[i], nc);
-				while (nk[j])
-					j = (j + 1) & (nc - 1);
-				nk[j] = m->keys[i];
-				nv[j] = m->vals[i];
-			}
-		free(m->keys);
-		free(m->vals);
-		m->keys = nk;
-		m->vals = nv;
-		m->cap = nc;
-	}
-	size_t j = ct_hash_slot(k, m->cap);
-	while (m->keys[j] && m->keys[j] != k)
-		j = (j + 1) & (m->cap - 1);
-	if (!m->keys[j])
-		m->n++;
-	m->keys[j] = k;
-	m->vals[j] = v;
-	return true;
-}
-
-static void u64map_free(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
 }
 
 static struct ct_error *nomem(void)
@@ -393,10 +329,10 @@ void hg_destroy(struct hg *g)
 	for (size_t i = 0; i < g->nlayouts; i++)
 		free(g->layouts[i].ops);
 	free(g->layouts);
-	u64map_free(&g->type_by_die);
-	u64map_free(&g->type_by_arr);
-	u64map_free(&g->type_by_rtype);
-	u64map_free(&g->layout_by_die);
+	ct_u64map_free(&g->type_by_die);
+	ct_u64map_free(&g->type_by_arr);
+	ct_u64map_free(&g->type_by_rtype);
+	ct_u64map_free(&g->layout_by_die);
 	free(g->work);
 	for (size_t i = 0; i < g->nroots; i++)
 		free((char *)g->roots[i].name);
@@ -552,8 +488,8 @@ static uint32_t type_of_die(struct hg *g, Dwarf_Die *die, bool array)
 {
 	Dwarf_Off off = dwarf_dieoffset(die);
 	uint32_t v;
-	struct u64map *m = array ? &g->type_by_arr : &g->type_by_die;
-	if (u64map_get(m, off, &v))
+	struct ct_u64map *m = array ? &g->type_by_arr : &g->type_by_die;
+	if (ct_u64map_get(m, off, &v))
 		return v;
 	Dwarf_Die under;
 	int kind = govalue_kind(die, &under);
@@ -563,7 +499,7 @@ static uint32_t type_of_die(struct hg *g, Dwarf_Die *die, bool array)
 	const char *name = govalue_type_name(die);
 	v = type_add(g, off, array, TS_NONE, name ? name : "?", size);
 	if (v)
-		(void)kind, u64map_put(m, off, v);
+		(void)kind, ct_u64map_put(m, off, v);
 	return v;
 }
 
@@ -678,7 +614,7 @@ static bool layout_build(struct hg *g, Dwarf_Die *type, uint64_t base, struct hg
 static const struct hg_layout *layout_of(struct hg *g, Dwarf_Off off)
 {
 	uint32_t v;
-	if (u64map_get(&g->layout_by_die, off, &v))
+	if (ct_u64map_get(&g->layout_by_die, off, &v))
 		return &g->layouts[v];
 	if (g->nlayouts == g->cap_layouts) {
 		size_t nc = g->cap_layouts ? g->cap_layouts * 2 : 64;
@@ -700,7 +636,7 @@ static const struct hg_layout *layout_of(struct hg *g, Dwarf_Off off)
 		if (dw_size(&under, &size) && size)
 			ops_push(l, &cap, OP_RANGE, 0, size, 0);
 	}
-	if (!u64map_put(&g->layout_by_die, off, (uint32_t)g->nlayouts))
+	if (!ct_u64map_put(&g->layout_by_die, off, (uint32_t)g->nlayouts))
 		return NULL;
 	return &g->layouts[g->nlayouts++];
 }
@@ -750,10 +686,10 @@ static uint32_t header_type(struct hg *g, const struct hg_span *s, uint64_t user
 	if (!rtype)
 		return 0;
 	uint32_t v;
-	if (!u64map_get(&g->type_by_rtype, rtype, &v)) {
+	if (!ct_u64map_get(&g->type_by_rtype, rtype, &v)) {
 		Dwarf_Die die;
 		v = govalue_type_of_rtype(g->gv, rtype, &die) ? type_of_die(g, &die, false) : 0;
-		u64map_put(&g->type_by_rtype, rtype, v);
+		ct_u64map_put(&g->type_by_rtype, rtype, v);
 	}
 	if (!v || !g->types[v].size)
 		return v;

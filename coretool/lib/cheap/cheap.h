@@ -19,6 +19,7 @@
 #include <elfutils/libdwfl.h>
 
 #include "ct_error.h"
+#include "ct_set.h"
 #include "mem.h"
 
 #define CHEAP_ENV_NO_DEBUGINFO "CORETOOL_CHEAP_NO_DEBUGINFO"
@@ -78,8 +79,9 @@ struct cheap_size {
 	uint64_t size, chunks, bytes;
 };
 struct cheap_sizes {
-	struct cheap_size *v; /* while counting: a hash table of cap slots */
+	struct cheap_size *v; /* n of them; ranked once finished */
 	size_t n, cap;
+	struct ct_u64map index; /* while counting: size -> index in v + 1 */
 	bool truncated, nomem;
 	bool counted; /* a walk went through cheap_sizes_add */
 };
