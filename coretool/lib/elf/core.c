@@ -718,22 +718,34 @@ const struct core_segment *core_segment_of(const struct core *core, uint64_t add
 	return &core->segs[i - 1];
 }
 
+enum mem_status core_saved_at(const struct core *core, uint64_t addr, const unsigned char **p,
+			       uint64_t *n)
+{
+	const struct core_segment *s = core_segment_of(core, addr);
+	if (!s)
+		return MEM_UNMAPPED;
+	uint64_t off = addr - s->vaddr;
+	/* Past p_filesz the kernel did not write the page (filtered by
+	 * coredump_filter, or the file was cut short): that is not zeros. */
+	if (off >= s->filesz || !core->data) /* !data: live, read by the target's callback */
+		return MEM_NOT_SAVED;
+	*p = core->data + s->offset + off;
+	*n = s->filesz - off;
+	return MEM_OK;
+}
+
 enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, size_t len)
 {
 	unsigned char *out = buf;
 	while (len > 0) {
-		const struct core_segment *s = core_segment_of(core, addr);
-		if (!s)
-			return MEM_UNMAPPED;
-		uint64_t off = addr - s->vaddr;
-		/* Past p_filesz the kernel did not write the page (filtered by
-		 * coredump_filter, or the file was cut short): that is not zeros. */
-		if (off >= s->filesz || !core->data) /* !data: live, read by the target's callback */
-			return MEM_NOT_SAVED;
-		uint64_t n = s->filesz - off;
+		const unsigned char *p;
+		uint64_t n;
+		enum mem_status st = core_saved_at(core, addr, &p, &n);
+		if (st != MEM_OK)
+			return st;
 		if (n > len)
 			n = len;
-		memcpy(out, core->data + s->offset + off, n);
+		memcpy(out, p, n);
 		out += n;
 		addr += n;
 		len -= n;
@@ -785,15 +797,9 @@ void core_advise(const struct core *core, uint64_t addr, uint64_t len, enum mem_
 
 const void *core_view(const struct core *core, uint64_t addr, size_t len)
 {
-	if (!core->data || !len)
-		return NULL;
-	const struct core_segment *s = core_segment_of(core, addr);
-	if (!s)
-		return NULL;
-	uint64_t off = addr - s->vaddr;
-	if (off >= s->filesz || s->filesz - off < len)
-		return NULL;
-	return core->data + s->offset + off;
+	const unsigned char *p;
+	uint64_t n;
+	return len && core_saved_at(core, addr, &p, &n) == MEM_OK && n >= len ? p : NULL;
 }
 
 static const void *core_mem_view(void *arg, uint64_t addr, size_t len)

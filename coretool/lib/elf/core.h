@@ -127,6 +127,11 @@ enum mem_status core_read(const struct core *core, uint64_t addr, void *buf, siz
 /* Whether addr is in a segment (MEM_OK: saved, MEM_NOT_SAVED: beyond its
  * bytes in the file) or in none (MEM_UNMAPPED), without reading it. */
 enum mem_status core_probe(const struct core *core, uint64_t addr);
+/* Where the segment holding addr saved it: *p in the core's own mapping,
+ * *n bytes from there to the end of what the segment saved. MEM_UNMAPPED
+ * (no segment), MEM_NOT_SAVED (past its p_filesz; or a live process). */
+enum mem_status core_saved_at(const struct core *core, uint64_t addr, const unsigned char **p,
+			       uint64_t *n);
 /* The len bytes at addr inside the core's own mapping, when one segment
  * saved all of them; else NULL (read them with core_read). */
 const void *core_view(const struct core *core, uint64_t addr, size_t len);

@@ -184,14 +184,18 @@ static enum mem_status target_mem_read(void *arg, uint64_t addr, void *buf, size
 	/* Piecewise: a read may span saved and unsaved pages. */
 	unsigned char *out = buf;
 	while (len > 0) {
-		const struct core_segment *s = core_segment_of(t->core, addr);
-		if (!s)
-			return MEM_UNMAPPED;
-		uint64_t off = addr - s->vaddr, n;
-		if (off < s->filesz) {
-			n = s->filesz - off < len ? s->filesz - off : len;
-			memcpy(out, t->core->data + s->offset + off, n);
+		const unsigned char *saved;
+		uint64_t n;
+		enum mem_status here = core_saved_at(t->core, addr, &saved, &n);
+		if (here == MEM_UNMAPPED)
+			return here;
+		if (here == MEM_OK) {
+			if (n > len)
+				n = len;
+			memcpy(out, saved, n);
 		} else {
+			const struct core_segment *s = core_segment_of(t->core, addr);
+			uint64_t off = addr - s->vaddr;
 			const struct core_file_map *fm = core_file_of(t->core, addr);
 			if (!fm)
 				return MEM_NOT_SAVED;
