@@ -149,27 +149,35 @@ static void unwind_expand_inlined(struct target *t, struct backtrace *bt, size_t
 	}
 }
 
-/* Whether the CFI of the function at f's pc leaves rbx as it was (same
- * value, or no rule: the psABI makes rbx callee-saved). libdwfl (elfutils
- * 0.188) does not carry such an rbx into the caller's frame, so rbx is lost
- * through every function that does not save it: glibc's noreturn
- * malloc_printerr, between _int_free (whose chunk is in rbx) and the abort,
- * is one. */
-static bool unwind_rbx_kept(struct target *t, const struct frame *f)
+/* x86-64's callee-saved registers (DWARF numbers): rbx, rbp, r12-r15. */
+static const unsigned callee_saved[] = { 3, 6, 12, 13, 14, 15 };
+
+/* Of the registers in want (a mask of DWARF numbers), those the CFI of the
+ * function at f's pc leaves as they were (same value, or no rule: the psABI
+ * makes them callee-saved). libdwfl (elfutils 0.188) does not carry such a
+ * register into the caller's frame, so it is lost through every function
+ * that does not save it: glibc's noreturn malloc_printerr, between _int_free
+ * (whose chunk is in rbx) and the abort, is one. */
+static uint16_t unwind_regs_kept(struct target *t, const struct frame *f, uint16_t want)
 {
 	uint64_t pc = f->activation ? f->pc : f->pc - 1;
 	Dwfl_Module *m = t->dwfl ? dwfl_addrmodule(t->dwfl, pc) : NULL;
 	if (!m)
-		return false;
+		return 0;
 	Dwarf_Addr bias;
 	Dwarf_CFI *cfi = dwfl_module_eh_cfi(m, &bias);
 	Dwarf_Frame *fr = NULL;
 	if ((!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0) &&
 	    (!(cfi = dwfl_module_dwarf_cfi(m, &bias)) || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0))
-		return false;
-	Dwarf_Op mem[3], *ops = NULL;
-	size_t nops = 0;
-	bool kept = dwarf_frame_register(fr, 3, mem, &ops, &nops) == 0 && nops == 0;
+		return 0;
+	uint16_t kept = 0;
+	for (size_t k = 0; k < sizeof(callee_saved) / sizeof(callee_saved[0]); k++) {
+		unsigned r = callee_saved[k];
+		Dwarf_Op mem[3], *ops = NULL;
+		size_t nops = 0;
+		if ((want & (1u << r)) && dwarf_frame_register(fr, (int)r, mem, &ops, &nops) == 0 && nops == 0)
+			kept |= (uint16_t)(1u << r);
+	}
 	free(fr);
 	return kept;
 }
@@ -199,7 +207,6 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 	Dwarf_Word sp;
 	if (dwfl_frame_reg(state, 7, &sp) == 0)
 		f->sp = sp;
-	static const unsigned callee_saved[] = { 3, 6, 12, 13, 14, 15 };
 	for (size_t k = 0; k < sizeof(callee_saved) / sizeof(callee_saved[0]); k++) {
 		Dwarf_Word v;
 		if (dwfl_frame_reg(state, callee_saved[k], &v) == 0) {
@@ -207,12 +214,14 @@ static int unwind_frame_cb(Dwfl_Frame *state, void *arg)
 			f->saved_known |= (uint16_t)(1u << callee_saved[k]);
 		}
 	}
-	/* rbx lost by libdwfl: the callee kept it (same value) */
-	if (!(f->saved_known & (1u << 3)) && bt->n >= 2 && (f[-1].saved_known & (1u << 3)) &&
-	    unwind_rbx_kept(w->t, &f[-1])) {
-		f->saved[3] = f[-1].saved[3];
-		f->saved_known |= 1u << 3;
-	}
+	/* registers libdwfl lost that the callee kept (same value) */
+	uint16_t lost = bt->n >= 2 ? (uint16_t)(f[-1].saved_known & ~f->saved_known) : 0;
+	uint16_t kept = lost ? unwind_regs_kept(w->t, &f[-1], lost) : 0;
+	for (size_t k = 0; kept && k < sizeof(callee_saved) / sizeof(callee_saved[0]); k++)
+		if (kept & (1u << callee_saved[k])) {
+			f->saved[callee_saved[k]] = f[-1].saved[callee_saved[k]];
+			f->saved_known |= (uint16_t)(1u << callee_saved[k]);
+		}
 	unwind_symbolize(w->t, f);
 	/* Go's code is walked by its own frame pointers from the goroutine's saved
 	 * state; CFI across asmcgocall's stack switch is not to be trusted. */
